@@ -1,0 +1,251 @@
+//===- WMOps.td - wm dialect ops ---------------------------*- tablegen -*-===//
+//
+// One op per operator of shared/spec/ops.md. Every op is pure, infers its
+// result types from its operands, and verifies every shape relation, element
+// type rule and attribute range of the spec so that lowerings may assume them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WM_DIALECT_WM_IR_WMOPS_TD
+#define WM_DIALECT_WM_IR_WMOPS_TD
+
+include "wm/Dialect/WM/IR/WMDialect.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class WM_ShapedOp<string mnemonic, list<Trait> traits = []>
+    : WM_Op<mnemonic, !listconcat(traits,
+          [Pure, InferTypeOpAdaptorWithIsCompatible])> {
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Dynamic mask attention
+//===----------------------------------------------------------------------===//
+
+def WM_DmaBiasOp : WM_ShapedOp<"dma_bias"> {
+  let summary = "per-key attention bias of dynamic mask attention";
+  let description = [{
+    Computes the bias of spec section 1.1 from the values. With `Vf[b, j]` the
+    concatenation of `values[b, j, g, :]` over the kv heads,
+    `dt[b, j, g] = Vf[b, j] . w_dt[g] (+ dt_bias[g])` and
+
+    - `exp`:    `bias[b, g, j] = exp(a[g] * softplus(dt[b, j, g]))`
+    - `linear`: `bias[b, g, j] = a[g] * softplus(dt[b, j, g])`
+
+    Operands: `values` (B, Lk, Hk, D), `w_dt` (Hk, Hk*D) of the same element
+    type, `a` (Hk) and the optional `dt_bias` (Hk). The result (B, Hk, Lk) is
+    f32. The bias depends on the key position only, never on the query.
+
+    Example:
+
+    ```mlir
+    %bias = wm.dma_bias linear %v, %w_dt, %a dt_bias(%b_dt)
+        : (tensor<1x128x4x64xbf16>, tensor<4x256xbf16>, tensor<4xf32>,
+           tensor<4xf32>) -> tensor<1x4x128xf32>
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$values, WM_FloatTensor:$w_dt,
+                       WM_FloatTensor:$a, Optional<WM_FloatTensor>:$dt_bias,
+                       WM_BiasFormAttr:$form);
+  let results = (outs WM_F32Tensor:$bias);
+  let assemblyFormat = [{
+    $form $values `,` $w_dt `,` $a (`dt_bias` `(` $dt_bias^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def WM_DmaAttentionOp : WM_ShapedOp<"dma_attention"> {
+  let summary = "attention over a per-row top-W key selection with a key bias";
+  let description = [{
+    Dynamic mask attention, spec sections 1.2 and 1.3. Query row `i` keeps key
+    `j` when it is causally allowed (`j <= i + Lk - Lq` with `causal`) and its
+    bias is among the `window` largest:
+
+    - `prefix` scope: among the keys row `i` may see, i.e.
+      `bias[j] >= tau_i`, the W-th largest allowed bias of the row;
+    - `global` scope: among all keys of the (batch, kv head), causality
+      applied afterwards (early rows may keep no key).
+
+    Without `window`, or when `Lk <= window`, every allowed key is kept. Then
+    `s = scale * q.k + bias[j]` on kept entries, `output = softmax(s) v` and
+    `lse = logsumexp(s)`. A row with no kept key yields output 0 and lse -inf.
+
+    Operands: `query` (B, Lq, H, D), `key` and `value` (B, Lk, Hk, D) with
+    `H % Hk == 0` (query head h reads kv head h / (H / Hk)), `bias`
+    (B, Hk, Lk) f32. Results: `output` (B, Lq, H, D) of the query's element
+    type, `lse` (B, H, Lq) f32. `scale` defaults to D^-1/2 and multiplies q.k
+    only. The selection is never materialised as an Lq x Lk mask.
+
+    Example:
+
+    ```mlir
+    %out, %lse = wm.dma_attention %q, %k, %v, %bias
+        {causal, window = 1024 : i64, scope = #wm.scope<prefix>}
+        : (tensor<1x4096x16x128xbf16>, tensor<1x4096x4x128xbf16>,
+           tensor<1x4096x4x128xbf16>, tensor<1x4x4096xf32>)
+        -> (tensor<1x4096x16x128xbf16>, tensor<1x16x4096xf32>)
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$query, WM_FloatTensor:$key,
+                       WM_FloatTensor:$value, WM_F32Tensor:$bias,
+                       OptionalAttr<F32Attr>:$scale, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$window,
+                       DefaultValuedAttr<WM_SelectionScopeAttr,
+                           "::mlir::wm::SelectionScope::prefix">:$scope);
+  let results = (outs WM_FloatTensor:$output, WM_F32Tensor:$lse);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $bias attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = [{
+    /// The softmax scale: the `scale` attribute, else D^-1/2.
+    double getEffectiveScale();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// State space duality
+//===----------------------------------------------------------------------===//
+
+def WM_SsdOp : WM_ShapedOp<"ssd", [AttrSizedOperandSegments]> {
+  let summary = "Mamba-2 state space duality layer with optional rotary B/C";
+  let description = [{
+    The selective state space recurrence of spec section 2, per (b, h) with a
+    state S of shape (P, N):
+    `S_t = exp(dt'_t * a[h]) * S_{t-1} + dt'_t * outer(x_t, b_t)`,
+    `y_t = S_t c_t + D[h] * x_t`, gated by `z * sigmoid(z)` when `z` is given,
+    where `dt' = clamp(softplus?(dt + dt_bias), dt_limit)`. It is computed in
+    chunks of `chunk_size` (a power of two) steps; every chunk size gives the
+    same result as the recurrence.
+
+    Operands: `x` (B, T, H, P), `dt` (B, T, H), `a` (H), `b` and `c`
+    (B, T, G, N) with `H % G == 0`; optional `D` (H) or (H, P), `z`
+    (B, T, H, P), `dt_bias` (H), `initial_state` (B, H, P, N) f32, and
+    `rope(cos, sin)` of shape (T, R) or (B, T, R), R even and <= N, which
+    rotates b and c by absolute position (rotate-half convention).
+    Results: `y` (B, T, H, P) of the element type of x, and the final state
+    (B, H, P, N) in f32. `dt_limit` is `array<f64: min, max>`, default [0, inf).
+
+    Example:
+
+    ```mlir
+    %y, %state = wm.ssd %x, %dt, %a, %b, %c D(%d) z(%z) dt_bias(%dtb)
+        rope(%cos, %sin) {chunk_size = 64 : i64, dt_softplus}
+        : (tensor<2x256x8x64xbf16>, tensor<2x256x8xf32>, tensor<8xf32>,
+           tensor<2x256x1x128xbf16>, tensor<2x256x1x128xbf16>, tensor<8xf32>,
+           tensor<2x256x8x64xbf16>, tensor<8xf32>, tensor<256x64xf32>,
+           tensor<256x64xf32>)
+        -> (tensor<2x256x8x64xbf16>, tensor<2x8x64x128xf32>)
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$x, WM_FloatTensor:$dt,
+                       WM_FloatTensor:$a, WM_FloatTensor:$b, WM_FloatTensor:$c,
+                       Optional<WM_FloatTensor>:$D, Optional<WM_FloatTensor>:$z,
+                       Optional<WM_FloatTensor>:$dt_bias,
+                       Optional<WM_F32Tensor>:$initial_state,
+                       Optional<WM_FloatTensor>:$cos,
+                       Optional<WM_FloatTensor>:$sin,
+                       I64Attr:$chunk_size, UnitAttr:$dt_softplus,
+                       OptionalAttr<DenseF64ArrayAttr>:$dt_limit);
+  let results = (outs WM_FloatTensor:$y, WM_F32Tensor:$final_state);
+  let assemblyFormat = [{
+    $x `,` $dt `,` $a `,` $b `,` $c
+    (`D` `(` $D^ `)`)? (`z` `(` $z^ `)`)? (`dt_bias` `(` $dt_bias^ `)`)?
+    (`initial_state` `(` $initial_state^ `)`)?
+    (`rope` `(` $cos^ `,` $sin `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Cross-domain mixture of experts
+//===----------------------------------------------------------------------===//
+
+def WM_CdmoeOp : WM_ShapedOp<"cdmoe"> {
+  let summary = "shared SwiGLU plus single-neuron experts found by product keys";
+  let description = [{
+    Spec section 3. Per token x (d): router scores `r = w_router x` (2K),
+    candidate score `r[i] + r[K + j]` for expert `e = i * K + j` of
+    N = K * K, the `top_k` best experts with softmax weights w, and
+
+    `y = w_down(silu(w_gate x) * (w_up x))
+         + sum_m silu(<x, down[e_m]>) * w_m * up[e_m]`.
+
+    Operands: `x` (T, d), `w_gate` and `w_up` (I, d), `w_down` (d, I),
+    `w_router` (2K, d), `down` and `up` (N, d) with N = K * K. All share the
+    element type of x; the result (T, d) has it too. A token's output depends
+    on that token alone.
+
+    Example:
+
+    ```mlir
+    %y = wm.cdmoe %x, %wg, %wu, %wd, %wr, %down, %up {top_k = 8 : i64}
+        : (tensor<64x256xbf16>, tensor<512x256xbf16>, tensor<512x256xbf16>,
+           tensor<256x512xbf16>, tensor<64x256xbf16>, tensor<1024x256xbf16>,
+           tensor<1024x256xbf16>) -> tensor<64x256xbf16>
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$x, WM_FloatTensor:$w_gate,
+                       WM_FloatTensor:$w_up, WM_FloatTensor:$w_down,
+                       WM_FloatTensor:$w_router, WM_FloatTensor:$down,
+                       WM_FloatTensor:$up, I64Attr:$top_k);
+  let results = (outs WM_FloatTensor:$y);
+  let assemblyFormat = [{
+    $x `,` $w_gate `,` $w_up `,` $w_down `,` $w_router `,` $down `,` $up
+    attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Rotary embedding and RMS normalisation
+//===----------------------------------------------------------------------===//
+
+def WM_RopeOp : WM_ShapedOp<"rope"> {
+  let summary = "rotary position embedding, rotate-half convention";
+  let description = [{
+    Spec section 4: `out = x * cos + rotate_half(x) * sin` over the first
+    `rotary_dims` (R) channels, `rotate_half([a, b]) = [-b, a]`; channels past
+    R are copied. `x` is (B, L, H, D); `cos` and `sin` are (L, R), shared by
+    the batch, or (B, L, R). R is even and at most D. The result has the type
+    of x.
+
+    Example:
+
+    ```mlir
+    %qr = wm.rope %q, %cos, %sin {rotary_dims = 64 : i64}
+        : (tensor<1x128x16x128xbf16>, tensor<128x64xf32>, tensor<128x64xf32>)
+        -> tensor<1x128x16x128xbf16>
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$x, WM_FloatTensor:$cos,
+                       WM_FloatTensor:$sin, I64Attr:$rotary_dims);
+  let results = (outs WM_FloatTensor:$output);
+  let assemblyFormat = [{
+    $x `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def WM_RmsNormOp : WM_ShapedOp<"rms_norm"> {
+  let summary = "RMS normalisation over the last dimension";
+  let description = [{
+    `out = x / sqrt(mean(x^2) + eps) * weight` over the last dimension, in f32
+    and stored in the element type of x. `weight` has the size of that
+    dimension; `eps` is positive (default 1e-6).
+
+    Example:
+
+    ```mlir
+    %h = wm.rms_norm %x, %w {eps = 1.0e-06 : f32}
+        : (tensor<1x128x1024xbf16>, tensor<1024xbf16>) -> tensor<1x128x1024xbf16>
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$x, WM_FloatTensor:$weight,
+                       DefaultValuedAttr<F32Attr, "1.0e-6">:$eps);
+  let results = (outs WM_FloatTensor:$output);
+  let assemblyFormat = [{
+    $x `,` $weight attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+#endif // WM_DIALECT_WM_IR_WMOPS_TD

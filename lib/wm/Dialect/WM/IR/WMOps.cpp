@@ -1,0 +1,482 @@
+//===- WMOps.cpp - wm dialect ops -----------------------------------------===//
+//
+// Verifiers and result type inference. Both share one routine per op that
+// binds the named dimensions of the spec (ShapeBinder), so a builder that
+// infers types reports the same diagnostics as the verifier.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Dialect/WM/IR/WMOps.h"
+
+#include "ShapeBinder.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::wm;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Reports errors at `location` when inference has one; stays silent
+/// otherwise (an inactive diagnostic converts to failure).
+auto inferenceErrors(const std::optional<Location> &location) {
+  return [&location]() -> InFlightDiagnostic {
+    if (location)
+      return emitError(*location);
+    return InFlightDiagnostic();
+  };
+}
+
+Type elementTypeOf(Value value) {
+  return cast<ShapedType>(value.getType()).getElementType();
+}
+
+/// A tensor of the extents bound to `layout`, dynamic where none is known.
+RankedTensorType tensorOf(const ShapeBinder &shapes,
+                          ArrayRef<StringRef> layout, Type elementType) {
+  SmallVector<int64_t> extents;
+  for (StringRef name : layout)
+    extents.push_back(shapes.get(name).value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(extents, elementType);
+}
+
+/// Checks that every value of `values` has the element type of `reference`.
+LogicalResult sameElementType(ShapeBinder::EmitErrorFn emitError,
+                              StringRef referenceName, Value reference,
+                              ArrayRef<std::pair<StringRef, Value>> values) {
+  Type expected = elementTypeOf(reference);
+  for (auto [name, value] : values) {
+    if (!value || elementTypeOf(value) == expected)
+      continue;
+    return emitError() << name << " must have the element type of "
+                       << referenceName << " (" << expected << "), got "
+                       << elementTypeOf(value);
+  }
+  return success();
+}
+
+/// Result types are compatible when shapes are compatible (a static extent
+/// refines a dynamic one) and element types are equal.
+bool compatibleTensorTypes(TypeRange lhs, TypeRange rhs) {
+  if (lhs.size() != rhs.size())
+    return false;
+  for (auto [l, r] : llvm::zip_equal(lhs, rhs)) {
+    if (getElementTypeOrSelf(l) != getElementTypeOrSelf(r) ||
+        failed(verifyCompatibleShape(l, r)))
+      return false;
+  }
+  return true;
+}
+
+constexpr StringRef kQueryLayout[] = {"B", "Lq", "H", "D"};
+constexpr StringRef kKeyLayout[] = {"B", "Lk", "Hk", "D"};
+constexpr StringRef kBiasLayout[] = {"B", "Hk", "Lk"};
+constexpr StringRef kLseLayout[] = {"B", "H", "Lq"};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// DmaBiasOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindDmaBias(ShapeBinder &shapes, OpOrAdaptor op) {
+  if (failed(shapes.bind("values", op.getValues().getType(), kKeyLayout)) ||
+      failed(shapes.bind("w_dt", op.getWDt().getType(), {"Hk", "HkD"})) ||
+      failed(shapes.bind("a", op.getA().getType(), {"Hk"})))
+    return failure();
+  if (Value dtBias = op.getDtBias())
+    if (failed(shapes.bind("dt_bias", dtBias.getType(), {"Hk"})))
+      return failure();
+  return success();
+}
+
+LogicalResult DmaBiasOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> location,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaBias(shapes, adaptor)))
+    return failure();
+  types.push_back(tensorOf(shapes, kBiasLayout, Float32Type::get(context)));
+  return success();
+}
+
+bool DmaBiasOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult DmaBiasOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaBias(shapes, *this)) ||
+      failed(shapes.bind("result", getBias().getType(), kBiasLayout)))
+    return failure();
+  std::optional<int64_t> hk = shapes.get("Hk"), d = shapes.get("D"),
+                         hkd = shapes.get("HkD");
+  if (hk && d && hkd && *hk * *d != *hkd)
+    return emitOpError() << "w_dt must be (Hk, Hk*D) = (" << *hk << ", "
+                         << *hk * *d << "), got " << getWDt().getType();
+  return sameElementType(emit, "values", getValues(), {{"w_dt", getWDt()}});
+}
+
+//===----------------------------------------------------------------------===//
+// DmaAttentionOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindDmaAttention(ShapeBinder &shapes, OpOrAdaptor op) {
+  if (failed(shapes.bind("query", op.getQuery().getType(), kQueryLayout)) ||
+      failed(shapes.bind("key", op.getKey().getType(), kKeyLayout)) ||
+      failed(shapes.bind("value", op.getValue().getType(), kKeyLayout)) ||
+      failed(shapes.bind("bias", op.getBias().getType(), kBiasLayout)))
+    return failure();
+  return shapes.divisible("H", "Hk");
+}
+
+LogicalResult DmaAttentionOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaAttention(shapes, adaptor)))
+    return failure();
+  types.push_back(
+      tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
+  types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
+  return success();
+}
+
+bool DmaAttentionOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+double DmaAttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> scale = getScale())
+    return scale->convertToDouble();
+  int64_t headDim = getQuery().getType().getDimSize(3);
+  return 1.0 / std::sqrt(static_cast<double>(headDim));
+}
+
+LogicalResult DmaAttentionOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaAttention(shapes, *this)) ||
+      failed(shapes.bind("output", getOutput().getType(), kQueryLayout)) ||
+      failed(shapes.bind("lse", getLse().getType(), kLseLayout)))
+    return failure();
+  if (failed(sameElementType(emit, "query", getQuery(),
+                             {{"key", getKey()},
+                              {"value", getValue()},
+                              {"output", getOutput()}})))
+    return failure();
+  if (std::optional<uint64_t> window = getWindow();
+      window && static_cast<int64_t>(*window) <= 0)
+    return emitOpError() << "window must be positive, got "
+                         << static_cast<int64_t>(*window);
+  if (std::optional<APFloat> scale = getScale()) {
+    double value = scale->convertToDouble();
+    if (!std::isfinite(value) || value <= 0.0)
+      return emitOpError() << "scale must be positive and finite, got "
+                           << value;
+  }
+  if (ShapedType::isDynamic(getQuery().getType().getDimSize(3)) &&
+      !getScale())
+    return emitOpError() << "needs an explicit scale when D is dynamic";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SsdOp
+//===----------------------------------------------------------------------===//
+
+constexpr StringRef kSsdXLayout[] = {"B", "T", "H", "P"};
+constexpr StringRef kSsdStateLayout[] = {"B", "H", "P", "N"};
+
+template <typename OpOrAdaptor>
+static LogicalResult bindSsd(ShapeBinder &shapes, OpOrAdaptor op) {
+  if (failed(shapes.bind("x", op.getX().getType(), kSsdXLayout)) ||
+      failed(shapes.bind("dt", op.getDt().getType(), {"B", "T", "H"})) ||
+      failed(shapes.bind("a", op.getA().getType(), {"H"})) ||
+      failed(shapes.bind("b", op.getB().getType(), {"B", "T", "G", "N"})) ||
+      failed(shapes.bind("c", op.getC().getType(), {"B", "T", "G", "N"})))
+    return failure();
+  if (Value d = op.getD()) {
+    bool perChannel = cast<ShapedType>(d.getType()).getRank() == 2;
+    if (failed(shapes.bind("D", d.getType(),
+                           perChannel ? ArrayRef<StringRef>{"H", "P"}
+                                      : ArrayRef<StringRef>{"H"})))
+      return failure();
+  }
+  if (Value z = op.getZ())
+    if (failed(shapes.bind("z", z.getType(), kSsdXLayout)))
+      return failure();
+  if (Value dtBias = op.getDtBias())
+    if (failed(shapes.bind("dt_bias", dtBias.getType(), {"H"})))
+      return failure();
+  if (Value h0 = op.getInitialState())
+    if (failed(shapes.bind("initial_state", h0.getType(), kSsdStateLayout)))
+      return failure();
+  for (auto [name, rotary] : {std::pair<StringRef, Value>{"cos", op.getCos()},
+                              {"sin", op.getSin()}}) {
+    if (!rotary)
+      continue;
+    bool perBatch = cast<ShapedType>(rotary.getType()).getRank() == 3;
+    if (failed(shapes.bind(name, rotary.getType(),
+                           perBatch ? ArrayRef<StringRef>{"B", "T", "R"}
+                                    : ArrayRef<StringRef>{"T", "R"})))
+      return failure();
+  }
+  return shapes.divisible("H", "G");
+}
+
+LogicalResult SsdOp::inferReturnTypes(MLIRContext *context,
+                                      std::optional<Location> location,
+                                      Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindSsd(shapes, adaptor)))
+    return failure();
+  types.push_back(cast<RankedTensorType>(adaptor.getX().getType()));
+  types.push_back(
+      tensorOf(shapes, kSsdStateLayout, Float32Type::get(context)));
+  return success();
+}
+
+bool SsdOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult SsdOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindSsd(shapes, *this)) ||
+      failed(shapes.bind("y", getY().getType(), kSsdXLayout)) ||
+      failed(shapes.bind("final_state", getFinalState().getType(),
+                         kSsdStateLayout)))
+    return failure();
+  if (failed(sameElementType(emit, "x", getX(),
+                             {{"b", getB()},
+                              {"c", getC()},
+                              {"z", getZ()},
+                              {"y", getY()}})))
+    return failure();
+  if (static_cast<bool>(getCos()) != static_cast<bool>(getSin()))
+    return emitOpError() << "rope needs both cos and sin";
+  if (getCos()) {
+    if (failed(sameElementType(emit, "cos", getCos(), {{"sin", getSin()}})))
+      return failure();
+    std::optional<int64_t> r = shapes.get("R"), n = shapes.get("N");
+    if (r && (*r <= 0 || *r % 2 != 0))
+      return emitOpError() << "rotary dims R = " << *r
+                           << " must be positive and even";
+    if (r && n && *r > *n)
+      return emitOpError() << "rotary dims R = " << *r
+                           << " must not exceed the state size N = " << *n;
+  }
+  int64_t chunk = static_cast<int64_t>(getChunkSize());
+  if (chunk <= 0 || !llvm::isPowerOf2_64(chunk))
+    return emitOpError() << "chunk_size must be a power of two, got "
+                         << chunk;
+  if (std::optional<ArrayRef<double>> limit = getDtLimit()) {
+    if (limit->size() != 2)
+      return emitOpError() << "dt_limit must be [min, max], got "
+                           << limit->size() << " values";
+    double lo = (*limit)[0], hi = (*limit)[1];
+    if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+      return emitOpError() << "dt_limit must satisfy min <= max, got ["
+                           << lo << ", " << hi << "]";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// CdmoeOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindCdmoe(ShapeBinder &shapes, OpOrAdaptor op) {
+  return success(
+      succeeded(shapes.bind("x", op.getX().getType(), {"T", "d"})) &&
+      succeeded(shapes.bind("w_gate", op.getWGate().getType(), {"I", "d"})) &&
+      succeeded(shapes.bind("w_up", op.getWUp().getType(), {"I", "d"})) &&
+      succeeded(shapes.bind("w_down", op.getWDown().getType(), {"d", "I"})) &&
+      succeeded(
+          shapes.bind("w_router", op.getWRouter().getType(), {"2K", "d"})) &&
+      succeeded(shapes.bind("down", op.getDown().getType(), {"N", "d"})) &&
+      succeeded(shapes.bind("up", op.getUp().getType(), {"N", "d"})));
+}
+
+LogicalResult CdmoeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
+                                                           location,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindCdmoe(shapes, adaptor)))
+    return failure();
+  types.push_back(cast<RankedTensorType>(adaptor.getX().getType()));
+  return success();
+}
+
+bool CdmoeOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult CdmoeOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindCdmoe(shapes, *this)) ||
+      failed(shapes.bind("y", getY().getType(), {"T", "d"})))
+    return failure();
+  if (failed(sameElementType(emit, "x", getX(),
+                             {{"w_gate", getWGate()},
+                              {"w_up", getWUp()},
+                              {"w_down", getWDown()},
+                              {"w_router", getWRouter()},
+                              {"down", getDown()},
+                              {"up", getUp()},
+                              {"y", getY()}})))
+    return failure();
+  int64_t topK = static_cast<int64_t>(getTopK());
+  if (topK <= 0)
+    return emitOpError() << "top_k must be positive, got " << topK;
+  std::optional<int64_t> n = shapes.get("N"), twoK = shapes.get("2K");
+  if (twoK && *twoK % 2 != 0)
+    return emitOpError() << "w_router must have 2K rows, got " << *twoK;
+  if (n) {
+    auto k = static_cast<int64_t>(std::llround(std::sqrt(double(*n))));
+    if (k * k != *n)
+      return emitOpError() << "expert count N = " << *n
+                           << " must be a perfect square K*K";
+    if (twoK && *twoK != 2 * k)
+      return emitOpError() << "w_router must have 2K = " << 2 * k
+                           << " rows for N = " << *n << " experts, got "
+                           << *twoK;
+    if (topK > *n)
+      return emitOpError() << "top_k = " << topK
+                           << " exceeds the expert count N = " << *n;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RopeOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindRope(ShapeBinder &shapes, OpOrAdaptor op) {
+  if (failed(shapes.bind("x", op.getX().getType(), {"B", "L", "H", "D"})))
+    return failure();
+  for (auto [name, table] : {std::pair<StringRef, Value>{"cos", op.getCos()},
+                             {"sin", op.getSin()}}) {
+    bool perBatch = cast<ShapedType>(table.getType()).getRank() == 3;
+    if (failed(shapes.bind(name, table.getType(),
+                           perBatch ? ArrayRef<StringRef>{"B", "L", "R"}
+                                    : ArrayRef<StringRef>{"L", "R"})))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult RopeOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> location,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindRope(shapes, adaptor)))
+    return failure();
+  types.push_back(adaptor.getX().getType());
+  return success();
+}
+
+bool RopeOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult RopeOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindRope(shapes, *this)) ||
+      failed(shapes.bind("output", getOutput().getType(),
+                         {"B", "L", "H", "D"})))
+    return failure();
+  if (failed(sameElementType(emit, "x", getX(), {{"output", getOutput()}})) ||
+      failed(sameElementType(emit, "cos", getCos(), {{"sin", getSin()}})))
+    return failure();
+  int64_t rotary = static_cast<int64_t>(getRotaryDims());
+  if (rotary <= 0 || rotary % 2 != 0)
+    return emitOpError() << "rotary_dims must be positive and even, got "
+                         << rotary;
+  if (std::optional<int64_t> d = shapes.get("D"); d && rotary > *d)
+    return emitOpError() << "rotary_dims = " << rotary
+                         << " exceeds the head dim D = " << *d;
+  if (std::optional<int64_t> r = shapes.get("R"); r && *r != rotary)
+    return emitOpError() << "cos/sin have " << *r
+                         << " columns but rotary_dims = " << rotary;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// RmsNormOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindRmsNorm(ShapeBinder &shapes, OpOrAdaptor op) {
+  auto x = cast<RankedTensorType>(op.getX().getType());
+  if (x.getRank() == 0)
+    return shapes.bind("x", x, {"d"});
+  SmallVector<std::string> names;
+  for (int64_t i = 0; i + 1 < x.getRank(); ++i)
+    names.push_back("n" + std::to_string(i));
+  SmallVector<StringRef> layout(names.begin(), names.end());
+  layout.push_back("d");
+  if (failed(shapes.bind("x", x, layout)))
+    return failure();
+  return shapes.bind("weight", op.getWeight().getType(), {"d"});
+}
+
+LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> location,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindRmsNorm(shapes, adaptor)))
+    return failure();
+  types.push_back(adaptor.getX().getType());
+  return success();
+}
+
+bool RmsNormOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult RmsNormOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindRmsNorm(shapes, *this)))
+    return failure();
+  if (getOutput().getType() != getX().getType())
+    return emitOpError() << "result type " << getOutput().getType()
+                         << " must equal the type of x " << getX().getType();
+  float eps = getEps().convertToFloat();
+  if (!(eps > 0.0f) || !std::isfinite(eps))
+    return emitOpError() << "eps must be positive and finite, got " << eps;
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "wm/Dialect/WM/IR/WMOps.cpp.inc"

@@ -1,0 +1,27 @@
+//===- wm-opt.cpp - The WM optimizer driver -------------------------------===//
+//
+// mlir-opt with the wm dialect: every upstream dialect, extension and pass,
+// the LLVM IR translations that GPU serialization needs, and WM's passes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "wm/Dialect/WM/IR/WMDialect.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::wm::WMDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "WM optimizer driver\n", registry));
+}
