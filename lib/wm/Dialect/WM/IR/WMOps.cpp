@@ -58,7 +58,7 @@ LogicalResult sameElementType(ShapeBinder::EmitErrorFn emitError,
     if (!value || elementTypeOf(value) == expected)
       continue;
     return emitError() << name << " must have the element type of "
-                       << referenceName << " (" << expected << "), got "
+                       << referenceName << ", " << expected << ", got "
                        << elementTypeOf(value);
   }
   return success();

@@ -1,0 +1,15 @@
+"""Independent float64 numpy reference of /work/shared/spec/ops.md.
+
+Deliberately brute force: it is the oracle the compiler's lowerings are tested against.
+"""
+from .common import softplus, sigmoid, silu, rope_tables, rope, rms_norm
+from .dma import dma_bias, dma_allowed, dma_keep_mask, dma_tau, dma_attention
+from .ssd import ssd, ssd_chunked
+from .cdmoe import cdmoe, cdmoe_full_scoring, cdmoe_route
+
+__all__ = [
+    "softplus", "sigmoid", "silu", "rope_tables", "rope", "rms_norm",
+    "dma_bias", "dma_allowed", "dma_keep_mask", "dma_tau", "dma_attention",
+    "ssd", "ssd_chunked",
+    "cdmoe", "cdmoe_full_scoring", "cdmoe_route",
+]
