@@ -11,10 +11,16 @@
 #include "mlir/InitAllPasses.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "wm/Conversion/Passes.h"
 #include "wm/Dialect/WM/IR/WMDialect.h"
+#include "wm/Dialect/WM/Transforms/Passes.h"
+#include "wm/Pipelines/Pipelines.h"
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  mlir::wm::registerWMPasses();
+  mlir::wm::registerWMConversionPasses();
+  mlir::wm::registerWMPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<mlir::wm::WMDialect>();

@@ -248,4 +248,94 @@ def WM_RmsNormOp : WM_ShapedOp<"rms_norm"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Key selection (produced by wm-select-keys)
+//===----------------------------------------------------------------------===//
+
+def WM_DmaSelectOp : WM_ShapedOp<"dma_select"> {
+  let summary = "per-row key-selection thresholds of dynamic mask attention";
+  let description = [{
+    The threshold form of the top-W selection (spec section 1.2): for every
+    query row i of `query_len` rows, `tau[b, g, i]` is the W-th largest bias
+    among the keys row i keeps candidates from (its causal prefix in `prefix`
+    scope, all keys in `global` scope or without `causal`), or -inf when there
+    are fewer than W such keys. A row keeps key j iff j is causally allowed and
+    `bias[b, g, j] >= tau[b, g, i]`. The whole selection is O(Lq) numbers per
+    (batch, kv head): no Lq x Lk mask exists anywhere.
+
+    Example:
+
+    ```mlir
+    %tau = wm.dma_select %bias {causal, window = 64 : i64, query_len = 128 : i64}
+        : (tensor<1x4x128xf32>) -> tensor<1x4x128xf32>
+    ```
+  }];
+  let arguments = (ins WM_F32Tensor:$bias, I64Attr:$query_len, I64Attr:$window,
+                       UnitAttr:$causal,
+                       DefaultValuedAttr<WM_SelectionScopeAttr,
+                           "::mlir::wm::SelectionScope::prefix">:$scope);
+  let results = (outs WM_F32Tensor:$tau);
+  let assemblyFormat = [{
+    $bias attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def WM_DmaBlockSummaryOp : WM_ShapedOp<"dma_block_summary"> {
+  let summary = "per-key-block maximum and minimum of the DMA bias";
+  let description = [{
+    Splits the keys into blocks of `block_size` and returns, per (b, g, block),
+    the largest and the smallest bias of the block (the last block may be
+    partial). A query block whose smallest threshold exceeds a key block's
+    maximum keeps no key of it (the block is skipped); one whose largest
+    threshold is at most the block's minimum keeps all its allowed keys (the
+    block is full and needs no per-element predicate).
+
+    Example:
+
+    ```mlir
+    %max, %min = wm.dma_block_summary %bias {block_size = 64 : i64}
+        : (tensor<1x4x1000xf32>) -> (tensor<1x4x16xf32>, tensor<1x4x16xf32>)
+    ```
+  }];
+  let arguments = (ins WM_F32Tensor:$bias, I64Attr:$block_size);
+  let results = (outs WM_F32Tensor:$block_max, WM_F32Tensor:$block_min);
+  let assemblyFormat = [{
+    $bias attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def WM_DmaThresholdAttentionOp : WM_ShapedOp<"dma_threshold_attention",
+    [AttrSizedOperandSegments]> {
+  let summary = "attention whose key selection is given by per-row thresholds";
+  let description = [{
+    `wm.dma_attention` after key selection: row i keeps key j iff j is allowed
+    (`j <= i + Lk - Lq` with `causal`) and `bias[b, g, j] >= tau[b, g, i]`.
+    `scale` is explicit. The optional block summaries (from
+    `wm.dma_block_summary` with `block_size` keys per block) let tiled
+    lowerings skip key blocks no row keeps and drop the predicate on blocks
+    every row keeps. Results as `wm.dma_attention`.
+
+    Example:
+
+    ```mlir
+    %out, %lse = wm.dma_threshold_attention %q, %k, %v, %bias, %tau
+        summary(%max, %min) {causal, scale = 0.125 : f32, block_size = 64 : i64}
+        : (tensor<1x128x4x64xf32>, tensor<1x128x2x64xf32>, tensor<1x128x2x64xf32>,
+           tensor<1x2x128xf32>, tensor<1x2x128xf32>, tensor<1x2x2xf32>, tensor<1x2x2xf32>)
+        -> (tensor<1x128x4x64xf32>, tensor<1x4x128xf32>)
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$query, WM_FloatTensor:$key,
+                       WM_FloatTensor:$value, WM_F32Tensor:$bias,
+                       WM_F32Tensor:$tau, Optional<WM_F32Tensor>:$block_max,
+                       Optional<WM_F32Tensor>:$block_min, F32Attr:$scale,
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$block_size);
+  let results = (outs WM_FloatTensor:$output, WM_F32Tensor:$lse);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $bias `,` $tau
+    (`summary` `(` $block_max^ `,` $block_min `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
 #endif // WM_DIALECT_WM_IR_WMOPS_TD

@@ -478,5 +478,169 @@ LogicalResult RmsNormOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// DmaSelectOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindDmaSelect(ShapeBinder &shapes, OpOrAdaptor op) {
+  return shapes.bind("bias", op.getBias().getType(), kBiasLayout);
+}
+
+static constexpr StringRef kTauLayout[] = {"B", "Hk", "Lq"};
+
+LogicalResult DmaSelectOp::inferReturnTypes(MLIRContext *context,
+                                            std::optional<Location> location,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaSelect(shapes, adaptor)))
+    return failure();
+  auto bias = cast<RankedTensorType>(adaptor.getBias().getType());
+  types.push_back(RankedTensorType::get(
+      {bias.getDimSize(0), bias.getDimSize(1),
+       static_cast<int64_t>(adaptor.getQueryLen())},
+      Float32Type::get(context)));
+  return success();
+}
+
+bool DmaSelectOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult DmaSelectOp::verify() {
+  ShapeBinder shapes([this] { return emitOpError(); });
+  if (failed(bindDmaSelect(shapes, *this)) ||
+      failed(shapes.bind("tau", getTau().getType(), kTauLayout)))
+    return failure();
+  if (static_cast<int64_t>(getWindow()) <= 0)
+    return emitOpError() << "window must be positive, got "
+                         << static_cast<int64_t>(getWindow());
+  if (std::optional<int64_t> lq = shapes.get("Lq");
+      !lq || *lq != static_cast<int64_t>(getQueryLen()))
+    return emitOpError() << "tau must have query_len = " << getQueryLen()
+                         << " rows";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DmaBlockSummaryOp
+//===----------------------------------------------------------------------===//
+
+static constexpr StringRef kSummaryLayout[] = {"B", "Hk", "NB"};
+
+LogicalResult DmaBlockSummaryOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(shapes.bind("bias", adaptor.getBias().getType(), kBiasLayout)))
+    return failure();
+  auto bias = cast<RankedTensorType>(adaptor.getBias().getType());
+  int64_t block = static_cast<int64_t>(adaptor.getBlockSize());
+  int64_t keys = bias.getDimSize(2);
+  int64_t blocks = ShapedType::isDynamic(keys) || block <= 0
+                       ? ShapedType::kDynamic
+                       : llvm::divideCeil(keys, block);
+  auto summary = RankedTensorType::get(
+      {bias.getDimSize(0), bias.getDimSize(1), blocks},
+      Float32Type::get(context));
+  types.append({summary, summary});
+  return success();
+}
+
+bool DmaBlockSummaryOp::isCompatibleReturnTypes(TypeRange lhs,
+                                                TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult DmaBlockSummaryOp::verify() {
+  ShapeBinder shapes([this] { return emitOpError(); });
+  if (failed(shapes.bind("bias", getBias().getType(), kBiasLayout)) ||
+      failed(shapes.bind("block_max", getBlockMax().getType(),
+                         kSummaryLayout)) ||
+      failed(shapes.bind("block_min", getBlockMin().getType(),
+                         kSummaryLayout)))
+    return failure();
+  int64_t block = static_cast<int64_t>(getBlockSize());
+  if (block <= 0)
+    return emitOpError() << "block_size must be positive, got " << block;
+  std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
+  if (keys && blocks && *blocks != llvm::divideCeil(*keys, block))
+    return emitOpError() << "summaries must have ceil(Lk / block_size) = "
+                         << llvm::divideCeil(*keys, block) << " blocks, got "
+                         << *blocks;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// DmaThresholdAttentionOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindDmaThresholdAttention(ShapeBinder &shapes,
+                                               OpOrAdaptor op) {
+  if (failed(bindDmaAttention(shapes, op)) ||
+      failed(shapes.bind("tau", op.getTau().getType(), kTauLayout)))
+    return failure();
+  for (auto [name, summary] :
+       {std::pair<StringRef, Value>{"block_max", op.getBlockMax()},
+        {"block_min", op.getBlockMin()}})
+    if (summary && failed(shapes.bind(name, summary.getType(),
+                                      kSummaryLayout)))
+      return failure();
+  return success();
+}
+
+LogicalResult DmaThresholdAttentionOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaThresholdAttention(shapes, adaptor)))
+    return failure();
+  types.push_back(
+      tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
+  types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
+  return success();
+}
+
+bool DmaThresholdAttentionOp::isCompatibleReturnTypes(TypeRange lhs,
+                                                      TypeRange rhs) {
+  return compatibleTensorTypes(lhs, rhs);
+}
+
+LogicalResult DmaThresholdAttentionOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaThresholdAttention(shapes, *this)) ||
+      failed(shapes.bind("output", getOutput().getType(), kQueryLayout)) ||
+      failed(shapes.bind("lse", getLse().getType(), kLseLayout)))
+    return failure();
+  if (failed(sameElementType(emit, "query", getQuery(),
+                             {{"key", getKey()},
+                              {"value", getValue()},
+                              {"output", getOutput()}})))
+    return failure();
+  if (static_cast<bool>(getBlockMax()) != static_cast<bool>(getBlockSize()))
+    return emitOpError() << "block summaries and block_size go together";
+  if (std::optional<uint64_t> block = getBlockSize()) {
+    int64_t size = static_cast<int64_t>(*block);
+    if (size <= 0)
+      return emitOpError() << "block_size must be positive, got " << size;
+    std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
+    if (keys && blocks && *blocks != llvm::divideCeil(*keys, size))
+      return emitOpError() << "summaries must have ceil(Lk / block_size) = "
+                           << llvm::divideCeil(*keys, size)
+                           << " blocks, got " << *blocks;
+  }
+  double scale = getScale().convertToDouble();
+  if (!std::isfinite(scale) || scale <= 0.0)
+    return emitOpError() << "scale must be positive and finite, got "
+                         << scale;
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "wm/Dialect/WM/IR/WMOps.cpp.inc"

@@ -1,0 +1,44 @@
+//===- Passes.h - wm dialect transformation passes --------------*- C++ -*-===//
+
+#ifndef WM_DIALECT_WM_TRANSFORMS_PASSES_H
+#define WM_DIALECT_WM_TRANSFORMS_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace wm {
+
+#define GEN_PASS_DECL
+#include "wm/Dialect/WM/Transforms/Passes.h.inc"
+
+/// wm.dma_attention -> wm.dma_select + wm.dma_block_summary +
+/// wm.dma_threshold_attention.
+void populateSelectKeysPatterns(RewritePatternSet &patterns,
+                                int64_t blockSize);
+
+/// Options of the tiled attention lowering (see wm-tile-dma-attention).
+struct DmaTilingOptions {
+  int64_t blockQ = 64;
+  int64_t blockK = 64;
+  bool skipBlocks = true;
+  bool compactKeys = false;
+};
+
+/// wm.dma_threshold_attention -> tiled online-softmax loop nest.
+void populateTileDmaAttentionPatterns(RewritePatternSet &patterns,
+                                      const DmaTilingOptions &options);
+
+#define GEN_PASS_REGISTRATION
+#include "wm/Dialect/WM/Transforms/Passes.h.inc"
+
+} // namespace wm
+} // namespace mlir
+
+#endif // WM_DIALECT_WM_TRANSFORMS_PASSES_H

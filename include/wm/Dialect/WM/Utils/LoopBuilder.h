@@ -1,0 +1,95 @@
+//===- LoopBuilder.h - Scalar loop nests over memrefs -----------*- C++ -*-===//
+//
+// The reference lowerings of wm ops are scalar loop nests (scf, memref,
+// arith, math) that compute in f32 whatever the storage type. LoopBuilder
+// keeps them short: loads widen to f32, stores narrow to the element type,
+// and loops, reductions and conditionals take lambdas for their bodies.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WM_DIALECT_WM_UTILS_LOOPBUILDER_H
+#define WM_DIALECT_WM_UTILS_LOOPBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::wm {
+
+class LoopBuilder {
+public:
+  LoopBuilder(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
+
+  OpBuilder &builder() { return b; }
+  Location location() const { return loc; }
+
+  // Constants.
+  Value index(int64_t value);
+  Value f32(double value);
+  Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
+  Value boolean(bool value);
+
+  // Memory. Loads of floats widen to f32; stores narrow to the element type.
+  Value dim(Value memref, int64_t dim);
+  Value load(Value memref, ValueRange indices);
+  void store(Value value, Value memref, ValueRange indices);
+  /// Scratch buffers; buffer deallocation frees them after bufferization.
+  Value allocF32(ArrayRef<Value> sizes);
+  Value allocIndex(ArrayRef<Value> sizes);
+
+  // Control flow.
+  void forEach(Value lb, Value ub, function_ref<void(Value)> body);
+  /// A loop carrying one value: `body(iv, acc)` returns the next acc.
+  Value reduce(Value lb, Value ub, Value init,
+               function_ref<Value(Value, Value)> body);
+  void ifThen(Value condition, function_ref<void()> then);
+  void ifThenElse(Value condition, function_ref<void()> then,
+                  function_ref<void()> otherwise);
+  /// An scf.if yielding one value from each branch.
+  Value ifValue(Value condition, function_ref<Value()> then,
+                function_ref<Value()> otherwise);
+
+  // Tensor <-> buffer boundary of a lowering: read operands as buffers, write
+  // results into fresh buffers that become the op's result tensors.
+  Value bufferOf(Value tensor);
+  /// A buffer for a result of `type` whose extents are `sizes`.
+  Value allocResult(RankedTensorType type, ArrayRef<Value> sizes);
+  Value tensorOf(Value buffer, Type tensorType);
+
+  // f32 arithmetic.
+  Value add(Value a, Value b);
+  Value sub(Value a, Value b);
+  Value mul(Value a, Value b);
+  Value div(Value a, Value b);
+  Value max(Value a, Value b);
+  Value min(Value a, Value b);
+  Value neg(Value a);
+  Value exp(Value a);
+  Value log(Value a);
+  Value sqrt(Value a);
+  Value cmp(arith::CmpFPredicate predicate, Value a, Value b);
+  Value select(Value condition, Value a, Value b);
+  /// softplus(x) = log(1 + exp(x)), and x itself above 20 (spec convention).
+  Value softplus(Value x);
+  Value sigmoid(Value x);
+  Value silu(Value x);
+
+  // index arithmetic.
+  Value addi(Value a, Value b);
+  Value subi(Value a, Value b);
+  Value muli(Value a, Value b);
+  Value divi(Value a, Value b);
+  Value ceilDiv(Value a, Value b);
+  Value mini(Value a, Value b);
+  Value maxi(Value a, Value b);
+  Value cmpi(arith::CmpIPredicate predicate, Value a, Value b);
+  Value andi(Value a, Value b);
+  Value ori(Value a, Value b);
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+} // namespace mlir::wm
+
+#endif // WM_DIALECT_WM_UTILS_LOOPBUILDER_H

@@ -1,0 +1,200 @@
+//===- LoopBuilder.cpp - Scalar loop nests over memrefs -------------------===//
+
+#include "wm/Dialect/WM/Utils/LoopBuilder.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+
+Value LoopBuilder::index(int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+Value LoopBuilder::f32(double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+Value LoopBuilder::boolean(bool value) {
+  return arith::ConstantIntOp::create(b, loc, value, 1);
+}
+
+Value LoopBuilder::dim(Value memref, int64_t dim) {
+  return memref::DimOp::create(b, loc, memref, dim);
+}
+
+Value LoopBuilder::load(Value memref, ValueRange indices) {
+  Value value = memref::LoadOp::create(b, loc, memref, indices);
+  if (isa<FloatType>(value.getType()) && !value.getType().isF32())
+    value = arith::ExtFOp::create(b, loc, b.getF32Type(), value);
+  return value;
+}
+
+void LoopBuilder::store(Value value, Value memref, ValueRange indices) {
+  Type elementType = cast<MemRefType>(memref.getType()).getElementType();
+  if (value.getType() != elementType)
+    value = arith::TruncFOp::create(b, loc, elementType, value);
+  memref::StoreOp::create(b, loc, value, memref, indices);
+}
+
+static Value allocOf(OpBuilder &b, Location loc, Type elementType,
+                     ArrayRef<Value> sizes) {
+  SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+  return memref::AllocOp::create(b, loc, MemRefType::get(shape, elementType),
+                                 sizes);
+}
+
+Value LoopBuilder::allocF32(ArrayRef<Value> sizes) {
+  return allocOf(b, loc, b.getF32Type(), sizes);
+}
+
+Value LoopBuilder::allocIndex(ArrayRef<Value> sizes) {
+  return allocOf(b, loc, b.getIndexType(), sizes);
+}
+
+void LoopBuilder::forEach(Value lb, Value ub, function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(b, loc, lb, ub, index(1));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+Value LoopBuilder::reduce(Value lb, Value ub, Value init,
+                          function_ref<Value(Value, Value)> body) {
+  auto loop = scf::ForOp::create(b, loc, lb, ub, index(1), ValueRange{init});
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value next = body(loop.getInductionVar(), loop.getRegionIterArg(0));
+  scf::YieldOp::create(b, loc, next);
+  return loop.getResult(0);
+}
+
+void LoopBuilder::ifThen(Value condition, function_ref<void()> then) {
+  auto branch = scf::IfOp::create(b, loc, condition, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(branch.thenBlock()->getTerminator());
+  then();
+}
+
+void LoopBuilder::ifThenElse(Value condition, function_ref<void()> then,
+                             function_ref<void()> otherwise) {
+  auto branch = scf::IfOp::create(b, loc, condition, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(branch.thenBlock()->getTerminator());
+  then();
+  b.setInsertionPoint(branch.elseBlock()->getTerminator());
+  otherwise();
+}
+
+Value LoopBuilder::ifValue(Value condition, function_ref<Value()> then,
+                           function_ref<Value()> otherwise) {
+  OpBuilder::InsertionGuard guard(b);
+  auto branch = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+                                  condition, /*withElseRegion=*/true);
+  b.setInsertionPointToStart(branch.thenBlock());
+  Value thenValue = then();
+  scf::YieldOp::create(b, loc, thenValue);
+  b.setInsertionPointToStart(branch.elseBlock());
+  Value elseValue = otherwise();
+  scf::YieldOp::create(b, loc, elseValue);
+  return branch.getResult(0);
+}
+
+Value LoopBuilder::bufferOf(Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  return bufferization::ToBufferOp::create(
+      b, loc, bufferization::getMemRefTypeWithFullyDynamicLayout(type),
+      tensor, /*readOnly=*/true);
+}
+
+Value LoopBuilder::allocResult(RankedTensorType type, ArrayRef<Value> sizes) {
+  SmallVector<Value> dynamicSizes;
+  for (auto [extent, size] : llvm::zip_equal(type.getShape(), sizes))
+    if (ShapedType::isDynamic(extent))
+      dynamicSizes.push_back(size);
+  return memref::AllocOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()),
+      dynamicSizes);
+}
+
+Value LoopBuilder::tensorOf(Value buffer, Type tensorType) {
+  return bufferization::ToTensorOp::create(b, loc, tensorType, buffer,
+                                           /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
+Value LoopBuilder::add(Value x, Value y) {
+  return arith::AddFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::sub(Value x, Value y) {
+  return arith::SubFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::mul(Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::div(Value x, Value y) {
+  return arith::DivFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::max(Value x, Value y) {
+  return arith::MaximumFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::min(Value x, Value y) {
+  return arith::MinimumFOp::create(b, loc, x, y);
+}
+Value LoopBuilder::neg(Value x) { return arith::NegFOp::create(b, loc, x); }
+Value LoopBuilder::exp(Value x) { return math::ExpOp::create(b, loc, x); }
+Value LoopBuilder::log(Value x) { return math::LogOp::create(b, loc, x); }
+Value LoopBuilder::sqrt(Value x) { return math::SqrtOp::create(b, loc, x); }
+
+Value LoopBuilder::cmp(arith::CmpFPredicate predicate, Value x, Value y) {
+  return arith::CmpFOp::create(b, loc, predicate, x, y);
+}
+
+Value LoopBuilder::select(Value condition, Value x, Value y) {
+  return arith::SelectOp::create(b, loc, condition, x, y);
+}
+
+Value LoopBuilder::softplus(Value x) {
+  Value smooth = math::Log1pOp::create(b, loc, exp(x));
+  return select(cmp(arith::CmpFPredicate::OGT, x, f32(20.0)), x, smooth);
+}
+
+Value LoopBuilder::sigmoid(Value x) {
+  return div(f32(1.0), add(f32(1.0), exp(neg(x))));
+}
+
+Value LoopBuilder::silu(Value x) { return mul(x, sigmoid(x)); }
+
+Value LoopBuilder::addi(Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::subi(Value x, Value y) {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::muli(Value x, Value y) {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::divi(Value x, Value y) {
+  return arith::DivUIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::ceilDiv(Value x, Value y) {
+  return arith::CeilDivUIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::mini(Value x, Value y) {
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::maxi(Value x, Value y) {
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::cmpi(arith::CmpIPredicate predicate, Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, predicate, x, y);
+}
+Value LoopBuilder::andi(Value x, Value y) {
+  return arith::AndIOp::create(b, loc, x, y);
+}
+Value LoopBuilder::ori(Value x, Value y) {
+  return arith::OrIOp::create(b, loc, x, y);
+}
