@@ -1,0 +1,326 @@
+//===- WMModule.cpp - The _wm Python extension ----------------------------===//
+//
+// One extension module owns the MLIRContext (with every dialect WM emits and
+// the LLVM translations registered). Python hands it MLIR text built by
+// wm.Graph; every entry point reports MLIR diagnostics, with the locations
+// Python attached (the user's file:line), as wm.CompileError.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/Passes.h"
+#include "wm/Dialect/WM/IR/WMDialect.h"
+#include "wm/Dialect/WM/Transforms/Passes.h"
+#include "wm/Dialect/WM/IR/WMOps.h"
+#include "wm/Pipelines/Pipelines.h"
+
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+namespace py = pybind11;
+using namespace mlir;
+
+namespace {
+
+/// Raised for every MLIR error; Python re-exports it as wm.CompileError.
+struct CompileError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string formatLocation(Location loc) {
+  if (auto file = dyn_cast<FileLineColLoc>(loc))
+    return (file.getFilename().str() + ":" + std::to_string(file.getLine()));
+  if (auto fused = dyn_cast<FusedLoc>(loc))
+    for (Location inner : fused.getLocations())
+      if (std::string text = formatLocation(inner); !text.empty())
+        return text;
+  if (auto name = dyn_cast<NameLoc>(loc))
+    return formatLocation(name.getChildLoc());
+  if (auto callSite = dyn_cast<CallSiteLoc>(loc))
+    return formatLocation(callSite.getCaller());
+  return "";
+}
+
+/// Collects the diagnostics of one call as "file:line: error: message".
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(MLIRContext &context)
+      : handler(context.getDiagEngine().registerHandler(
+            [this](Diagnostic &diag) { record(diag); })),
+        context(context) {}
+  ~DiagnosticCollector() { context.getDiagEngine().eraseHandler(handler); }
+
+  [[noreturn]] void raise(const std::string &what) {
+    std::string message = what;
+    for (const std::string &line : lines)
+      message += "\n" + line;
+    throw CompileError(message);
+  }
+
+private:
+  void record(Diagnostic &diag) {
+    if (diag.getSeverity() != DiagnosticSeverity::Error &&
+        diag.getSeverity() != DiagnosticSeverity::Warning)
+      return;
+    std::string line = formatLocation(diag.getLocation());
+    line += line.empty() ? "" : ": ";
+    line += diag.getSeverity() == DiagnosticSeverity::Error ? "error: "
+                                                            : "warning: ";
+    line += diag.str();
+    for (Diagnostic &note : diag.getNotes())
+      line += "\n  note: " + note.str();
+    lines.push_back(std::move(line));
+  }
+
+  DiagnosticEngine::HandlerID handler;
+  MLIRContext &context;
+  std::vector<std::string> lines;
+};
+
+/// A strided memref descriptor of any rank, as the C interface expects it.
+struct MemRefDescriptor {
+  std::vector<int64_t> words;
+
+  explicit MemRefDescriptor(py::array &array) {
+    if (!(array.flags() & py::array::c_style))
+      throw CompileError("arrays passed to compiled code must be C-contiguous");
+    auto data = reinterpret_cast<int64_t>(array.mutable_data());
+    words = {data, data, 0};
+    for (py::ssize_t d = 0; d < array.ndim(); ++d)
+      words.push_back(array.shape(d));
+    for (py::ssize_t d = 0; d < array.ndim(); ++d)
+      words.push_back(array.strides(d) / array.itemsize());
+  }
+};
+
+class CpuExecutable {
+public:
+  CpuExecutable(std::unique_ptr<ExecutionEngine> engine, std::string entry,
+                size_t arity)
+      : engine(std::move(engine)), entry(std::move(entry)), arity(arity) {}
+
+  /// Calls the entry point; `arrays` are its memref arguments in order
+  /// (inputs, then the outputs it writes).
+  void invoke(std::vector<py::array> arrays) {
+    if (arrays.size() != arity)
+      throw CompileError("expected " + std::to_string(arity) +
+                         " arrays, got " + std::to_string(arrays.size()));
+    std::vector<MemRefDescriptor> descriptors;
+    descriptors.reserve(arrays.size());
+    for (py::array &array : arrays)
+      descriptors.emplace_back(array);
+    std::vector<void *> pointers, args;
+    pointers.reserve(arrays.size());
+    for (MemRefDescriptor &descriptor : descriptors)
+      pointers.push_back(descriptor.words.data());
+    for (void *&pointer : pointers)
+      args.push_back(&pointer);
+    llvm::Error error = [&] {
+      py::gil_scoped_release release;
+      return engine->invokePacked("_mlir_ciface_" + entry, args);
+    }();
+    if (error)
+      throw CompileError("invoking " + entry + " failed: " +
+                         llvm::toString(std::move(error)));
+  }
+
+private:
+  std::unique_ptr<ExecutionEngine> engine;
+  std::string entry;
+  size_t arity;
+};
+
+class Context {
+public:
+  Context() {
+    DialectRegistry registry;
+    registry.insert<wm::WMDialect>();
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    registerAllToLLVMIRTranslations(registry);
+    context.appendDialectRegistry(registry);
+    context.loadAllAvailableDialects();
+    context.printOpOnDiagnostic(false);
+  }
+
+  /// Parses and verifies a module; returns it in canonical printed form.
+  std::string verify(const std::string &text) {
+    OwningOpRef<ModuleOp> module = parse(text);
+    return print(*module);
+  }
+
+  /// Builds one op of `name` over operands of the given types and returns
+  /// the result types it infers, or raises with the verifier's diagnostics.
+  std::vector<std::string> inferOp(const std::string &name,
+                                   const std::vector<std::string> &types,
+                                   const std::string &attributes,
+                                   const std::string &location) {
+    DiagnosticCollector diagnostics(context);
+    std::optional<RegisteredOperationName> opName =
+        RegisteredOperationName::lookup(name, &context);
+    if (!opName)
+      diagnostics.raise("unknown op '" + name + "'");
+    Location loc = parseLocation(location);
+    OpBuilder builder(&context);
+    OwningOpRef<ModuleOp> scratch = ModuleOp::create(loc);
+    Block *block = new Block();
+    scratch->getBodyRegion().push_back(block);
+    builder.setInsertionPointToStart(block);
+    OperationState state(loc, *opName);
+    for (const std::string &typeText : types) {
+      Type type = parseType(typeText, &context);
+      if (!type)
+        diagnostics.raise("invalid type '" + typeText + "'");
+      state.operands.push_back(block->addArgument(type, loc));
+    }
+    if (!attributes.empty()) {
+      auto dict = dyn_cast_or_null<DictionaryAttr>(
+          parseAttribute(attributes, &context));
+      if (!dict)
+        diagnostics.raise("invalid attributes '" + attributes + "'");
+      state.addAttributes(dict.getValue());
+    }
+    auto infer = opName->getInterface<InferTypeOpInterface>();
+    if (!infer)
+      diagnostics.raise("op '" + name + "' does not infer its result types");
+    SmallVector<Type> results;
+    // Build a valid op when inference fails too: its verifier says why.
+    if (failed(infer->inferReturnTypes(
+            &context, loc, state.operands,
+            state.attributes.getDictionary(&context),
+            state.getRawProperties(), state.regions, results)))
+      diagnostics.raise("'" + name + "' rejected its operands");
+    state.addTypes(results);
+    Operation *op = builder.create(state);
+    if (failed(mlir::verify(op)))
+      diagnostics.raise("'" + name + "' is invalid");
+    std::vector<std::string> printed;
+    for (Type type : results) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      type.print(os);
+      printed.push_back(text);
+    }
+    return printed;
+  }
+
+  /// Runs a textual pass pipeline on the module (e.g. "wm-to-loops").
+  std::string lower(const std::string &text, const std::string &pipeline) {
+    OwningOpRef<ModuleOp> module = parse(text);
+    DiagnosticCollector diagnostics(context);
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    if (failed(parsePassPipeline(pipeline, pm)))
+      diagnostics.raise("invalid pass pipeline '" + pipeline + "'");
+    if (failed(pm.run(*module)))
+      diagnostics.raise("pass pipeline failed");
+    return print(*module);
+  }
+
+  /// Compiles a module for the host and JITs it; `entry` takes `arity`
+  /// memref arguments and carries llvm.emit_c_interface.
+  std::unique_ptr<CpuExecutable> compileCpu(const std::string &text,
+                                            const std::string &entry,
+                                            size_t arity,
+                                            const std::string &options) {
+    OwningOpRef<ModuleOp> module = parse(text);
+    DiagnosticCollector diagnostics(context);
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    if (failed(parsePassPipeline("wm-to-cpu{" + options + "}",
+                                 pm)))
+      diagnostics.raise("invalid wm-to-cpu options '" + options + "'");
+    if (failed(pm.run(*module)))
+      diagnostics.raise("compiling for the CPU failed");
+    ExecutionEngineOptions engineOptions;
+    engineOptions.transformer = makeOptimizingTransformer(
+        /*optLevel=*/3, /*sizeLevel=*/0, /*targetMachine=*/nullptr);
+    auto engine = ExecutionEngine::create(*module, engineOptions);
+    if (!engine)
+      diagnostics.raise("JIT compilation failed: " +
+                        llvm::toString(engine.takeError()));
+    return std::make_unique<CpuExecutable>(std::move(*engine), entry, arity);
+  }
+
+private:
+  OwningOpRef<ModuleOp> parse(const std::string &text) {
+    DiagnosticCollector diagnostics(context);
+    ParserConfig config(&context);
+    OwningOpRef<ModuleOp> module =
+        parseSourceString<ModuleOp>(text, config, "wm.Graph");
+    if (!module)
+      diagnostics.raise("the graph does not parse");
+    if (failed(mlir::verify(*module)))
+      diagnostics.raise("the graph is invalid");
+    return module;
+  }
+
+  Location parseLocation(const std::string &text) {
+    if (text.empty())
+      return UnknownLoc::get(&context);
+    auto attr = dyn_cast_or_null<LocationAttr>(
+        parseAttribute("loc(" + text + ")", &context));
+    return attr ? Location(attr) : UnknownLoc::get(&context);
+  }
+
+  static std::string print(ModuleOp module) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module.print(os, OpPrintingFlags().enableDebugInfo(false));
+    return text;
+  }
+
+  MLIRContext context;
+};
+
+} // namespace
+
+PYBIND11_MODULE(_wm, m) {
+  m.doc() = "WM compiler: MLIR context, verification, lowering, CPU JIT";
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  registerAllPasses();
+  wm::registerWMPasses();
+  wm::registerWMConversionPasses();
+  wm::registerWMPipelines();
+
+  static py::exception<CompileError> compileError(m, "CompileError",
+                                                  PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p)
+        std::rethrow_exception(p);
+    } catch (const CompileError &e) {
+      PyErr_SetString(compileError.ptr(), e.what());
+    }
+  });
+
+  py::class_<CpuExecutable>(m, "CpuExecutable")
+      .def("invoke", &CpuExecutable::invoke, py::arg("arrays"));
+  py::class_<Context>(m, "Context")
+      .def(py::init<>())
+      .def("verify", &Context::verify, py::arg("text"))
+      .def("infer_op", &Context::inferOp, py::arg("name"), py::arg("types"),
+           py::arg("attributes"), py::arg("location"))
+      .def("lower", &Context::lower, py::arg("text"), py::arg("pipeline"))
+      .def("compile_cpu", &Context::compileCpu, py::arg("text"),
+           py::arg("entry"), py::arg("arity"), py::arg("options") = "");
+}
