@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -174,7 +175,7 @@ def test_gpu_module_imports_without_torch(tmp_path):
     code = ("import sys; sys.modules['torch'] = None; sys.path.insert(0, sys.argv[1]);"
             "from wm import gpu; print(gpu.load_manifest(sys.argv[2]).launches[1].kernel)")
     r = subprocess.run([sys.executable, "-c", code, SRC_PY, str(tmp_path)],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "dma_attention_kernel"
 
@@ -388,6 +389,13 @@ def test_module_launch_and_errors(rt, cuda):
     ctx.synchronize()
     np.testing.assert_array_equal(np.frombuffer(bo.copy_to_host(), np.float32), 0.5 * x + y)
 
+    def launch_in_fresh_thread():  # no context is current here until the runtime sets one
+        bo.memset(0)
+        rt.launch(axpy, (4, 1, 1), (256, 1, 1), 0, 0, args)
+        ctx.synchronize()
+        np.testing.assert_array_equal(np.frombuffer(bo.copy_to_host(), np.float32), 0.5 * x + y)
+    _in_thread(launch_in_fresh_thread)
+
     def launch_error(grid=(4, 1, 1), block=(256, 1, 1), shared=0, a=args, kernel=axpy):
         with pytest.raises(rt.CudaError) as e:
             rt.launch(kernel, grid, block, shared, 0, a)
@@ -433,6 +441,23 @@ def test_artifact_runs(rt, cuda, artifact_dir):
     with torch.cuda.stream(stream):  # launches follow torch's current stream
         _check_artifact(torch, art)
     torch.cuda.synchronize()
+    # Another thread: its own current stream and (torch-set) context.
+    _in_thread(_check_artifact, torch, art)
+
+
+def _in_thread(fn, *args):
+    errors = []
+    thread = threading.Thread(target=_run_catching, args=(errors, fn) + args)
+    thread.start()
+    thread.join()
+    assert not errors, errors[0]
+
+
+def _run_catching(errors, fn, *args):
+    try:
+        fn(*args)
+    except BaseException as e:  # noqa: B036 - reported by the main thread
+        errors.append(e)
 
 
 def test_artifact_cubin(rt, cuda, artifact_dir):

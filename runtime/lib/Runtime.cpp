@@ -11,7 +11,6 @@
 #include <dlfcn.h>
 
 #include <cstring>
-#include <sstream>
 #include <type_traits>
 #include <utility>
 
@@ -486,13 +485,13 @@ std::size_t dtypeSize(const std::string &dtype) {
 
 namespace {
 // Python tuple syntax, as torch users read shapes: (), (5,), (1, 2).
+// No iostreams: with a static libstdc++ (as on the GPU machine's toolchain)
+// they crash once another module has loaded the shared one (numpy does).
 std::string tupleText(const std::vector<std::int64_t> &v) {
-  std::ostringstream os;
-  os << "(";
+  std::string s = "(";
   for (std::size_t i = 0; i < v.size(); ++i)
-    os << (i ? ", " : "") << v[i];
-  os << (v.size() == 1 ? ",)" : ")");
-  return os.str();
+    s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + (v.size() == 1 ? ",)" : ")");
 }
 } // namespace
 
