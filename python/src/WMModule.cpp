@@ -31,6 +31,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <pybind11/numpy.h>
@@ -193,8 +194,9 @@ public:
         diagnostics.raise("invalid type '" + typeText + "'");
       state.operands.push_back(block->addArgument(type, loc));
     }
+    DictionaryAttr dict = DictionaryAttr::get(&context);
     if (!attributes.empty()) {
-      auto dict = dyn_cast_or_null<DictionaryAttr>(
+      dict = dyn_cast_or_null<DictionaryAttr>(
           parseAttribute(attributes, &context));
       if (!dict)
         diagnostics.raise("invalid attributes '" + attributes + "'");
@@ -203,12 +205,20 @@ public:
     auto infer = opName->getInterface<InferTypeOpInterface>();
     if (!infer)
       diagnostics.raise("op '" + name + "' does not infer its result types");
+    // Inference reads inherent attributes (operand segments too) from the
+    // op's properties, so build them as the op itself will hold them.
+    std::vector<std::max_align_t> storage(
+        opName->getOpPropertyByteSize() / sizeof(std::max_align_t) + 1);
+    OpaqueProperties properties(storage.data());
+    opName->initOpProperties(properties, OpaqueProperties(nullptr));
+    auto destroy = llvm::make_scope_exit(
+        [&] { opName->destroyOpProperties(properties); });
+    if (failed(opName->setOpPropertiesFromAttribute(
+            *opName, properties, dict, [&] { return emitError(loc); })))
+      diagnostics.raise("'" + name + "' has invalid attributes");
     SmallVector<Type> results;
-    // Build a valid op when inference fails too: its verifier says why.
-    if (failed(infer->inferReturnTypes(
-            &context, loc, state.operands,
-            state.attributes.getDictionary(&context),
-            state.getRawProperties(), state.regions, results)))
+    if (failed(infer->inferReturnTypes(&context, loc, state.operands, dict,
+                                       properties, state.regions, results)))
       diagnostics.raise("'" + name + "' rejected its operands");
     state.addTypes(results);
     Operation *op = builder.create(state);
