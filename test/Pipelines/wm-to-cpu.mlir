@@ -1,0 +1,21 @@
+// The bundled model blocks compile all the way to the LLVM dialect.
+// RUN: wm-opt %wm_src_root/examples/doge_block.mlir --wm-to-cpu | FileCheck %s --check-prefix=DOGE
+// RUN: wm-opt %wm_src_root/examples/hybrid_block.mlir --wm-to-cpu | FileCheck %s --check-prefix=HYBRID
+// RUN: wm-opt %wm_src_root/examples/doge_block.mlir --wm-to-loops | FileCheck %s --check-prefix=LOOPS
+
+// DOGE: llvm.func @doge_block
+// DOGE-NOT: wm.
+// DOGE-NOT: scf.
+// DOGE-NOT: memref.
+// DOGE: llvm.return
+
+// HYBRID: llvm.func @hybrid_block
+// HYBRID-NOT: wm.
+// HYBRID: llvm.return
+
+// The loop stage: no wm op is left, tensors and linalg remain for bufferization.
+// LOOPS-LABEL: func.func @doge_block
+// LOOPS-NOT: wm.
+// LOOPS: linalg.matmul
+// LOOPS: scf.for
+// LOOPS: bufferization.to_tensor
