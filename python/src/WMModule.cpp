@@ -18,6 +18,10 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/AsmState.h"
@@ -32,6 +36,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <pybind11/numpy.h>
@@ -270,6 +276,116 @@ public:
     return std::make_unique<CpuExecutable>(std::move(*engine), entry, arity);
   }
 
+  /// Compiles a DMA entry function for the GPU; returns the launch manifest
+  /// (JSON text) and the kernel image (PTX text or cubin bytes).
+  std::pair<std::string, py::bytes>
+  compileGpu(const std::string &text, const std::string &entry,
+             const std::vector<std::string> &inputNames,
+             const std::vector<std::string> &outputNames,
+             const std::string &options) {
+    OwningOpRef<ModuleOp> module = parse(text);
+    DiagnosticCollector diagnostics(context);
+    PassManager pm = PassManager::on<ModuleOp>(&context);
+    if (failed(parsePassPipeline("wm-to-nvvm{" + options + "}", pm)))
+      diagnostics.raise("invalid wm-to-nvvm options '" + options + "'");
+    if (failed(pm.run(*module)))
+      diagnostics.raise("compiling for the GPU failed");
+    auto func = module->lookupSymbol<func::FuncOp>(entry);
+    auto binary = module->lookupSymbol<gpu::BinaryOp>("wm_kernels");
+    if (!func || !binary || binary.getObjects().size() != 1)
+      diagnostics.raise("the GPU pipeline produced no kernels for '" + entry +
+                        "'");
+    std::vector<std::string> argNames(inputNames);
+    argNames.insert(argNames.end(), outputNames.begin(), outputNames.end());
+    if (argNames.size() != func.getNumArguments())
+      diagnostics.raise("expected one name per argument of '" + entry + "'");
+    auto object = cast<gpu::ObjectAttr>(binary.getObjects()[0]);
+    bool isPtx = object.getFormat() == gpu::CompilationTarget::Assembly;
+
+    llvm::json::Array buffers[3]; // inputs, outputs, scratch
+    DenseMap<Value, std::string> names;
+    auto spec = [](const std::string &name, Type type) {
+      auto memref = cast<MemRefType>(type);
+      llvm::json::Array shape;
+      for (int64_t extent : memref.getShape())
+        shape.push_back(extent);
+      std::string dtype;
+      llvm::raw_string_ostream os(dtype);
+      memref.getElementType().print(os);
+      return llvm::json::Object{{"name", name},
+                                {"shape", std::move(shape)},
+                                {"dtype", dtype}};
+    };
+    // The outputs are the trailing arguments, written in place.
+    for (auto [index, arg] : llvm::enumerate(func.getArguments())) {
+      names[arg] = argNames[index];
+      buffers[index < inputNames.size() ? 0 : 1].push_back(
+          spec(argNames[index], arg.getType()));
+    }
+    llvm::json::Array launches;
+    WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        std::string name = "scratch" + std::to_string(buffers[2].size());
+        names[alloc] = name;
+        buffers[2].push_back(spec(name, alloc.getType()));
+        return WalkResult::advance();
+      }
+      auto launch = dyn_cast<gpu::LaunchFuncOp>(op);
+      if (!launch)
+        return WalkResult::advance();
+      auto dims = [&](gpu::KernelDim3 d) -> std::optional<llvm::json::Array> {
+        llvm::json::Array out;
+        for (Value v : {d.x, d.y, d.z}) {
+          std::optional<int64_t> c = getConstantIntValue(v);
+          if (!c)
+            return std::nullopt;
+          out.push_back(*c);
+        }
+        return out;
+      };
+      auto grid = dims(launch.getGridSizeOperandValues());
+      auto block = dims(launch.getBlockSizeOperandValues());
+      if (!grid || !block) {
+        launch.emitError() << "launch dimensions must be constants";
+        return WalkResult::interrupt();
+      }
+      llvm::json::Array args;
+      for (Value operand : launch.getKernelOperands()) {
+        if (!names.count(operand)) {
+          launch.emitError() << "kernel operand is not a named buffer";
+          return WalkResult::interrupt();
+        }
+        args.push_back(llvm::json::Object{{"buffer", names[operand]}});
+      }
+      launches.push_back(llvm::json::Object{
+          {"kernel", launch.getKernelName().getValue()},
+          {"grid", std::move(*grid)},
+          {"block", std::move(*block)},
+          {"shared_bytes", 0},
+          {"args", std::move(args)}});
+      return WalkResult::advance();
+    });
+    if (walk.wasInterrupted())
+      diagnostics.raise("the host code is not a plain launch sequence");
+
+    std::string chip = "sm_90a";
+    if (auto target = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget()))
+      chip = target.getChip().str();
+    llvm::json::Object manifest{
+        {"version", 1},
+        {"name", entry},
+        {"target", chip},
+        {"binary", isPtx ? "kernels.ptx" : "kernels.cubin"},
+        {"inputs", std::move(buffers[0])},
+        {"outputs", std::move(buffers[1])},
+        {"buffers", std::move(buffers[2])},
+        {"launches", std::move(launches)}};
+    std::string json;
+    llvm::raw_string_ostream os(json);
+    os << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest)));
+    return {json, py::bytes(object.getObject().str())};
+  }
+
 private:
   OwningOpRef<ModuleOp> parse(const std::string &text) {
     DiagnosticCollector diagnostics(context);
@@ -332,5 +448,8 @@ PYBIND11_MODULE(_wm, m) {
            py::arg("attributes"), py::arg("location"))
       .def("lower", &Context::lower, py::arg("text"), py::arg("pipeline"))
       .def("compile_cpu", &Context::compileCpu, py::arg("text"),
-           py::arg("entry"), py::arg("arity"), py::arg("options") = "");
+           py::arg("entry"), py::arg("arity"), py::arg("options") = "")
+      .def("compile_gpu", &Context::compileGpu, py::arg("text"),
+           py::arg("entry"), py::arg("input_names"), py::arg("output_names"),
+           py::arg("options") = "");
 }

@@ -357,9 +357,29 @@ class Graph:
             exe = self._ctx().compile_cpu(text, self.name, len(self._inputs) + len(self._outputs), opts)
             return CpuFunction(self, exe)
         if target.startswith("sm_"):
-            raise NotImplementedError(
-                f"target {target!r}: GPU compilation of whole graphs is not available yet")
+            return self._compile_gpu(target, **options)
         raise GraphError(f"compile: unknown target {target!r} (expected 'cpu' or 'sm_90a')")
+
+    def _compile_gpu(self, target: str, path: Optional[str] = None, **options):
+        """Writes an artifact (manifest.json + kernels) to `path` (a fresh
+        temporary directory by default) and returns it as a
+        wm.gpu.CompiledArtifact, callable on torch CUDA tensors. Options are
+        those of the wm-to-nvvm pipeline (format='bin' needs ptxas)."""
+        import tempfile
+        from . import gpu
+        options.setdefault("chip", target)
+        opts = " ".join(f"{k.replace('_', '-')}={_option(v)}" for k, v in options.items())
+        outputs = [f"out{i}" for i in range(len(self._outputs))]
+        manifest, image = self._ctx().compile_gpu(
+            self._entry_with_buffers(), self.name, [t.name for t in self._inputs], outputs, opts)
+        path = path or tempfile.mkdtemp(prefix=f"wm-{self.name}-")
+        os.makedirs(path, exist_ok=True)
+        binary = "kernels.ptx" if '"kernels.ptx"' in manifest else "kernels.cubin"
+        with open(os.path.join(path, binary), "wb") as f:
+            f.write(image)
+        with open(os.path.join(path, gpu.MANIFEST_FILE), "w") as f:
+            f.write(manifest)
+        return gpu.CompiledArtifact(path)
 
     # -------------------------------------------------------------- internals
 

@@ -27,4 +27,36 @@ def ConvertWMToSCF : Pass<"convert-wm-to-scf"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower the DMA ops of buffer-entry functions to GPU kernels";
+  let description = [{
+    Expects functions whose arguments are buffers read through
+    `bufferization.to_tensor` and written through
+    `bufferization.materialize_in_destination` (the entry form wm.Graph
+    compiles), holding `wm.dma_bias`, `wm.dma_select`,
+    `wm.dma_block_summary` and `wm.dma_threshold_attention` (run
+    wm-select-keys first). Each op becomes a kernel in `gpu.module
+    @wm_kernels` and a `gpu.launch_func` on buffers: results that the
+    function returns are written in place, the others get scratch buffers.
+    The host function is left as allocations and launches only, which is
+    exactly what a launch manifest describes.
+
+    The kernels (version 0) assign one thread per output row: the
+    thresholds by a 32-step bisection over the order-preserving integer
+    image of the f32 bias (exact, no mask), the attention by an online
+    softmax over the keys a row keeps, with key blocks skipped on their
+    maximum bias and the predicate dropped on blocks the row keeps whole.
+    Offsets are 64-bit. Tensor cores are not used yet.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t",
+           /*default=*/"128", "Threads per block of every kernel">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // WM_CONVERSION_PASSES_TD

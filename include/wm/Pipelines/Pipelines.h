@@ -23,12 +23,36 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
                            llvm::cl::init(false)};
 };
 
+struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Kernel binary: isa (PTX) or bin (cubin, needs ptxas)"),
+      llvm::cl::init("isa")};
+  Option<int64_t> blockK{*this, "block-k",
+                         llvm::cl::desc("Keys per block of the summaries"),
+                         llvm::cl::init(64)};
+  Option<int64_t> threadsPerBlock{*this, "threads-per-block",
+                                  llvm::cl::desc("Threads per kernel block"),
+                                  llvm::cl::init(128)};
+};
+
+/// DMA entry functions on buffers -> host launches + a gpu.binary holding
+/// PTX (or a cubin) for the chip: key selection, kernel generation, the
+/// upstream NVVM lowering of the kernels and their serialization.
+void buildWMToNVVMPipeline(OpPassManager &pm,
+                           const GPUPipelineOptions &options);
+
 /// wm ops on tensors -> LLVM dialect for the host: key selection, tiled
 /// attention, scalar loop lowerings, bufferization, LLVM conversion.
 void buildWMToCPUPipeline(OpPassManager &pm,
                           const CPUPipelineOptions &options);
 
-/// Registers `wm-to-cpu` (and the CPU loop stage `wm-to-loops`).
+/// Registers `wm-to-cpu`, its loop stage `wm-to-loops`, and `wm-to-nvvm`.
 void registerWMPipelines();
 
 } // namespace mlir::wm

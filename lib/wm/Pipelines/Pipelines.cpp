@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -62,7 +64,35 @@ void mlir::wm::buildWMToCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
+                                     const GPUPipelineOptions &options) {
+  pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
+  pm.addPass(createConvertWMToGPU(
+      ConvertWMToGPUOptions{options.threadsPerBlock}));
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  // One pointer per buffer: what a launch manifest passes.
+  toNVVM.useBarePtrCallConv = true;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void mlir::wm::registerWMPipelines() {
+  PassPipelineRegistration<GPUPipelineOptions>(
+      "wm-to-nvvm",
+      "Compile DMA entry functions to kernel launches and PTX/cubin",
+      buildWMToNVVMPipeline);
   PassPipelineRegistration<CPUPipelineOptions>(
       "wm-to-loops",
       "Lower wm ops to scf loop nests on buffers (the CPU reference stage)",

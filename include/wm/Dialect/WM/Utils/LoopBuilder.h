@@ -78,6 +78,7 @@ public:
   Value subi(Value a, Value b);
   Value muli(Value a, Value b);
   Value divi(Value a, Value b);
+  Value remi(Value a, Value b);
   Value ceilDiv(Value a, Value b);
   Value mini(Value a, Value b);
   Value maxi(Value a, Value b);

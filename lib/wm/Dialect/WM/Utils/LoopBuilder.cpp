@@ -180,6 +180,9 @@ Value LoopBuilder::muli(Value x, Value y) {
 Value LoopBuilder::divi(Value x, Value y) {
   return arith::DivUIOp::create(b, loc, x, y);
 }
+Value LoopBuilder::remi(Value x, Value y) {
+  return arith::RemUIOp::create(b, loc, x, y);
+}
 Value LoopBuilder::ceilDiv(Value x, Value y) {
   return arith::CeilDivUIOp::create(b, loc, x, y);
 }

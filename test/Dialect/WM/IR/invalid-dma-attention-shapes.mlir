@@ -1,5 +1,8 @@
 // RUN: wm-opt %s --split-input-file --verify-diagnostics
 
+// wm.dma_attention operands and results whose ranks, shapes or element
+// types disagree.
+
 func.func @query_rank(%q: tensor<1x16x64xf32>, %k: tensor<1x16x2x64xf32>, %v: tensor<1x16x2x64xf32>, %bias: tensor<1x2x16xf32>) {
   // expected-error @+1 {{'wm.dma_attention' op query must have rank 4 (B, Lq, H, D), got 'tensor<1x16x64xf32>'}}
   %o, %l = wm.dma_attention %q, %k, %v, %bias : (tensor<1x16x64xf32>, tensor<1x16x2x64xf32>, tensor<1x16x2x64xf32>, tensor<1x2x16xf32>) -> (tensor<1x16x2x64xf32>, tensor<1x2x16xf32>)
@@ -75,46 +78,5 @@ func.func @mixed_element_types(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64x
 func.func @bias_not_f32(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64xbf16>, %v: tensor<1x16x4x64xbf16>, %bias: tensor<1x4x16xbf16>) {
   // expected-error @+1 {{'wm.dma_attention' op operand #3 must be ranked tensor of 32-bit float values}}
   %o, %l = wm.dma_attention %q, %k, %v, %bias : (tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x4x16xbf16>) -> (tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>)
-  return
-}
-
-// -----
-
-func.func @zero_window(%q: tensor<1x16x4x64xf32>, %k: tensor<1x16x4x64xf32>, %v: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32>) {
-  // expected-error @+1 {{'wm.dma_attention' op window must be positive, got 0}}
-  %o, %l = wm.dma_attention %q, %k, %v, %bias {window = 0 : i64} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
-  return
-}
-
-// -----
-
-func.func @negative_window(%q: tensor<1x16x4x64xf32>, %k: tensor<1x16x4x64xf32>, %v: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32>) {
-  // expected-error @+1 {{'wm.dma_attention' op window must be positive, got -5}}
-  %o, %l = wm.dma_attention %q, %k, %v, %bias {window = -5 : i64} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
-  return
-}
-
-// -----
-
-func.func @negative_scale(%q: tensor<1x16x4x64xf32>, %k: tensor<1x16x4x64xf32>, %v: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32>) {
-  // expected-error @+1 {{'wm.dma_attention' op scale must be positive and finite, got -1}}
-  %o, %l = wm.dma_attention %q, %k, %v, %bias {scale = -1.0 : f32} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
-  return
-}
-
-// -----
-
-func.func @dynamic_head_dim_needs_scale(%q: tensor<1x16x4x?xf32>, %k: tensor<1x16x4x?xf32>, %v: tensor<1x16x4x?xf32>, %bias: tensor<1x4x16xf32>) {
-  // expected-error @+1 {{'wm.dma_attention' op needs an explicit scale when D is dynamic}}
-  %o, %l = wm.dma_attention %q, %k, %v, %bias : (tensor<1x16x4x?xf32>, tensor<1x16x4x?xf32>, tensor<1x16x4x?xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x?xf32>, tensor<1x4x16xf32>)
-  return
-}
-
-// -----
-
-func.func @unknown_scope(%q: tensor<1x16x4x64xf32>, %k: tensor<1x16x4x64xf32>, %v: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32>) {
-  // expected-error @+2 {{expected ::mlir::wm::SelectionScope to be one of: prefix, global}}
-  // expected-error @+1 {{failed to parse WM_SelectionScopeAttr parameter 'value'}}
-  %o, %l = wm.dma_attention %q, %k, %v, %bias {scope = #wm.scope<local>} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
   return
 }

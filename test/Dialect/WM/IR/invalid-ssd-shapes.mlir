@@ -1,20 +1,6 @@
 // RUN: wm-opt %s --split-input-file --verify-diagnostics
 
-func.func @chunk_not_power_of_two(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x1x8xf32>) {
-  // expected-error @+1 {{'wm.ssd' op chunk_size must be a power of two, got 48}}
-  %y, %s = wm.ssd %x, %dt, %a, %b, %b {chunk_size = 48 : i64} : (tensor<1x64x4x16xf32>, tensor<1x64x4xf32>, tensor<4xf32>, tensor<1x64x1x8xf32>, tensor<1x64x1x8xf32>) -> (tensor<1x64x4x16xf32>, tensor<1x4x16x8xf32>)
-  return
-}
-
-// -----
-
-func.func @chunk_zero(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x1x8xf32>) {
-  // expected-error @+1 {{'wm.ssd' op chunk_size must be a power of two, got 0}}
-  %y, %s = wm.ssd %x, %dt, %a, %b, %b {chunk_size = 0 : i64} : (tensor<1x64x4x16xf32>, tensor<1x64x4xf32>, tensor<4xf32>, tensor<1x64x1x8xf32>, tensor<1x64x1x8xf32>) -> (tensor<1x64x4x16xf32>, tensor<1x4x16x8xf32>)
-  return
-}
-
-// -----
+// wm.ssd operands and results whose shapes or element types disagree.
 
 func.func @groups_do_not_divide_heads(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x3x8xf32>) {
   // expected-error @+1 {{'wm.ssd' op H = 4 must be a multiple of G = 3}}
@@ -83,22 +69,6 @@ func.func @rotary_dims_exceed_state(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x
 func.func @rope_table_length(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x1x8xf32>, %cs: tensor<32x8xf32>) {
   // expected-error @+1 {{'wm.ssd' op cos has T = 32 (dim 0 of (T, R)) but x has T = 64}}
   %y, %s = wm.ssd %x, %dt, %a, %b, %b rope(%cs, %cs) {chunk_size = 16 : i64} : (tensor<1x64x4x16xf32>, tensor<1x64x4xf32>, tensor<4xf32>, tensor<1x64x1x8xf32>, tensor<1x64x1x8xf32>, tensor<32x8xf32>, tensor<32x8xf32>) -> (tensor<1x64x4x16xf32>, tensor<1x4x16x8xf32>)
-  return
-}
-
-// -----
-
-func.func @dt_limit_reversed(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x1x8xf32>) {
-  // expected-error @+1 {{'wm.ssd' op dt_limit must satisfy min <= max, got [1.000000e+00, 5.000000e-01]}}
-  %y, %s = wm.ssd %x, %dt, %a, %b, %b {chunk_size = 16 : i64, dt_limit = array<f64: 1.0, 0.5>} : (tensor<1x64x4x16xf32>, tensor<1x64x4xf32>, tensor<4xf32>, tensor<1x64x1x8xf32>, tensor<1x64x1x8xf32>) -> (tensor<1x64x4x16xf32>, tensor<1x4x16x8xf32>)
-  return
-}
-
-// -----
-
-func.func @dt_limit_size(%x: tensor<1x64x4x16xf32>, %dt: tensor<1x64x4xf32>, %a: tensor<4xf32>, %b: tensor<1x64x1x8xf32>) {
-  // expected-error @+1 {{'wm.ssd' op dt_limit must be [min, max], got 3 values}}
-  %y, %s = wm.ssd %x, %dt, %a, %b, %b {chunk_size = 16 : i64, dt_limit = array<f64: 0.0, 0.5, 1.0>} : (tensor<1x64x4x16xf32>, tensor<1x64x4xf32>, tensor<4xf32>, tensor<1x64x1x8xf32>, tensor<1x64x1x8xf32>) -> (tensor<1x64x4x16xf32>, tensor<1x4x16x8xf32>)
   return
 }
 

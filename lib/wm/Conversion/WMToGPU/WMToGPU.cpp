@@ -1,0 +1,448 @@
+//===- WMToGPU.cpp - DMA ops to GPU kernels and launches ------------------===//
+//
+// Expects entry functions on buffers (to_tensor / materialize_in_destination
+// around wm ops, after wm-select-keys); produces one gpu.func per op in
+// gpu.module @wm_kernels and a host body of allocations and gpu.launch_func
+// ops. Kernels assign one thread per output element or row and are built
+// with LoopBuilder, so they share their scalar code shape with the CPU
+// reference lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/Passes.h"
+
+#include "wm/Dialect/WM/IR/WMOps.h"
+#include "wm/Dialect/WM/Utils/LoopBuilder.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::wm {
+#define GEN_PASS_DEF_CONVERTWMTOGPU
+#include "wm/Conversion/Passes.h.inc"
+} // namespace mlir::wm
+
+using namespace mlir;
+using namespace mlir::wm;
+
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr StringLiteral kKernelModule = "wm_kernels";
+
+MemRefType bufferType(Type tensorType) {
+  auto tensor = cast<RankedTensorType>(tensorType);
+  return MemRefType::get(tensor.getShape(), tensor.getElementType());
+}
+
+/// Builds kernels into gpu.module @wm_kernels and their launches.
+class KernelFactory {
+public:
+  KernelFactory(ModuleOp module, int64_t threads)
+      : module(module), threads(threads), symbols(module) {}
+
+  /// Emits `name(buffers...)` running `body(lb, args, tid)` for every tid in
+  /// [0, total), and launches it at the builder's position on `buffers`.
+  void launch(OpBuilder &host, Location loc, StringRef name,
+              ValueRange buffers, int64_t total,
+              function_ref<void(LoopBuilder &, ValueRange, Value)> body) {
+    gpu::GPUModuleOp kernels = kernelModule(loc);
+    OpBuilder b(kernels.getBodyRegion());
+    auto type = FunctionType::get(module.getContext(),
+                                  TypeRange(ValueRange(buffers)), {});
+    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    SymbolTable(kernels).insert(func);
+    b.setInsertionPointToStart(&func.getBody().front());
+    LoopBuilder lb(b, loc);
+    Value tid = lb.addi(
+        lb.muli(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+                lb.index(threads)),
+        gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    lb.ifThen(lb.cmpi(CmpIPredicate::ult, tid, lb.index(total)),
+              [&] { body(lb, func.getArguments(), tid); });
+    gpu::ReturnOp::create(b, loc);
+
+    LoopBuilder hb(host, loc);
+    Value one = hb.index(1);
+    int64_t blocks = llvm::divideCeil(total, threads);
+    gpu::LaunchFuncOp::create(
+        host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
+        gpu::KernelDim3{hb.index(threads), one, one},
+        /*dynamicSharedMemorySize=*/Value(), buffers);
+  }
+
+private:
+  gpu::GPUModuleOp kernelModule(Location loc) {
+    if (!kernels) {
+      OpBuilder b(module.getBodyRegion());
+      b.setInsertionPointToEnd(module.getBody());
+      kernels = gpu::GPUModuleOp::create(b, loc, kKernelModule);
+      symbols.insert(kernels);
+    }
+    return kernels;
+  }
+
+  ModuleOp module;
+  int64_t threads;
+  SymbolTable symbols;
+  gpu::GPUModuleOp kernels;
+};
+
+/// Splits a linear id into coordinates, the last extent varying fastest.
+SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
+                               ArrayRef<int64_t> extents) {
+  SmallVector<Value> coords(extents.size());
+  for (int64_t d = extents.size() - 1; d >= 0; --d) {
+    Value extent = lb.index(extents[d]);
+    coords[d] = d == 0 ? id : lb.remi(id, extent);
+    id = lb.divi(id, extent);
+  }
+  return coords;
+}
+
+int64_t product(ArrayRef<int64_t> extents) {
+  int64_t total = 1;
+  for (int64_t e : extents)
+    total *= e;
+  return total;
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel bodies
+//===----------------------------------------------------------------------===//
+
+void dmaBiasKernel(KernelFactory &factory, OpBuilder &host, DmaBiasOp op,
+                   ValueRange buffers) {
+  auto values = op.getValues().getType();
+  int64_t batch = values.getDimSize(0), keys = values.getDimSize(1);
+  int64_t kvHeads = values.getDimSize(2), headDim = values.getDimSize(3);
+  bool hasDtBias = static_cast<bool>(op.getDtBias());
+  BiasForm form = op.getForm();
+  factory.launch(
+      host, op.getLoc(), "dma_bias", buffers, batch * kvHeads * keys,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, keys});
+        Value b = c[0], g = c[1], j = c[2];
+        Value v = args[0], w = args[1], a = args[2];
+        Value zero = lb.index(0);
+        Value dt = lb.reduce(zero, lb.index(kvHeads * headDim), lb.f32(0.0),
+                             [&](Value col, Value acc) {
+                               Value h = lb.divi(col, lb.index(headDim));
+                               Value d = lb.remi(col, lb.index(headDim));
+                               return lb.add(acc,
+                                             lb.mul(lb.load(v, {b, j, h, d}),
+                                                    lb.load(w, {g, col})));
+                             });
+        if (hasDtBias)
+          dt = lb.add(dt, lb.load(args[3], {g}));
+        Value scaled = lb.mul(lb.load(a, {g}), lb.softplus(dt));
+        lb.store(form == BiasForm::exp ? lb.exp(scaled) : scaled,
+                 args.back(), {b, g, j});
+      });
+}
+
+/// Order-preserving map of f32 bit patterns to [0, 2^32) (as i64).
+Value orderedKey(LoopBuilder &lb, Value value) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.location();
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  };
+  Value negative = lb.cmpi(CmpIPredicate::uge, wide, i64(0x80000000LL));
+  Value flipped = arith::XOrIOp::create(b, loc, wide, i64(0xFFFFFFFFLL));
+  Value raised = arith::OrIOp::create(b, loc, wide, i64(0x80000000LL));
+  return lb.select(negative, flipped, raised);
+}
+
+Value fromOrderedKey(LoopBuilder &lb, Value key) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.location();
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  };
+  Value positive = lb.cmpi(CmpIPredicate::uge, key, i64(0x80000000LL));
+  Value wide = lb.select(positive,
+                         arith::XOrIOp::create(b, loc, key, i64(0x80000000LL)),
+                         arith::XOrIOp::create(b, loc, key, i64(0xFFFFFFFFLL)));
+  Value bits = arith::TruncIOp::create(b, loc, b.getI32Type(), wide);
+  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+}
+
+void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
+                     ValueRange buffers) {
+  auto bias = op.getBias().getType();
+  int64_t batch = bias.getDimSize(0), kvHeads = bias.getDimSize(1);
+  int64_t keys = bias.getDimSize(2);
+  int64_t queries = static_cast<int64_t>(op.getQueryLen());
+  int64_t window = static_cast<int64_t>(op.getWindow());
+  bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
+  factory.launch(
+      host, op.getLoc(), "dma_select", buffers, batch * kvHeads * queries,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        OpBuilder &b = lb.builder();
+        Location loc = lb.location();
+        SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, queries});
+        Value bg0 = c[0], g = c[1], i = c[2];
+        // Row i ranks keys [0, end): its causal prefix, or every key.
+        Value end = perRow ? lb.addi(i, lb.index(keys - queries + 1))
+                           : lb.index(keys);
+        Value ranked = lb.cmpi(CmpIPredicate::sge, end, lb.index(window));
+        Value tau = lb.ifValue(
+            ranked,
+            [&] {
+              // The largest key t with #{j < end : key(bias_j) >= t} >= W is
+              // the key of the W-th largest bias: fix it bit by bit.
+              Value zero64 = arith::ConstantIntOp::create(b, loc, 0, 64);
+              Value found = lb.reduce(
+                  lb.index(0), lb.index(32), zero64, [&](Value bit, Value t) {
+                    Value shift = arith::IndexCastUIOp::create(
+                        b, loc, b.getI64Type(), lb.subi(lb.index(31), bit));
+                    Value one64 = arith::ConstantIntOp::create(b, loc, 1, 64);
+                    Value candidate = arith::OrIOp::create(
+                        b, loc, t, arith::ShLIOp::create(b, loc, one64, shift));
+                    Value count = lb.reduce(
+                        lb.index(0), end, lb.index(0), [&](Value j, Value n) {
+                          Value key = orderedKey(lb, lb.load(args[0], {bg0, g, j}));
+                          return lb.select(
+                              lb.cmpi(CmpIPredicate::uge, key, candidate),
+                              lb.addi(n, lb.index(1)), n);
+                        });
+                    return lb.select(
+                        lb.cmpi(CmpIPredicate::sge, count, lb.index(window)),
+                        candidate, t);
+                  });
+              return fromOrderedKey(lb, found);
+            },
+            [&] { return lb.negInf(); });
+        lb.store(tau, args[1], {bg0, g, i});
+      });
+}
+
+void dmaBlockSummaryKernel(KernelFactory &factory, OpBuilder &host,
+                           DmaBlockSummaryOp op, ValueRange buffers) {
+  auto bias = op.getBias().getType();
+  int64_t batch = bias.getDimSize(0), kvHeads = bias.getDimSize(1);
+  int64_t keys = bias.getDimSize(2);
+  int64_t block = static_cast<int64_t>(op.getBlockSize());
+  int64_t blocks = llvm::divideCeil(keys, block);
+  factory.launch(
+      host, op.getLoc(), "dma_block_summary", buffers,
+      batch * kvHeads * blocks,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, blocks});
+        Value j0 = lb.muli(c[2], lb.index(block));
+        Value j1 = lb.mini(lb.index(keys), lb.addi(j0, lb.index(block)));
+        auto biasAt = [&](Value j) { return lb.load(args[0], {c[0], c[1], j}); };
+        lb.store(lb.reduce(j0, j1, lb.negInf(),
+                           [&](Value j, Value m) { return lb.max(m, biasAt(j)); }),
+                 args[1], c);
+        lb.store(lb.reduce(j0, j1, lb.f32(INFINITY),
+                           [&](Value j, Value m) { return lb.min(m, biasAt(j)); }),
+                 args[2], c);
+      });
+}
+
+void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
+                        DmaThresholdAttentionOp op, ValueRange buffers) {
+  auto query = op.getQuery().getType();
+  int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
+  int64_t heads = query.getDimSize(2), headDim = query.getDimSize(3);
+  auto key = op.getKey().getType();
+  int64_t keys = key.getDimSize(1), kvHeads = key.getDimSize(2);
+  bool summaries = static_cast<bool>(op.getBlockMax());
+  int64_t block = summaries ? static_cast<int64_t>(*op.getBlockSize()) : keys;
+  double scale = op.getScale().convertToDouble();
+  bool causal = op.getCausal();
+  factory.launch(
+      host, op.getLoc(), "dma_attention", buffers, batch * heads * queries,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        OpBuilder &b = lb.builder();
+        Location loc = lb.location();
+        Value q = args[0], k = args[1], v = args[2], bias = args[3];
+        Value tauBuf = args[4];
+        Value blockMax = summaries ? args[5] : Value();
+        Value blockMin = summaries ? args[6] : Value();
+        Value out = args[args.size() - 2], lse = args.back();
+        SmallVector<Value> c = delinearize(lb, tid, {batch, heads, queries});
+        Value bq = c[0], h = c[1], i = c[2];
+        Value g = lb.divi(h, lb.index(heads / kvHeads));
+        Value zero = lb.index(0), dim = lb.index(headDim);
+        Value tau = lb.load(tauBuf, {bq, g, i});
+        Value limit = lb.addi(i, lb.index(keys - queries));
+        Value keyEnd = causal ? lb.maxi(zero, lb.mini(lb.index(keys),
+                                                      lb.addi(limit, lb.index(1))))
+                              : lb.index(keys);
+        // Row state in registers/local memory: q (scaled), acc, max, sum.
+        auto rowType = MemRefType::get({headDim}, b.getF32Type());
+        auto scalarType = MemRefType::get({}, b.getF32Type());
+        Value qRow = memref::AllocaOp::create(b, loc, rowType);
+        Value acc = memref::AllocaOp::create(b, loc, rowType);
+        Value rowMax = memref::AllocaOp::create(b, loc, scalarType);
+        Value rowSum = memref::AllocaOp::create(b, loc, scalarType);
+        lb.forEach(zero, dim, [&](Value d) {
+          lb.store(lb.mul(lb.load(q, {bq, i, h, d}), lb.f32(scale)), qRow, {d});
+          lb.store(lb.f32(0.0), acc, {d});
+        });
+        lb.store(lb.negInf(), rowMax, {});
+        lb.store(lb.f32(0.0), rowSum, {});
+
+        auto visit = [&](Value j, Value keyBias) {
+          Value s = lb.add(
+              lb.reduce(zero, dim, lb.f32(0.0),
+                        [&](Value d, Value sum) {
+                          return lb.add(sum, lb.mul(lb.load(qRow, {d}),
+                                                    lb.load(k, {bq, j, g, d})));
+                        }),
+              keyBias);
+          Value oldMax = lb.load(rowMax, {});
+          Value newMax = lb.max(oldMax, s);
+          Value alpha = lb.exp(lb.sub(oldMax, newMax));
+          Value p = lb.exp(lb.sub(s, newMax));
+          lb.store(lb.add(lb.mul(lb.load(rowSum, {}), alpha), p), rowSum, {});
+          lb.forEach(zero, dim, [&](Value d) {
+            lb.store(lb.add(lb.mul(lb.load(acc, {d}), alpha),
+                            lb.mul(p, lb.load(v, {bq, j, g, d}))),
+                     acc, {d});
+          });
+          lb.store(newMax, rowMax, {});
+        };
+        auto scan = [&](Value j0, Value j1, bool predicated) {
+          lb.forEach(j0, j1, [&](Value j) {
+            Value keyBias = lb.load(bias, {bq, g, j});
+            if (!predicated)
+              return visit(j, keyBias);
+            lb.ifThen(lb.cmp(CmpFPredicate::OGE, keyBias, tau),
+                      [&] { visit(j, keyBias); });
+          });
+        };
+        lb.forEach(zero, lb.ceilDiv(keyEnd, lb.index(block)), [&](Value kb) {
+          Value j0 = lb.muli(kb, lb.index(block));
+          Value j1 = lb.mini(keyEnd, lb.addi(j0, lb.index(block)));
+          if (!summaries)
+            return scan(j0, j1, true);
+          // Skip blocks this row keeps nothing of; no predicate on blocks
+          // it keeps whole (keyEnd already applies causality).
+          Value live = lb.cmp(CmpFPredicate::OGE,
+                              lb.load(blockMax, {bq, g, kb}), tau);
+          lb.ifThen(live, [&] {
+            Value full = lb.cmp(CmpFPredicate::OGE,
+                                lb.load(blockMin, {bq, g, kb}), tau);
+            lb.ifThenElse(full, [&] { scan(j0, j1, false); },
+                          [&] { scan(j0, j1, true); });
+          });
+        });
+
+        Value sum = lb.load(rowSum, {});
+        Value kept = lb.cmp(CmpFPredicate::OGT, sum, lb.f32(0.0));
+        Value safeSum = lb.select(kept, sum, lb.f32(1.0));
+        lb.forEach(zero, dim, [&](Value d) {
+          lb.store(lb.select(kept, lb.div(lb.load(acc, {d}), safeSum),
+                             lb.f32(0.0)),
+                   out, {bq, i, h, d});
+        });
+        lb.store(lb.select(kept, lb.add(lb.load(rowMax, {}), lb.log(safeSum)),
+                           lb.negInf()),
+                 lse, {bq, h, i});
+      });
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory) {
+  // The buffer of every tensor: function arguments read through to_tensor,
+  // destinations of materialize_in_destination, or fresh scratch.
+  DenseMap<Value, Value> buffers;
+  for (auto read : func.getOps<bufferization::ToTensorOp>())
+    buffers[read.getResult()] = read.getBuffer();
+  for (auto write : func.getOps<bufferization::MaterializeInDestinationOp>()) {
+    if (buffers.count(write.getSource()))
+      return write.emitOpError()
+             << "writes a value that already has a buffer; the GPU entry "
+                "form needs each output computed by its own op";
+    buffers[write.getSource()] = write.getDest();
+  }
+
+  SmallVector<Operation *> lowered;
+  for (Operation &op : func.getBody().getOps()) {
+    if (isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
+            func::ReturnOp, arith::ConstantIndexOp>(op))
+      continue;
+    if (!isa<DmaBiasOp, DmaSelectOp, DmaBlockSummaryOp,
+             DmaThresholdAttentionOp>(op))
+      return op.emitOpError()
+             << "is not supported on the GPU yet (convert-wm-to-gpu lowers "
+                "wm.dma_bias and wm.dma_attention after wm-select-keys)";
+    OpBuilder host(&op);
+    SmallVector<Value> args;
+    for (Value operand : op.getOperands()) {
+      if (!buffers.count(operand))
+        return op.emitOpError() << "has an operand without a buffer";
+      args.push_back(buffers[operand]);
+    }
+    for (Value result : op.getResults()) {
+      if (!buffers.count(result))
+        buffers[result] = memref::AllocOp::create(host, op.getLoc(),
+                                                  bufferType(result.getType()));
+      args.push_back(buffers[result]);
+    }
+    TypeSwitch<Operation *>(&op)
+        .Case([&](DmaBiasOp o) { dmaBiasKernel(factory, host, o, args); })
+        .Case([&](DmaSelectOp o) { dmaSelectKernel(factory, host, o, args); })
+        .Case([&](DmaBlockSummaryOp o) {
+          dmaBlockSummaryKernel(factory, host, o, args);
+        })
+        .Case([&](DmaThresholdAttentionOp o) {
+          dmaAttentionKernel(factory, host, o, args);
+        });
+    lowered.push_back(&op);
+  }
+  // Erase tensor code, users first.
+  SmallVector<Operation *> tensorOps;
+  for (Operation &op : func.getBody().getOps())
+    if (isa<bufferization::ToTensorOp,
+            bufferization::MaterializeInDestinationOp>(op))
+      tensorOps.push_back(&op);
+  for (auto *op : llvm::reverse(tensorOps))
+    if (isa<bufferization::MaterializeInDestinationOp>(op))
+      op->erase();
+  for (auto *op : llvm::reverse(lowered))
+    op->erase();
+  for (auto *op : tensorOps)
+    if (isa<bufferization::ToTensorOp>(op))
+      op->erase();
+  return success();
+}
+
+struct ConvertWMToGPUPass
+    : wm::impl::ConvertWMToGPUBase<ConvertWMToGPUPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (threadsPerBlock <= 0 || threadsPerBlock > 1024) {
+      module.emitError() << "threads-per-block must be in [1, 1024]";
+      return signalPassFailure();
+    }
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    KernelFactory factory(module, threadsPerBlock);
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      bool hasWMOps = false;
+      func.walk([&](Operation *op) {
+        hasWMOps |= isa<WMDialect>(op->getDialect());
+      });
+      if (hasWMOps && failed(convertFunction(func, factory)))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
