@@ -352,6 +352,18 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
       });
 }
 
+/// A splat tensor constant (tau = -inf when nothing is selected).
+void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
+                SplatElementsAttr splat, ValueRange buffers) {
+  auto type = cast<RankedTensorType>(op.getType());
+  double value = splat.getSplatValue<APFloat>().convertToDouble();
+  factory.launch(host, op.getLoc(), "fill", buffers, type.getNumElements(),
+                 [&](LoopBuilder &lb, ValueRange args, Value tid) {
+                   lb.store(lb.f32(value), args[0],
+                            delinearize(lb, tid, type.getShape()));
+                 });
+}
+
 //===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
@@ -373,10 +385,15 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory) {
   SmallVector<Operation *> lowered;
   for (Operation &op : func.getBody().getOps()) {
     if (isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
-            func::ReturnOp, arith::ConstantIndexOp>(op))
+            func::ReturnOp>(op))
       continue;
-    if (!isa<DmaBiasOp, DmaSelectOp, DmaBlockSummaryOp,
-             DmaThresholdAttentionOp>(op))
+    auto constant = dyn_cast<arith::ConstantOp>(op);
+    auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
+                          : SplatElementsAttr();
+    if (splat && !splat.getElementType().isF32())
+      splat = {};
+    if (!splat && !isa<DmaBiasOp, DmaSelectOp, DmaBlockSummaryOp,
+                       DmaThresholdAttentionOp>(op))
       return op.emitOpError()
              << "is not supported on the GPU yet (convert-wm-to-gpu lowers "
                 "wm.dma_bias and wm.dma_attention after wm-select-keys)";
@@ -401,6 +418,9 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory) {
         })
         .Case([&](DmaThresholdAttentionOp o) {
           dmaAttentionKernel(factory, host, o, args);
+        })
+        .Case([&](arith::ConstantOp o) {
+          fillKernel(factory, host, o, splat, args);
         });
     lowered.push_back(&op);
   }

@@ -1,0 +1,34 @@
+"""The GPU configurations: the correctness suite of the DMA issue and the
+benchmark shapes. Shared by make_artifacts.py (here, with MLIR) and dma.py
+(on the GPU machine, without MLIR)."""
+
+# (name, B, Lq, Lk, H, Hk, D, causal, window, scope)
+CORRECTNESS = [
+    ("c_L1000_W64_gqa4", 1, 1000, 1000, 16, 4, 128, True, 64, "prefix"),
+    ("c_L1000_W1024_d64", 1, 1000, 1000, 16, 16, 64, True, 1024, "prefix"),
+    ("c_L1000_global", 1, 1000, 1000, 16, 4, 64, True, 64, "global"),
+    ("c_L1000_noncausal", 1, 1000, 1000, 16, 16, 128, False, 64, "prefix"),
+    ("c_L4096_W1024_mqa", 1, 4096, 4096, 16, 1, 128, True, 1024, "prefix"),
+    ("c_L4096_W64_global", 1, 4096, 4096, 16, 16, 128, True, 64, "global"),
+    ("c_L4096_Wall", 1, 4096, 4096, 16, 16, 128, True, 4096, "prefix"),
+    ("c_decode_L4096_gqa4", 1, 1, 4096, 16, 4, 128, True, 1024, "prefix"),
+    ("c_decode_L16384_mqa", 1, 1, 16384, 16, 1, 64, True, 64, "prefix"),
+    ("c_L16384_W1024", 1, 16384, 16384, 16, 16, 128, True, 1024, "prefix"),
+]
+
+# (name, L, W): B=1, H=Hk=16, D=128, causal, prefix, bf16.
+BENCHMARK = [
+    ("b_L4096_W1024", 4096, 1024),
+    ("b_L16384_W2048", 16384, 2048),
+    ("b_L32768_W2048", 32768, 2048),
+    ("b_L65536_W4096", 65536, 4096),
+    ("b_L4096_Wall", 4096, 4096),
+]
+
+
+def benchmark_config(name, L, W):
+    return (name, 1, L, L, 16, 16, 128, True, W, "prefix")
+
+
+def all_configs():
+    return CORRECTNESS + [benchmark_config(*b) for b in BENCHMARK]

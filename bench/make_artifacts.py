@@ -1,0 +1,32 @@
+"""Compiles every GPU configuration into bench/artifacts/<name>/ (PTX and a
+launch manifest) on a machine with MLIR, to be carried to the GPU machine."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
+
+import wm  # noqa: E402
+from bench.configs import all_configs  # noqa: E402
+
+
+def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
+    g = wm.Graph(name)
+    q = g.input((B, Lq, H, D), "bf16", name="q")
+    k = g.input((B, Lk, Hk, D), "bf16", name="k")
+    v = g.input((B, Lk, Hk, D), "bf16", name="v")
+    bias = g.input((B, Hk, Lk), "f32", name="bias")
+    g.output(*g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope))
+    return g
+
+
+def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
+    for config in all_configs():
+        path = os.path.join(out_dir, config[0])
+        build(*config).compile("sm_90a", path=path)
+        print("wrote", path)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
