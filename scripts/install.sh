@@ -36,3 +36,9 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 echo "== building"
 cmake --build "$BUILD_DIR"
+
+# The Python package, editable: `import wm` finds the extensions in the build.
+if ! python3 -c "import wm, sys; sys.exit(0 if wm.__file__.startswith('$PWD/python') else 1)" 2>/dev/null; then
+  echo "== installing the Python package (editable)"
+  python3 -m pip install -q --disable-pip-version-check -e python
+fi
