@@ -41,19 +41,25 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     The host function is left as allocations and launches only, which is
     exactly what a launch manifest describes.
 
-    The kernels (version 0) assign one thread per output row: the
-    thresholds by a 32-step bisection over the order-preserving integer
-    image of the f32 bias (exact, no mask), the attention by an online
-    softmax over the keys a row keeps, with key blocks skipped on their
-    maximum bias and the predicate dropped on blocks the row keeps whole.
-    Offsets are 64-bit. Tensor cores are not used yet.
+    Attention on bf16/f16 with a head dim multiple of 16 runs on tensor
+    cores: one CTA per block of 64 query rows compacts the keys any of its
+    rows may keep and computes QK^T and PV with mma.sync (see
+    AttentionKernels.cpp). Otherwise, and for the thresholds, one thread
+    per row: tau by a 32-step bisection over the order-preserving integer
+    image of the f32 bias (exact, no mask); attention by an online softmax
+    over the keys the row keeps, key blocks skipped on their maximum bias.
+    Offsets are 64-bit.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
-           /*default=*/"128", "Threads per block of every kernel">,
+           /*default=*/"128", "Threads per block of the row kernels">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Use the tensor-core attention kernel (bf16/f16, D % 16 == 0)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];

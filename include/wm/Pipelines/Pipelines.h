@@ -36,6 +36,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<int64_t> blockK{*this, "block-k",
                          llvm::cl::desc("Keys per block of the summaries"),
                          llvm::cl::init(64)};
+  Option<bool> tensorCores{*this, "tensor-cores",
+                           llvm::cl::desc("Tensor-core attention kernel"),
+                           llvm::cl::init(true)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

@@ -68,7 +68,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                                      const GPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
   pm.addPass(createConvertWMToGPU(
-      ConvertWMToGPUOptions{options.threadsPerBlock}));
+      ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;

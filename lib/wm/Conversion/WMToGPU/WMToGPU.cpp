@@ -14,6 +14,8 @@
 #include "wm/Dialect/WM/IR/WMOps.h"
 #include "wm/Dialect/WM/Utils/LoopBuilder.h"
 
+#include "KernelFactory.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -30,79 +32,6 @@ using arith::CmpFPredicate;
 using arith::CmpIPredicate;
 
 namespace {
-
-constexpr StringLiteral kKernelModule = "wm_kernels";
-
-MemRefType bufferType(Type tensorType) {
-  auto tensor = cast<RankedTensorType>(tensorType);
-  return MemRefType::get(tensor.getShape(), tensor.getElementType());
-}
-
-/// Builds kernels into gpu.module @wm_kernels and their launches.
-class KernelFactory {
-public:
-  KernelFactory(ModuleOp module, int64_t threads)
-      : module(module), threads(threads), symbols(module) {}
-
-  /// Emits `name(buffers...)` running `body(lb, args, tid)` for every tid in
-  /// [0, total), and launches it at the builder's position on `buffers`.
-  void launch(OpBuilder &host, Location loc, StringRef name,
-              ValueRange buffers, int64_t total,
-              function_ref<void(LoopBuilder &, ValueRange, Value)> body) {
-    gpu::GPUModuleOp kernels = kernelModule(loc);
-    OpBuilder b(kernels.getBodyRegion());
-    auto type = FunctionType::get(module.getContext(),
-                                  TypeRange(ValueRange(buffers)), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    SymbolTable(kernels).insert(func);
-    b.setInsertionPointToStart(&func.getBody().front());
-    LoopBuilder lb(b, loc);
-    Value tid = lb.addi(
-        lb.muli(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
-                lb.index(threads)),
-        gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
-    lb.ifThen(lb.cmpi(CmpIPredicate::ult, tid, lb.index(total)),
-              [&] { body(lb, func.getArguments(), tid); });
-    gpu::ReturnOp::create(b, loc);
-
-    LoopBuilder hb(host, loc);
-    Value one = hb.index(1);
-    int64_t blocks = llvm::divideCeil(total, threads);
-    gpu::LaunchFuncOp::create(
-        host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
-        gpu::KernelDim3{hb.index(threads), one, one},
-        /*dynamicSharedMemorySize=*/Value(), buffers);
-  }
-
-private:
-  gpu::GPUModuleOp kernelModule(Location loc) {
-    if (!kernels) {
-      OpBuilder b(module.getBodyRegion());
-      b.setInsertionPointToEnd(module.getBody());
-      kernels = gpu::GPUModuleOp::create(b, loc, kKernelModule);
-      symbols.insert(kernels);
-    }
-    return kernels;
-  }
-
-  ModuleOp module;
-  int64_t threads;
-  SymbolTable symbols;
-  gpu::GPUModuleOp kernels;
-};
-
-/// Splits a linear id into coordinates, the last extent varying fastest.
-SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
-                               ArrayRef<int64_t> extents) {
-  SmallVector<Value> coords(extents.size());
-  for (int64_t d = extents.size() - 1; d >= 0; --d) {
-    Value extent = lb.index(extents[d]);
-    coords[d] = d == 0 ? id : lb.remi(id, extent);
-    id = lb.divi(id, extent);
-  }
-  return coords;
-}
 
 int64_t product(ArrayRef<int64_t> extents) {
   int64_t total = 1;
@@ -368,7 +297,8 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 // The pass
 //===----------------------------------------------------------------------===//
 
-LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory) {
+LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
+                              bool tensorCores) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -417,7 +347,10 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory) {
           dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaThresholdAttentionOp o) {
-          dmaAttentionKernel(factory, host, o, args);
+          if (tensorCores && supportsTensorCoreAttention(o))
+            tensorCoreAttentionKernel(factory, host, o, args);
+          else
+            dmaAttentionKernel(factory, host, o, args);
         })
         .Case([&](arith::ConstantOp o) {
           fillKernel(factory, host, o, splat, args);
@@ -459,7 +392,7 @@ struct ConvertWMToGPUPass
       func.walk([&](Operation *op) {
         hasWMOps |= isa<WMDialect>(op->getDialect());
       });
-      if (hasWMOps && failed(convertFunction(func, factory)))
+      if (hasWMOps && failed(convertFunction(func, factory, tensorCores)))
         return signalPassFailure();
     }
   }

@@ -44,9 +44,9 @@ public:
   void ifThen(Value condition, function_ref<void()> then);
   void ifThenElse(Value condition, function_ref<void()> then,
                   function_ref<void()> otherwise);
-  /// An scf.if yielding one value from each branch.
+  /// An scf.if yielding one value (of `type`, f32 by default) per branch.
   Value ifValue(Value condition, function_ref<Value()> then,
-                function_ref<Value()> otherwise);
+                function_ref<Value()> otherwise, Type type = {});
 
   // Tensor <-> buffer boundary of a lowering: read operands as buffers, write
   // results into fresh buffers that become the op's result tensors.

@@ -90,9 +90,9 @@ void LoopBuilder::ifThenElse(Value condition, function_ref<void()> then,
 }
 
 Value LoopBuilder::ifValue(Value condition, function_ref<Value()> then,
-                           function_ref<Value()> otherwise) {
+                           function_ref<Value()> otherwise, Type type) {
   OpBuilder::InsertionGuard guard(b);
-  auto branch = scf::IfOp::create(b, loc, TypeRange{b.getF32Type()},
+  auto branch = scf::IfOp::create(b, loc, TypeRange{type ? type : b.getF32Type()},
                                   condition, /*withElseRegion=*/true);
   b.setInsertionPointToStart(branch.thenBlock());
   Value thenValue = then();

@@ -1,0 +1,532 @@
+//===- AttentionKernels.cpp - Tensor-core DMA kernels ---------------------===//
+//
+// The block-level DMA kernels of convert-wm-to-gpu, one CTA of four warps per
+// (batch, head, block of 64 query rows):
+//
+// * dma_select_blocks: tau of the block's first row by a CTA-wide bisection
+//   over the order-preserving integer image of the bias (exact), then each
+//   later row incrementally: adding key x to a prefix whose W-th largest is
+//   tau changes it only if x > tau, to min(x, successor of tau) (or keeps
+//   tau when it is tied). Every decision is uniform across the CTA.
+// * dma_attention_mma: the candidate keys of the block (bias >= the block's
+//   smallest tau, causally visible to its last row) are compacted in key
+//   order (warp ballots), gathered 64 at a time into shared memory, and
+//   S = Q K^T and O += P V run on tensor cores (mma.sync m16n8k16, f32
+//   accumulation). Each warp owns 16 rows; the per-element predicate
+//   (causality, bias >= tau_i) is applied to S, the online softmax lives in
+//   registers and guards rows whose maximum is still -inf.
+//
+// Operands keep their memref types in the kernel signature; 32-bit pairs of
+// 16-bit values are loaded through their aligned pointers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelFactory.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr int64_t kBlockRows = 64;  // query rows per CTA (4 warps x 16)
+constexpr int64_t kThreads = 128;   // 4 warps
+constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
+constexpr int64_t kSegmentKeys = 1024; // keys scanned per compaction round
+constexpr int64_t kPad = 4;         // i32 words of padding per smem row
+
+/// Scalar helpers of the block kernels on top of LoopBuilder.
+struct Emitter : LoopBuilder {
+  Emitter(OpBuilder &b, Location loc) : LoopBuilder(b, loc) {}
+
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(builder(), location(), v, 32);
+  }
+  Value i64(int64_t v) {
+    return arith::ConstantIntOp::create(builder(), location(), v, 64);
+  }
+  Value toI64(Value index) {
+    return arith::IndexCastOp::create(builder(), location(),
+                                      builder().getI64Type(), index);
+  }
+  Value toI32(Value index) {
+    return arith::IndexCastOp::create(builder(), location(),
+                                      builder().getI32Type(), index);
+  }
+  Value toIndex(Value integer) {
+    return arith::IndexCastOp::create(builder(), location(),
+                                      builder().getIndexType(), integer);
+  }
+  Value addI64(Value a, Value b) {
+    return arith::AddIOp::create(builder(), location(), a, b);
+  }
+  Value mulI64(Value a, Value b) {
+    return arith::MulIOp::create(builder(), location(), a, b);
+  }
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
+                                  gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Reduces over the 4 lanes of an mma row group (xor 1, 2).
+  Value quadMax(Value v) {
+    v = max(v, shuffleXor(v, 1));
+    return max(v, shuffleXor(v, 2));
+  }
+  Value quadSum(Value v) {
+    v = add(v, shuffleXor(v, 1));
+    return add(v, shuffleXor(v, 2));
+  }
+  void barrier() { gpu::BarrierOp::create(builder(), location()); }
+
+  /// A global pointer to the first element of `memref`.
+  Value basePointer(Value memref) {
+    Value address = memref::ExtractAlignedPointerAsIndexOp::create(
+        builder(), location(), builder().getIndexType(), memref);
+    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
+    return LLVM::IntToPtrOp::create(builder(), location(), ptrType,
+                                    toI64(address), nullptr);
+  }
+  /// The i32 holding 16-bit elements `element` and `element + 1`.
+  Value loadPair(Value base, Value element) {
+    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
+    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
+                                    builder().getI16Type(), base,
+                                    ValueRange{element});
+    return LLVM::LoadOp::create(builder(), location(), builder().getI32Type(),
+                                ptr, /*alignment=*/4);
+  }
+  /// Two f32 rounded to the 16-bit type and packed, `lo` in the low half.
+  Value pack(Value lo, Value hi, Type half) {
+    auto bits = [&](Value v) {
+      Value narrow = arith::TruncFOp::create(builder(), location(), half, v);
+      Value raw = arith::BitcastOp::create(builder(), location(),
+                                           builder().getI16Type(), narrow);
+      return arith::ExtUIOp::create(builder(), location(),
+                                    builder().getI32Type(), raw)
+          .getResult();
+    };
+    Value high = arith::ShLIOp::create(builder(), location(), bits(hi), i32(16));
+    return arith::OrIOp::create(builder(), location(), bits(lo), high);
+  }
+  /// D = A B + C on a 16x8x16 tile: A 4 x i32, B 2 x i32, C 4 x f32.
+  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> b,
+                         ArrayRef<Value> c, NVVM::MMATypes type) {
+    Type f32 = builder().getF32Type();
+    auto result = LLVM::LLVMStructType::getLiteral(builder().getContext(),
+                                                   {f32, f32, f32, f32});
+    Value d = NVVM::MmaOp::create(
+        builder(), location(), result, a, b, c, {16, 8, 16},
+        /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
+        std::array<NVVM::MMATypes, 2>{type, type},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < 4; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(builder(), location(), d,
+                                                 ArrayRef<int64_t>{i}));
+    return out;
+  }
+};
+
+/// An scf.for carrying `init`; `body(iv, state)` returns the next state.
+SmallVector<Value>
+forWithState(Emitter &e, Value lb, Value ub, ValueRange init,
+             function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  OpBuilder &b = e.builder();
+  auto loop = scf::ForOp::create(b, e.location(), lb, ub, e.index(1), init);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  SmallVector<Value> next = body(loop.getInductionVar(), loop.getRegionIterArgs());
+  scf::YieldOp::create(b, e.location(), next);
+  return loop.getResults();
+}
+
+/// A CTA-wide reduction of one value per thread (all threads get it).
+Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
+                  Value lane, bool isMax, bool isSum) {
+  auto combine = [&](Value a, Value b) {
+    if (isSum) {
+      if (a.getType().isIndex() || a.getType().isInteger(32))
+        return arith::AddIOp::create(e.builder(), e.location(), a, b)
+            .getResult();
+      return e.add(a, b);
+    }
+    return isMax ? e.max(a, b) : e.min(a, b);
+  };
+  for (int32_t offset : {16, 8, 4, 2, 1})
+    value = combine(value, e.shuffleXor(value, offset));
+  e.barrier();
+  e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(0)),
+           [&] { memref::StoreOp::create(e.builder(), e.location(), value,
+                                         scratch, ValueRange{warp}); });
+  e.barrier();
+  Value total = memref::LoadOp::create(e.builder(), e.location(), scratch,
+                                       ValueRange{e.index(0)});
+  for (int64_t w = 1; w < kThreads / 32; ++w)
+    total = combine(total, memref::LoadOp::create(e.builder(), e.location(),
+                                                  scratch,
+                                                  ValueRange{e.index(w)}));
+  return total;
+}
+
+MemRefType workgroupType(MLIRContext *context, ArrayRef<int64_t> shape,
+                         Type element) {
+  return MemRefType::get(
+      shape, element, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup));
+}
+
+} // namespace
+
+bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
+  Type element = op.getQuery().getType().getElementType();
+  int64_t headDim = op.getQuery().getType().getDimSize(3);
+  return (element.isBF16() || element.isF16()) && headDim % 16 == 0 &&
+         headDim <= 256;
+}
+
+//===----------------------------------------------------------------------===//
+// dma_attention_mma
+//===----------------------------------------------------------------------===//
+
+void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
+                                         OpBuilder &host,
+                                         DmaThresholdAttentionOp op,
+                                         ValueRange buffers) {
+  auto query = op.getQuery().getType();
+  int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
+  int64_t heads = query.getDimSize(2), headDim = query.getDimSize(3);
+  auto key = op.getKey().getType();
+  int64_t keys = key.getDimSize(1), kvHeads = key.getDimSize(2);
+  Type half = query.getElementType();
+  NVVM::MMATypes mmaType =
+      half.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  double scale = op.getScale().convertToDouble();
+  bool causal = op.getCausal();
+  int64_t queryBlocks = llvm::divideCeil(queries, kBlockRows);
+  int64_t pairs = headDim / 2, kSteps = headDim / 16, dTiles = headDim / 8;
+  MLIRContext *ctx = host.getContext();
+  Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
+  SmallVector<Type> workgroup = {
+      workgroupType(ctx, {kSegmentKeys}, i32),              // candidates
+      workgroupType(ctx, {kTileKeys, pairs + kPad}, i32),   // K tile
+      workgroupType(ctx, {headDim, kTileKeys / 2 + kPad}, i32), // V^T tile
+      workgroupType(ctx, {kTileKeys}, i32),                 // tile keys
+      workgroupType(ctx, {kTileKeys}, f32),                 // tile biases
+      workgroupType(ctx, {kThreads / 32}, i32),             // warp counts
+      workgroupType(ctx, {kThreads / 32}, f32),             // reductions
+  };
+
+  factory.launchBlocks(
+      host, op.getLoc(), "dma_attention_mma", buffers,
+      batch * heads * queryBlocks, kThreads, workgroup,
+      [&](OpBuilder &b, ValueRange args, ValueRange smem) {
+        Emitter e(b, op.getLoc());
+        Location loc = op.getLoc();
+        Value q = args[0], k = args[1], v = args[2], bias = args[3];
+        Value tau = args[4];
+        Value out = args[args.size() - 2], lse = args.back();
+        Value cand = smem[0], kTile = smem[1], vTile = smem[2];
+        Value tileKey = smem[3], tileBias = smem[4], warpCount = smem[5];
+        Value reduction = smem[6];
+        Value zero = e.index(0), one = e.index(1);
+
+        Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+        Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+        Value warp = e.divi(tid, e.index(32)), lane = e.remi(tid, e.index(32));
+        Value group = e.divi(lane, e.index(4)), quad = e.remi(lane, e.index(4));
+        SmallVector<Value> c = delinearize(e, block, {batch, heads, queryBlocks});
+        Value bIdx = c[0], h = c[1], qb = c[2];
+        Value g = e.divi(h, e.index(heads / kvHeads));
+        Value i0 = e.muli(qb, e.index(kBlockRows));
+        Value rowA = e.addi(i0, e.addi(e.muli(warp, e.index(16)), group));
+        Value rowB = e.addi(rowA, e.index(8));
+        Value offset = e.index(keys - queries);
+        auto rowTau = [&](Value row) {
+          return e.ifValue(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+                           [&] { return e.load(tau, {bIdx, g, row}); },
+                           [&] { return e.f32(INFINITY); });
+        };
+        Value tauA = rowTau(rowA), tauB = rowTau(rowB);
+        Value tauLo = blockReduce(e, e.min(tauA, tauB), reduction, warp, lane,
+                                  /*isMax=*/false, /*isSum=*/false);
+        Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(kBlockRows)));
+        Value keyEnd = causal ? e.maxi(zero, e.mini(e.index(keys),
+                                                    e.addi(i1, offset)))
+                              : e.index(keys);
+
+        // Q fragments (A operand, row-major), 64-bit element offsets.
+        Value qBase = e.basePointer(q), kBase = e.basePointer(k);
+        Value vBase = e.basePointer(v);
+        auto qOffset = [&](Value row, Value d) {
+          // ((b * Lq + row) * H + h) * D + d
+          Value r = e.addi(e.muli(bIdx, e.index(queries)), row);
+          return e.toI64(e.addi(e.muli(e.addi(e.muli(r, e.index(heads)), h),
+                                       e.index(headDim)),
+                                d));
+        };
+        auto loadQ = [&](Value row, Value d) {
+          return e.ifValue(
+              e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+              [&] { return e.loadPair(qBase, qOffset(row, d)); },
+              [&] { return e.i32(0); }, i32);
+        };
+        SmallVector<Value> qFrag;
+        for (int64_t ks = 0; ks < kSteps; ++ks) {
+          Value d0 = e.addi(e.index(ks * 16), e.muli(quad, e.index(2)));
+          Value d1 = e.addi(d0, e.index(8));
+          qFrag.append({loadQ(rowA, d0), loadQ(rowB, d0), loadQ(rowA, d1),
+                        loadQ(rowB, d1)});
+        }
+        auto kvOffset = [&](Value keyIdx, Value d) {
+          Value r = e.addi(e.muli(bIdx, e.index(keys)), keyIdx);
+          return e.toI64(e.addi(e.muli(e.addi(e.muli(r, e.index(kvHeads)), g),
+                                       e.index(headDim)),
+                                d));
+        };
+
+        // State: O (dTiles x 4), then mA, mB, lA, lB.
+        SmallVector<Value> init(dTiles * 4, e.f32(0.0));
+        init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
+        Value segments = e.ceilDiv(keyEnd, e.index(kSegmentKeys));
+        SmallVector<Value> state = forWithState(
+            e, zero, segments, init, [&](Value seg, ValueRange st) {
+              Value s0 = e.muli(seg, e.index(kSegmentKeys));
+              // Compact the candidates of the segment, in key order.
+              Value count = forWithState(
+                  e, zero, e.index(kSegmentKeys / kThreads), {zero},
+                  [&](Value round, ValueRange cnt) -> SmallVector<Value> {
+                    Value j = e.addi(s0, e.addi(e.muli(round, e.index(kThreads)), tid));
+                    Value inRange = e.cmpi(CmpIPredicate::ult, j, keyEnd);
+                    Value pred = e.ifValue(
+                        inRange,
+                        [&] {
+                          return e.cmp(CmpFPredicate::OGE,
+                                       e.load(bias, {bIdx, g, j}), tauLo);
+                        },
+                        [&] { return e.boolean(false); }, b.getI1Type());
+                    Value ballot = NVVM::VoteSyncOp::create(
+                        b, loc, i32, e.i32(-1), pred,
+                        NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot));
+                    Value laneBit = arith::ShLIOp::create(b, loc, e.i32(1),
+                                                          e.toI32(lane));
+                    Value below = arith::AndIOp::create(
+                        b, loc, ballot,
+                        arith::SubIOp::create(b, loc, laneBit, e.i32(1)));
+                    Value prefix = e.toIndex(LLVM::CtPopOp::create(b, loc, i32, below));
+                    Value warpTotal = LLVM::CtPopOp::create(b, loc, i32, ballot);
+                    e.barrier();
+                    e.ifThen(e.cmpi(CmpIPredicate::eq, lane, zero), [&] {
+                      memref::StoreOp::create(b, loc, warpTotal, warpCount,
+                                              ValueRange{warp});
+                    });
+                    e.barrier();
+                    Value before = cnt[0], total = cnt[0];
+                    for (int64_t w = 0; w < kThreads / 32; ++w) {
+                      Value n = e.toIndex(memref::LoadOp::create(
+                          b, loc, warpCount, ValueRange{e.index(w)}));
+                      before = e.select(e.cmpi(CmpIPredicate::ult, e.index(w), warp),
+                                        e.addi(before, n), before);
+                      total = e.addi(total, n);
+                    }
+                    e.ifThen(pred, [&] {
+                      memref::StoreOp::create(b, loc, e.toI32(j), cand,
+                                              ValueRange{e.addi(before, prefix)});
+                    });
+                    return {total};
+                  })[0];
+              e.barrier();
+              return forWithState(
+                  e, zero, e.ceilDiv(count, e.index(kTileKeys)), st,
+                  [&](Value tile, ValueRange st2) -> SmallVector<Value> {
+                    Value c0 = e.muli(tile, e.index(kTileKeys));
+                    auto candidateAt = [&](Value t) {
+                      return e.toIndex(memref::LoadOp::create(
+                          b, loc, cand, ValueRange{e.addi(c0, t)}));
+                    };
+                    // Keys and biases of the tile (key -1 past the end).
+                    e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
+                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
+                      e.ifThenElse(
+                          valid,
+                          [&] {
+                            Value kIdx = candidateAt(tid);
+                            memref::StoreOp::create(b, loc, e.toI32(kIdx), tileKey,
+                                                    ValueRange{tid});
+                            memref::StoreOp::create(b, loc,
+                                                    e.load(bias, {bIdx, g, kIdx}),
+                                                    tileBias, ValueRange{tid});
+                          },
+                          [&] {
+                            memref::StoreOp::create(b, loc, e.i32(-1), tileKey,
+                                                    ValueRange{tid});
+                            memref::StoreOp::create(b, loc, e.f32(0.0), tileBias,
+                                                    ValueRange{tid});
+                          });
+                    });
+                    // K rows as i32 pairs; V transposed into key pairs.
+                    e.forEach(zero, e.index(kTileKeys * pairs / kThreads), [&](Value r) {
+                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      Value row = e.divi(item, e.index(pairs));
+                      Value col = e.remi(item, e.index(pairs));
+                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
+                      Value word = e.ifValue(
+                          valid,
+                          [&] {
+                            Value d = e.muli(col, e.index(2));
+                            return e.loadPair(kBase, kvOffset(candidateAt(row), d));
+                          },
+                          [&] { return e.i32(0); }, i32);
+                      memref::StoreOp::create(b, loc, word, kTile, ValueRange{row, col});
+                    });
+                    e.forEach(zero, e.index(kTileKeys / 2 * pairs / kThreads), [&](Value r) {
+                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      Value kp = e.divi(item, e.index(pairs));
+                      Value dp = e.remi(item, e.index(pairs));
+                      auto vWord = [&](Value row) {
+                        Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
+                        return e.ifValue(
+                            valid,
+                            [&] {
+                              return e.loadPair(
+                                  vBase, kvOffset(candidateAt(row), e.muli(dp, e.index(2))));
+                            },
+                            [&] { return e.i32(0); }, i32);
+                      };
+                      Value even = vWord(e.muli(kp, e.index(2)));
+                      Value odd = vWord(e.addi(e.muli(kp, e.index(2)), one));
+                      Value mask = e.i32(0xFFFF);
+                      Value lo = arith::OrIOp::create(
+                          b, loc, arith::AndIOp::create(b, loc, even, mask),
+                          arith::ShLIOp::create(b, loc, odd, e.i32(16)));
+                      Value hi = arith::OrIOp::create(
+                          b, loc, arith::ShRUIOp::create(b, loc, even, e.i32(16)),
+                          arith::AndIOp::create(b, loc, odd,
+                                                e.i32(static_cast<int32_t>(0xFFFF0000u))));
+                      Value d = e.muli(dp, e.index(2));
+                      memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
+                      memref::StoreOp::create(b, loc, hi, vTile,
+                                              ValueRange{e.addi(d, one), kp});
+                    });
+                    e.barrier();
+
+                    // S = Q K^T for this warp's 16 rows x 64 keys.
+                    SmallVector<SmallVector<Value>> s(kTileKeys / 8);
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+                      SmallVector<Value> acc(4, e.f32(0.0));
+                      Value keyRow = e.addi(e.index(nt * 8), group);
+                      for (int64_t ks = 0; ks < kSteps; ++ks) {
+                        Value p0 = e.addi(e.index(ks * 8), quad);
+                        Value b0 = memref::LoadOp::create(b, loc, kTile, ValueRange{keyRow, p0});
+                        Value b1 = memref::LoadOp::create(
+                            b, loc, kTile, ValueRange{keyRow, e.addi(p0, e.index(4))});
+                        acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4), {b0, b1}, acc,
+                                    mmaType);
+                      }
+                      s[nt] = acc;
+                    }
+                    // Scale, bias, predicate; row maxima.
+                    Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
+                    Value maxA = e.negInf(), maxB = e.negInf();
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
+                      for (int64_t x = 0; x < 2; ++x) {
+                        Value col = e.addi(e.index(nt * 8 + x), e.muli(quad, e.index(2)));
+                        Value kIdx = memref::LoadOp::create(b, loc, tileKey, ValueRange{col});
+                        Value kb = memref::LoadOp::create(b, loc, tileBias, ValueRange{col});
+                        Value present = e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0));
+                        Value kIndex = e.toIndex(kIdx);
+                        auto masked = [&](Value raw, Value rowTauV, Value limit) {
+                          Value keep = e.andi(present, e.cmp(CmpFPredicate::OGE, kb, rowTauV));
+                          if (causal)
+                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, kIndex, limit));
+                          return e.select(keep, e.add(e.mul(raw, e.f32(scale)), kb), e.negInf());
+                        };
+                        s[nt][x] = masked(s[nt][x], tauA, limA);
+                        s[nt][2 + x] = masked(s[nt][2 + x], tauB, limB);
+                        maxA = e.max(maxA, s[nt][x]);
+                        maxB = e.max(maxB, s[nt][2 + x]);
+                      }
+                    maxA = e.quadMax(maxA);
+                    maxB = e.quadMax(maxB);
+                    Value mA = st2[dTiles * 4], mB = st2[dTiles * 4 + 1];
+                    Value lA = st2[dTiles * 4 + 2], lB = st2[dTiles * 4 + 3];
+                    // A row whose max is still -inf keeps nothing yet: use 0
+                    // as its reference so no exp(-inf - -inf) appears.
+                    auto safe = [&](Value m) {
+                      return e.select(e.cmp(CmpFPredicate::OEQ, m, e.negInf()), e.f32(0.0), m);
+                    };
+                    Value newA = e.max(mA, maxA), newB = e.max(mB, maxB);
+                    Value refA = safe(newA), refB = safe(newB);
+                    Value alphaA = e.exp(e.sub(mA, refA)), alphaB = e.exp(e.sub(mB, refB));
+                    Value sumA = e.f32(0.0), sumB = e.f32(0.0);
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
+                      for (int64_t x = 0; x < 2; ++x) {
+                        s[nt][x] = e.exp(e.sub(s[nt][x], refA));
+                        s[nt][2 + x] = e.exp(e.sub(s[nt][2 + x], refB));
+                        sumA = e.add(sumA, s[nt][x]);
+                        sumB = e.add(sumB, s[nt][2 + x]);
+                      }
+                    SmallVector<Value> next;
+                    SmallVector<SmallVector<Value>> o(dTiles);
+                    for (int64_t dt = 0; dt < dTiles; ++dt)
+                      o[dt] = {e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
+                               e.mul(st2[dt * 4 + 2], alphaB), e.mul(st2[dt * 4 + 3], alphaB)};
+                    // O += P V, P straight from the S registers.
+                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+                      SmallVector<Value> a = {
+                          e.pack(s[2 * kk][0], s[2 * kk][1], half),
+                          e.pack(s[2 * kk][2], s[2 * kk][3], half),
+                          e.pack(s[2 * kk + 1][0], s[2 * kk + 1][1], half),
+                          e.pack(s[2 * kk + 1][2], s[2 * kk + 1][3], half)};
+                      Value kp = e.addi(e.index(kk * 8), quad);
+                      for (int64_t dt = 0; dt < dTiles; ++dt) {
+                        Value n = e.addi(e.index(dt * 8), group);
+                        Value b0 = memref::LoadOp::create(b, loc, vTile, ValueRange{n, kp});
+                        Value b1 = memref::LoadOp::create(
+                            b, loc, vTile, ValueRange{n, e.addi(kp, e.index(4))});
+                        o[dt] = e.mma(a, {b0, b1}, o[dt], mmaType);
+                      }
+                    }
+                    for (auto &tileAcc : o)
+                      next.append(tileAcc.begin(), tileAcc.end());
+                    next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
+                                 e.add(e.mul(lB, alphaB), sumB)});
+                    e.barrier();
+                    return next;
+                  });
+            });
+
+        // out = O / l, lse = m + log(l); rows that kept nothing: 0, -inf.
+        Value mA = state[dTiles * 4], mB = state[dTiles * 4 + 1];
+        Value lA = e.quadSum(state[dTiles * 4 + 2]);
+        Value lB = e.quadSum(state[dTiles * 4 + 3]);
+        auto finish = [&](Value row, Value m, Value l, int64_t base) {
+          e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), [&] {
+            Value kept = e.cmp(CmpFPredicate::OGT, l, e.f32(0.0));
+            Value safeL = e.select(kept, l, e.f32(1.0));
+            for (int64_t dt = 0; dt < dTiles; ++dt)
+              for (int64_t x = 0; x < 2; ++x) {
+                Value d = e.addi(e.index(dt * 8 + x), e.muli(quad, e.index(2)));
+                Value value = e.select(kept, e.div(state[dt * 4 + base + x], safeL),
+                                       e.f32(0.0));
+                e.store(value, out, {bIdx, row, h, d});
+              }
+            e.ifThen(e.cmpi(CmpIPredicate::eq, quad, zero), [&] {
+              e.store(e.select(kept, e.add(m, e.log(safeL)), e.negInf()), lse,
+                      {bIdx, h, row});
+            });
+          });
+        };
+        finish(rowA, mA, lA, 0);
+        finish(rowB, mB, lB, 2);
+      });
+}

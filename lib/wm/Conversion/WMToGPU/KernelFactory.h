@@ -1,0 +1,132 @@
+//===- KernelFactory.h - Kernels and their launches -------------*- C++ -*-===//
+//
+// Shared by the kernel generators of convert-wm-to-gpu: builds gpu.func
+// kernels in gpu.module @wm_kernels and launches them from the host body.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
+#define WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
+
+#include "wm/Dialect/WM/IR/WMOps.h"
+#include "wm/Dialect/WM/Utils/LoopBuilder.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::wm {
+
+constexpr StringLiteral kKernelModule = "wm_kernels";
+
+inline MemRefType bufferType(Type tensorType) {
+  auto tensor = cast<RankedTensorType>(tensorType);
+  return MemRefType::get(tensor.getShape(), tensor.getElementType());
+}
+
+/// Builds kernels into gpu.module @wm_kernels and their launches.
+class KernelFactory {
+public:
+  KernelFactory(ModuleOp module, int64_t threads)
+      : module(module), threads(threads), symbols(module) {}
+
+  /// Emits `name(buffers...)` running `body(lb, args, tid)` for every tid in
+  /// [0, total), and launches it at the builder's position on `buffers`.
+  void launch(OpBuilder &host, Location loc, StringRef name,
+              ValueRange buffers, int64_t total,
+              function_ref<void(LoopBuilder &, ValueRange, Value)> body) {
+    gpu::GPUModuleOp kernels = kernelModule(loc);
+    OpBuilder b(kernels.getBodyRegion());
+    auto type = FunctionType::get(module.getContext(),
+                                  TypeRange(ValueRange(buffers)), {});
+    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    SymbolTable(kernels).insert(func);
+    b.setInsertionPointToStart(&func.getBody().front());
+    LoopBuilder lb(b, loc);
+    Value tid = lb.addi(
+        lb.muli(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
+                lb.index(threads)),
+        gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, tid, lb.index(total)),
+              [&] { body(lb, func.getArguments(), tid); });
+    gpu::ReturnOp::create(b, loc);
+
+    LoopBuilder hb(host, loc);
+    Value one = hb.index(1);
+    int64_t blocks = llvm::divideCeil(total, threads);
+    gpu::LaunchFuncOp::create(
+        host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
+        gpu::KernelDim3{hb.index(threads), one, one},
+        /*dynamicSharedMemorySize=*/Value(), buffers);
+  }
+
+  /// Emits `name(buffers...)` with `workgroup` shared buffers, run by
+  /// `blocks` blocks of `threadsPerBlock` threads (the body guards itself),
+  /// and launches it on `buffers`.
+  void launchBlocks(
+      OpBuilder &host, Location loc, StringRef name, ValueRange buffers,
+      int64_t blocks, int64_t threadsPerBlock, TypeRange workgroup,
+      function_ref<void(OpBuilder &, ValueRange, ValueRange)> body) {
+    gpu::GPUModuleOp kernels = kernelModule(loc);
+    OpBuilder b(kernels.getBodyRegion());
+    auto type = FunctionType::get(module.getContext(),
+                                  TypeRange(ValueRange(buffers)), {});
+    auto func = gpu::GPUFuncOp::create(b, loc, name, type, workgroup);
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    func.setKnownBlockSizeAttr(
+        b.getDenseI32ArrayAttr({static_cast<int32_t>(threadsPerBlock), 1, 1}));
+    SymbolTable(kernels).insert(func);
+    b.setInsertionPointToStart(&func.getBody().front());
+    // The entry block also holds the workgroup attributions: split them off.
+    body(b, func.getArguments().drop_back(workgroup.size()),
+         func.getWorkgroupAttributions());
+    gpu::ReturnOp::create(b, loc);
+
+    LoopBuilder hb(host, loc);
+    Value one = hb.index(1);
+    gpu::LaunchFuncOp::create(
+        host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
+        gpu::KernelDim3{hb.index(threadsPerBlock), one, one},
+        /*dynamicSharedMemorySize=*/Value(), buffers);
+  }
+
+private:
+  gpu::GPUModuleOp kernelModule(Location loc) {
+    if (!kernels) {
+      OpBuilder b(module.getBodyRegion());
+      b.setInsertionPointToEnd(module.getBody());
+      kernels = gpu::GPUModuleOp::create(b, loc, kKernelModule);
+      symbols.insert(kernels);
+    }
+    return kernels;
+  }
+
+  ModuleOp module;
+  int64_t threads;
+  SymbolTable symbols;
+  gpu::GPUModuleOp kernels;
+};
+
+/// Splits a linear id into coordinates, the last extent varying fastest.
+inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
+                               ArrayRef<int64_t> extents) {
+  SmallVector<Value> coords(extents.size());
+  for (int64_t d = extents.size() - 1; d >= 0; --d) {
+    Value extent = lb.index(extents[d]);
+    coords[d] = d == 0 ? id : lb.remi(id, extent);
+    id = lb.divi(id, extent);
+  }
+  return coords;
+}
+
+
+/// The tensor-core attention kernel (bf16/f16, head dim a multiple of 16):
+/// per block of 64 query rows, attention over the compacted candidate keys
+/// with mma.sync.
+bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
+void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
+                               DmaThresholdAttentionOp op, ValueRange buffers);
+
+} // namespace mlir::wm
+
+#endif // WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
