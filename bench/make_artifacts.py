@@ -8,7 +8,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
 
 import wm  # noqa: E402
-from bench.configs import all_configs  # noqa: E402
+from bench.configs import CORRECTNESS, all_configs  # noqa: E402
 
 
 def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
@@ -21,10 +21,19 @@ def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
     return g
 
 
+# Compiled a second time with the row kernels (no compaction, no tensor
+# cores, per-row thresholds): the suite checks both give the same result.
+BASELINE_SUFFIX = "__rows"
+
+
 def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
     for config in all_configs():
         path = os.path.join(out_dir, config[0])
         build(*config).compile("sm_90a", path=path)
+        print("wrote", path)
+    for config in CORRECTNESS[:4]:
+        path = os.path.join(out_dir, config[0] + BASELINE_SUFFIX)
+        build(*config).compile("sm_90a", path=path, tensor_cores=False, block_select=False)
         print("wrote", path)
 
 

@@ -55,6 +55,8 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            /*default=*/"128", "Threads per block of the row kernels">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Use the tensor-core attention kernel (bf16/f16, D % 16 == 0)">,
+    Option<"blockSelect", "block-select", "bool", /*default=*/"true",
+           "Compute thresholds per block of 64 rows (else one thread per row)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

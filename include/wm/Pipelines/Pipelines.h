@@ -39,6 +39,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<bool> tensorCores{*this, "tensor-cores",
                            llvm::cl::desc("Tensor-core attention kernel"),
                            llvm::cl::init(true)};
+  Option<bool> blockSelect{*this, "block-select",
+                           llvm::cl::desc("Thresholds per block of rows"),
+                           llvm::cl::init(true)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

@@ -68,7 +68,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                                      const GPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
   pm.addPass(createConvertWMToGPU(
-      ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores}));
+      ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
+                            options.blockSelect}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;

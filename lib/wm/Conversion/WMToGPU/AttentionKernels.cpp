@@ -530,3 +530,146 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         finish(rowB, mB, lB, 2);
       });
 }
+
+//===----------------------------------------------------------------------===//
+// dma_select_blocks
+//===----------------------------------------------------------------------===//
+
+void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
+                                 DmaSelectOp op, ValueRange buffers) {
+  auto biasType = op.getBias().getType();
+  int64_t batch = biasType.getDimSize(0), kvHeads = biasType.getDimSize(1);
+  int64_t keys = biasType.getDimSize(2);
+  int64_t queries = static_cast<int64_t>(op.getQueryLen());
+  int64_t window = static_cast<int64_t>(op.getWindow());
+  // Global scope, or no causality: one threshold per (b, g).
+  bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
+  int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kBlockRows) : 1;
+  MLIRContext *ctx = host.getContext();
+  SmallVector<Type> workgroup = {
+      workgroupType(ctx, {kThreads / 32}, IntegerType::get(ctx, 32)),
+      workgroupType(ctx, {kThreads / 32}, Float32Type::get(ctx))};
+
+  factory.launchBlocks(
+      host, op.getLoc(), "dma_select_blocks", buffers,
+      batch * kvHeads * rowBlocks, kThreads, workgroup,
+      [&](OpBuilder &b, ValueRange args, ValueRange smem) {
+        Emitter e(b, op.getLoc());
+        Location loc = op.getLoc();
+        Value bias = args[0], tau = args[1];
+        Value counts = smem[0], values = smem[1];
+        Value zero = e.index(0), one = e.index(1);
+        Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+        Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+        Value warp = e.divi(tid, e.index(32)), lane = e.remi(tid, e.index(32));
+        SmallVector<Value> c = delinearize(e, block, {batch, kvHeads, rowBlocks});
+        Value bIdx = c[0], g = c[1];
+        Value i0 = e.muli(c[2], e.index(kBlockRows));
+        Value rowEnd = perRow ? e.mini(e.index(queries), e.addi(i0, e.index(kBlockRows)))
+                              : e.index(queries);
+        Value win = e.index(window);
+        auto biasAt = [&](Value j) { return e.load(bias, {bIdx, g, j}); };
+        // Each thread folds keys tid, tid + 128, ... of [0, end).
+        auto strided = [&](Value end, Value init,
+                           function_ref<Value(Value, Value)> fold) {
+          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)), e.index(kThreads));
+          return e.reduce(zero, steps, init, [&](Value s, Value acc) {
+            return fold(e.addi(tid, e.muli(s, e.index(kThreads))), acc);
+          });
+        };
+        auto countAtLeast = [&](Value end, Value key) {
+          Value mine = strided(end, e.i32(0), [&](Value j, Value n) {
+            Value hit = e.cmpi(CmpIPredicate::uge, orderedKey(e, biasAt(j)), key);
+            return e.select(hit, arith::AddIOp::create(b, loc, n, e.i32(1)).getResult(), n);
+          });
+          return blockReduce(e, mine, counts, warp, lane, false, /*isSum=*/true);
+        };
+        // The W-th largest bias of keys [0, end), bit by bit.
+        auto bisect = [&](Value end) {
+          Value found = e.reduce(zero, e.index(32), e.i64(0), [&](Value bit, Value t) {
+            Value shift = e.toI64(e.subi(e.index(31), bit));
+            Value candidate = arith::OrIOp::create(
+                b, loc, t, arith::ShLIOp::create(b, loc, e.i64(1), shift));
+            Value n = countAtLeast(end, candidate);
+            return e.select(e.cmpi(CmpIPredicate::sge, n, e.i32(window)), candidate, t);
+          });
+          return fromOrderedKey(e, found);
+        };
+        auto storeTau = [&](Value row, Value value) {
+          e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero),
+                   [&] { e.store(value, tau, {bIdx, g, row}); });
+        };
+
+        if (!perRow) {
+          Value all = e.index(keys);
+          Value t = e.ifValue(e.cmpi(CmpIPredicate::sge, all, win),
+                              [&] { return bisect(all); }, [&] { return e.negInf(); });
+          e.forEach(zero, e.ceilDiv(e.index(queries), e.index(kThreads)), [&](Value s) {
+            Value row = e.addi(tid, e.muli(s, e.index(kThreads)));
+            e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+                     [&] { e.store(t, tau, {bIdx, g, row}); });
+          });
+          return;
+        }
+        // Row i ranks keys [0, i + Lk - Lq]: `size` of them.
+        Value offset = e.index(keys - queries + 1);
+        Value firstSize = e.addi(i0, offset);
+        Value first = e.ifValue(e.cmpi(CmpIPredicate::sge, firstSize, win),
+                                [&] { return bisect(firstSize); },
+                                [&] { return e.negInf(); });
+        storeTau(i0, first);
+        e.reduce(e.addi(i0, one), rowEnd, first, [&](Value row, Value prev) {
+          Value size = e.addi(row, offset);
+          Value next = e.ifValue(
+              e.cmpi(CmpIPredicate::slt, size, win), [&] { return e.negInf(); },
+              [&] {
+                return e.ifValue(
+                    e.cmpi(CmpIPredicate::eq, size, win),
+                    [&] {
+                      // Exactly W keys: the smallest of them.
+                      Value mine = strided(size, e.f32(INFINITY), [&](Value j, Value m) {
+                        return e.min(m, biasAt(j));
+                      });
+                      return blockReduce(e, mine, values, warp, lane, false, false);
+                    },
+                    [&] {
+                      Value added = e.subi(size, one);
+                      Value x = biasAt(added);
+                      return e.ifValue(
+                          e.cmp(CmpFPredicate::OGT, x, prev),
+                          [&] {
+                            // tau leaves the top W unless it is tied.
+                            Value succ = blockReduce(
+                                e,
+                                strided(added, e.f32(INFINITY),
+                                        [&](Value j, Value m) {
+                                          Value v = biasAt(j);
+                                          return e.select(
+                                              e.cmp(CmpFPredicate::OGT, v, prev),
+                                              e.min(m, v), m);
+                                        }),
+                                values, warp, lane, false, false);
+                            Value ties = blockReduce(
+                                e,
+                                strided(added, e.i32(0),
+                                        [&](Value j, Value n) {
+                                          Value tie = e.cmp(CmpFPredicate::OEQ,
+                                                            biasAt(j), prev);
+                                          return e.select(
+                                              tie,
+                                              arith::AddIOp::create(b, loc, n, e.i32(1))
+                                                  .getResult(),
+                                              n);
+                                        }),
+                                counts, warp, lane, false, true);
+                            return e.select(e.cmpi(CmpIPredicate::sge, ties, e.i32(2)),
+                                            prev, e.min(x, succ));
+                          },
+                          [&] { return prev; });
+                    });
+              });
+          storeTau(row, next);
+          return next;
+        });
+      });
+}

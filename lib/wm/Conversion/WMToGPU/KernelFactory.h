@@ -120,12 +120,46 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 }
 
 
+/// Order-preserving map of f32 bit patterns to [0, 2^32) (as i64).
+inline Value orderedKey(LoopBuilder &lb, Value value) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.location();
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  };
+  Value negative = lb.cmpi(arith::CmpIPredicate::uge, wide, i64(0x80000000LL));
+  Value flipped = arith::XOrIOp::create(b, loc, wide, i64(0xFFFFFFFFLL));
+  Value raised = arith::OrIOp::create(b, loc, wide, i64(0x80000000LL));
+  return lb.select(negative, flipped, raised);
+}
+
+inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.location();
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  };
+  Value positive = lb.cmpi(arith::CmpIPredicate::uge, key, i64(0x80000000LL));
+  Value wide = lb.select(positive,
+                         arith::XOrIOp::create(b, loc, key, i64(0x80000000LL)),
+                         arith::XOrIOp::create(b, loc, key, i64(0xFFFFFFFFLL)));
+  Value bits = arith::TruncIOp::create(b, loc, b.getI32Type(), wide);
+  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+}
+
 /// The tensor-core attention kernel (bf16/f16, head dim a multiple of 16):
 /// per block of 64 query rows, attention over the compacted candidate keys
 /// with mma.sync.
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers);
+
+/// Thresholds per block of 64 query rows: one CTA-wide bisection for the
+/// block's first row, incremental updates for the others.
+void blockSelectKernel(KernelFactory &factory, OpBuilder &host,
+                       DmaSelectOp op, ValueRange buffers);
 
 } // namespace mlir::wm
 

@@ -74,35 +74,6 @@ void dmaBiasKernel(KernelFactory &factory, OpBuilder &host, DmaBiasOp op,
       });
 }
 
-/// Order-preserving map of f32 bit patterns to [0, 2^32) (as i64).
-Value orderedKey(LoopBuilder &lb, Value value) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.location();
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
-  Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
-  auto i64 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
-  };
-  Value negative = lb.cmpi(CmpIPredicate::uge, wide, i64(0x80000000LL));
-  Value flipped = arith::XOrIOp::create(b, loc, wide, i64(0xFFFFFFFFLL));
-  Value raised = arith::OrIOp::create(b, loc, wide, i64(0x80000000LL));
-  return lb.select(negative, flipped, raised);
-}
-
-Value fromOrderedKey(LoopBuilder &lb, Value key) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.location();
-  auto i64 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
-  };
-  Value positive = lb.cmpi(CmpIPredicate::uge, key, i64(0x80000000LL));
-  Value wide = lb.select(positive,
-                         arith::XOrIOp::create(b, loc, key, i64(0x80000000LL)),
-                         arith::XOrIOp::create(b, loc, key, i64(0xFFFFFFFFLL)));
-  Value bits = arith::TruncIOp::create(b, loc, b.getI32Type(), wide);
-  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
-}
-
 void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
                      ValueRange buffers) {
   auto bias = op.getBias().getType();
@@ -298,7 +269,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 //===----------------------------------------------------------------------===//
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
-                              bool tensorCores) {
+                              bool tensorCores, bool blockSelect) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -342,7 +313,12 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     }
     TypeSwitch<Operation *>(&op)
         .Case([&](DmaBiasOp o) { dmaBiasKernel(factory, host, o, args); })
-        .Case([&](DmaSelectOp o) { dmaSelectKernel(factory, host, o, args); })
+        .Case([&](DmaSelectOp o) {
+          if (blockSelect)
+            blockSelectKernel(factory, host, o, args);
+          else
+            dmaSelectKernel(factory, host, o, args);
+        })
         .Case([&](DmaBlockSummaryOp o) {
           dmaBlockSummaryKernel(factory, host, o, args);
         })
@@ -392,7 +368,7 @@ struct ConvertWMToGPUPass
       func.walk([&](Operation *op) {
         hasWMOps |= isa<WMDialect>(op->getDialect());
       });
-      if (hasWMOps && failed(convertFunction(func, factory, tensorCores)))
+      if (hasWMOps && failed(convertFunction(func, factory, tensorCores, blockSelect)))
         return signalPassFailure();
     }
   }
