@@ -71,11 +71,12 @@ def time_ms(fn, budget_ms=300.0, max_reps=20):
     return times[len(times) // 2]
 
 
-def artifact(name, launches=None):
+def artifact(name, keep=None):
+    """The compiled artifact; `keep(kernel)` selects a subset of its launches."""
     art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))
-    if launches is not None:
+    if keep is not None:
         art.manifest = dataclasses.replace(
-            art.manifest, launches=tuple(l for l in art.manifest.launches if l.kernel in launches))
+            art.manifest, launches=tuple(l for l in art.manifest.launches if keep(l.kernel)))
     return art
 
 
@@ -133,7 +134,7 @@ def benchmark(skip_flex):
         _, B, Lq, Lk, H, Hk, D, causal, window, scope = benchmark_config(name, L, W)
         q, k, v, bias = make_inputs(B, Lq, Lk, H, Hk, D, seed=100 + L)
         art = artifact(name)
-        selection = artifact(name, launches={"dma_select", "dma_block_summary"})
+        selection = artifact(name, keep=lambda kernel: not kernel.startswith("dma_attention"))
         scratch = sum(math.prod(s.shape) * 4 for s in art.manifest.buffers)
         torch.cuda.synchronize()
         base = torch.cuda.memory_allocated()

@@ -104,6 +104,21 @@ struct Emitter : LoopBuilder {
     return LLVM::LoadOp::create(builder(), location(), builder().getI32Type(),
                                 ptr, /*alignment=*/4);
   }
+  /// The 4 x i32 (8 16-bit elements) starting at `element`, 16-byte aligned.
+  SmallVector<Value> loadQuad(Value base, Value element) {
+    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
+    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
+                                    builder().getI16Type(), base,
+                                    ValueRange{element});
+    auto vecType = VectorType::get({4}, builder().getI32Type());
+    Value quadValue = LLVM::LoadOp::create(builder(), location(), vecType,
+                                           ptr, /*alignment=*/16);
+    SmallVector<Value> words;
+    for (int64_t w = 0; w < 4; ++w)
+      words.push_back(LLVM::ExtractElementOp::create(builder(), location(),
+                                                     quadValue, i32(w)));
+    return words;
+  }
   /// Two f32 rounded to the 16-bit type and packed, `lo` in the low half.
   Value pack(Value lo, Value hi, Type half) {
     auto bits = [&](Value v) {
@@ -301,8 +316,18 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         SmallVector<Value> state = forWithState(
             e, zero, segments, init, [&](Value seg, ValueRange st) {
               Value s0 = e.muli(seg, e.index(kSegmentKeys));
-              // Compact the candidates of the segment, in key order.
-              Value count = forWithState(
+              // Compact the candidates of the segment, in key order. With
+              // no threshold in the block (tauLo = -inf) they are simply
+              // the visible keys of the segment.
+              auto denseSegment = [&] {
+                Value n = e.maxi(zero, e.mini(e.index(kSegmentKeys), e.subi(keyEnd, s0)));
+                e.forEach(zero, e.index(kSegmentKeys / kThreads), [&](Value round) {
+                  Value t = e.addi(e.muli(round, e.index(kThreads)), tid);
+                  memref::StoreOp::create(b, loc, e.toI32(e.addi(s0, t)), cand, ValueRange{t});
+                });
+                return n;
+              };
+              auto ballotSegment = [&] { return forWithState(
                   e, zero, e.index(kSegmentKeys / kThreads), {zero},
                   [&](Value round, ValueRange cnt) -> SmallVector<Value> {
                     Value j = e.addi(s0, e.addi(e.muli(round, e.index(kThreads)), tid));
@@ -343,7 +368,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                               ValueRange{e.addi(before, prefix)});
                     });
                     return {total};
-                  })[0];
+                  })[0]; };
+              Value count = e.ifValue(e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
+                                      denseSegment, ballotSegment, b.getIndexType());
               e.barrier();
               return forWithState(
                   e, zero, e.ceilDiv(count, e.index(kTileKeys)), st,
@@ -354,68 +381,62 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                           b, loc, cand, ValueRange{e.addi(c0, t)}));
                     };
                     // Keys and biases of the tile (key -1 past the end).
+                    // Loads are branch-free (a clamped index, then a select)
+                    // so they can all be in flight together.
+                    auto clampedCandidate = [&](Value row, Value valid) {
+                      Value slot = e.select(valid, e.addi(c0, row), zero);
+                      return e.toIndex(memref::LoadOp::create(b, loc, cand, ValueRange{slot}));
+                    };
                     e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
                       Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
-                      e.ifThenElse(
-                          valid,
-                          [&] {
-                            Value kIdx = candidateAt(tid);
-                            memref::StoreOp::create(b, loc, e.toI32(kIdx), tileKey,
-                                                    ValueRange{tid});
-                            memref::StoreOp::create(b, loc,
-                                                    e.load(bias, {bIdx, g, kIdx}),
-                                                    tileBias, ValueRange{tid});
-                          },
-                          [&] {
-                            memref::StoreOp::create(b, loc, e.i32(-1), tileKey,
-                                                    ValueRange{tid});
-                            memref::StoreOp::create(b, loc, e.f32(0.0), tileBias,
-                                                    ValueRange{tid});
-                          });
+                      Value kIdx = clampedCandidate(tid, valid);
+                      memref::StoreOp::create(b, loc, e.select(valid, e.toI32(kIdx), e.i32(-1)),
+                                              tileKey, ValueRange{tid});
+                      memref::StoreOp::create(b, loc, e.load(bias, {bIdx, g, kIdx}), tileBias,
+                                              ValueRange{tid});
                     });
-                    // K rows as i32 pairs; V transposed into key pairs.
-                    e.forEach(zero, e.index(kTileKeys * pairs / kThreads), [&](Value r) {
+                    // K rows: 16-byte loads of 8 elements into i32 pairs.
+                    int64_t quads = headDim / 8;
+                    e.forEach(zero, e.index(kTileKeys * quads / kThreads), [&](Value r) {
                       Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
-                      Value row = e.divi(item, e.index(pairs));
-                      Value col = e.remi(item, e.index(pairs));
+                      Value row = e.divi(item, e.index(quads));
+                      Value c4 = e.remi(item, e.index(quads));
                       Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
-                      Value word = e.ifValue(
-                          valid,
-                          [&] {
-                            Value d = e.muli(col, e.index(2));
-                            return e.loadPair(kBase, kvOffset(candidateAt(row), d));
-                          },
-                          [&] { return e.i32(0); }, i32);
-                      memref::StoreOp::create(b, loc, word, kTile, ValueRange{row, col});
+                      SmallVector<Value> words = e.loadQuad(
+                          kBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
+                      for (int64_t w = 0; w < 4; ++w)
+                        memref::StoreOp::create(
+                            b, loc, e.select(valid, words[w], e.i32(0)), kTile,
+                            ValueRange{row, e.addi(e.muli(c4, e.index(4)), e.index(w))});
                     });
-                    e.forEach(zero, e.index(kTileKeys / 2 * pairs / kThreads), [&](Value r) {
+                    // V rows, transposed into pairs of consecutive keys.
+                    e.forEach(zero, e.index(kTileKeys / 2 * quads / kThreads), [&](Value r) {
                       Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
-                      Value kp = e.divi(item, e.index(pairs));
-                      Value dp = e.remi(item, e.index(pairs));
-                      auto vWord = [&](Value row) {
+                      Value kp = e.divi(item, e.index(quads));
+                      Value c4 = e.remi(item, e.index(quads));
+                      auto rowWords = [&](Value row) {
                         Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
-                        return e.ifValue(
-                            valid,
-                            [&] {
-                              return e.loadPair(
-                                  vBase, kvOffset(candidateAt(row), e.muli(dp, e.index(2))));
-                            },
-                            [&] { return e.i32(0); }, i32);
+                        SmallVector<Value> words = e.loadQuad(
+                            vBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
+                        for (Value &w : words)
+                          w = e.select(valid, w, e.i32(0));
+                        return words;
                       };
-                      Value even = vWord(e.muli(kp, e.index(2)));
-                      Value odd = vWord(e.addi(e.muli(kp, e.index(2)), one));
+                      SmallVector<Value> even = rowWords(e.muli(kp, e.index(2)));
+                      SmallVector<Value> odd = rowWords(e.addi(e.muli(kp, e.index(2)), one));
                       Value mask = e.i32(0xFFFF);
-                      Value lo = arith::OrIOp::create(
-                          b, loc, arith::AndIOp::create(b, loc, even, mask),
-                          arith::ShLIOp::create(b, loc, odd, e.i32(16)));
-                      Value hi = arith::OrIOp::create(
-                          b, loc, arith::ShRUIOp::create(b, loc, even, e.i32(16)),
-                          arith::AndIOp::create(b, loc, odd,
-                                                e.i32(static_cast<int32_t>(0xFFFF0000u))));
-                      Value d = e.muli(dp, e.index(2));
-                      memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
-                      memref::StoreOp::create(b, loc, hi, vTile,
-                                              ValueRange{e.addi(d, one), kp});
+                      for (int64_t w = 0; w < 4; ++w) {
+                        Value lo = arith::OrIOp::create(
+                            b, loc, arith::AndIOp::create(b, loc, even[w], mask),
+                            arith::ShLIOp::create(b, loc, odd[w], e.i32(16)));
+                        Value hi = arith::OrIOp::create(
+                            b, loc, arith::ShRUIOp::create(b, loc, even[w], e.i32(16)),
+                            arith::AndIOp::create(b, loc, odd[w],
+                                                  e.i32(static_cast<int32_t>(0xFFFF0000u))));
+                        Value d = e.addi(e.muli(c4, e.index(8)), e.index(2 * w));
+                        memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
+                        memref::StoreOp::create(b, loc, hi, vTile, ValueRange{e.addi(d, one), kp});
+                      }
                     });
                     e.barrier();
 
