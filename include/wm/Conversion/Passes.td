@@ -42,7 +42,7 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     exactly what a launch manifest describes.
 
     Attention on bf16/f16 with a head dim multiple of 16 runs on tensor
-    cores: one CTA per block of 64 query rows compacts the keys any of its
+    cores: one CTA per block of 128 query rows compacts the keys any of its
     rows may keep and computes QK^T and PV with mma.sync (see
     AttentionKernels.cpp). Otherwise, and for the thresholds, one thread
     per row: tau by a 32-step bisection over the order-preserving integer
@@ -56,7 +56,7 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Use the tensor-core attention kernel (bf16/f16, D % 16 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
-           "Compute thresholds per block of 64 rows (else one thread per row)">,
+           "Compute thresholds per block of 128 rows (else one thread per row)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

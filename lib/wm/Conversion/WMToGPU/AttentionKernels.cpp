@@ -1,7 +1,7 @@
 //===- AttentionKernels.cpp - Tensor-core DMA kernels ---------------------===//
 //
-// The block-level DMA kernels of convert-wm-to-gpu, one CTA of four warps per
-// (batch, head, block of 64 query rows):
+// The block-level DMA kernels of convert-wm-to-gpu, one CTA of eight warps
+// per (batch, head, block of 128 query rows):
 //
 // * dma_select_blocks: tau of the block's first row by a CTA-wide bisection
 //   over the order-preserving integer image of the bias (exact), then each
@@ -37,10 +37,10 @@ using arith::CmpIPredicate;
 
 namespace {
 
-constexpr int64_t kBlockRows = 64;  // query rows per CTA (4 warps x 16)
-constexpr int64_t kThreads = 128;   // 4 warps
+constexpr int64_t kBlockRows = 128; // query rows per CTA (8 warps x 16)
+constexpr int64_t kThreads = 256;   // 8 warps
 constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
-constexpr int64_t kSegmentKeys = 1024; // keys scanned per compaction round
+constexpr int64_t kSegmentKeys = 2048; // keys scanned per compaction round
 constexpr int64_t kPad = 4;         // i32 words of padding per smem row
 
 /// Scalar helpers of the block kernels on top of LoopBuilder.
@@ -397,8 +397,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     });
                     // K rows: 16-byte loads of 8 elements into i32 pairs.
                     int64_t quads = headDim / 8;
-                    e.forEach(zero, e.index(kTileKeys * quads / kThreads), [&](Value r) {
+                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys * quads, kThreads)), [&](Value r) {
                       Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys * quads)), [&] {
                       Value row = e.divi(item, e.index(quads));
                       Value c4 = e.remi(item, e.index(quads));
                       Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
@@ -408,10 +409,12 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                         memref::StoreOp::create(
                             b, loc, e.select(valid, words[w], e.i32(0)), kTile,
                             ValueRange{row, e.addi(e.muli(c4, e.index(4)), e.index(w))});
+                      });
                     });
                     // V rows, transposed into pairs of consecutive keys.
-                    e.forEach(zero, e.index(kTileKeys / 2 * quads / kThreads), [&](Value r) {
+                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys / 2 * quads, kThreads)), [&](Value r) {
                       Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys / 2 * quads)), [&] {
                       Value kp = e.divi(item, e.index(quads));
                       Value c4 = e.remi(item, e.index(quads));
                       auto rowWords = [&](Value row) {
@@ -437,6 +440,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                         memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
                         memref::StoreOp::create(b, loc, hi, vTile, ValueRange{e.addi(d, one), kp});
                       }
+                      });
                     });
                     e.barrier();
 

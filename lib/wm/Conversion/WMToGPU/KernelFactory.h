@@ -150,13 +150,13 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
 }
 
 /// The tensor-core attention kernel (bf16/f16, head dim a multiple of 16):
-/// per block of 64 query rows, attention over the compacted candidate keys
+/// per block of 128 query rows, attention over the compacted candidate keys
 /// with mma.sync.
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers);
 
-/// Thresholds per block of 64 query rows: one CTA-wide bisection for the
+/// Thresholds per block of 128 query rows: one CTA-wide bisection for the
 /// block's first row, incremental updates for the others.
 void blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                        DmaSelectOp op, ValueRange buffers);
