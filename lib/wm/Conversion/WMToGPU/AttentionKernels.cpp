@@ -372,104 +372,77 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               Value count = e.ifValue(e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
                                       denseSegment, ballotSegment, b.getIndexType());
               e.barrier();
-              // Software pipeline: the gathers of tile t + 1 are issued
-              // into registers before tile t is computed, so their latency
-              // hides behind the tensor-core work; a tile goes to shared
-              // memory at the top of the next iteration.
-              int64_t quads = headDim / 8;
-              int64_t kItems = llvm::divideCeil(kTileKeys * quads, kThreads);
-              int64_t vItems = llvm::divideCeil(kTileKeys / 2 * quads, kThreads);
-              // Item r of this thread: its index and whether it exists.
-              auto item = [&](int64_t r, int64_t total) {
-                Value at = e.addi(e.index(r * kThreads), tid);
-                Value exists = e.cmpi(CmpIPredicate::ult, at, e.index(total));
-                return std::make_pair(e.select(exists, at, zero), exists);
-              };
-              auto fetch = [&](Value c0) {
-                // The candidate key of tile row `row`, clamped when past
-                // the end (the loaded words are then replaced by zeros).
-                auto candidate = [&](Value row, Value valid) {
-                  Value slot = e.select(valid, e.addi(c0, row), zero);
-                  Value loaded = e.toIndex(memref::LoadOp::create(b, loc, cand, ValueRange{slot}));
-                  return e.select(valid, loaded, zero);
-                };
-                SmallVector<Value> regs;
-                Value keyValid = e.andi(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)),
-                                        e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count));
-                Value keyIdx = candidate(e.mini(tid, e.index(kTileKeys - 1)), keyValid);
-                regs.push_back(e.select(keyValid, e.toI32(keyIdx), e.i32(-1)));
-                regs.push_back(e.load(bias, {bIdx, g, keyIdx}));
-                auto rowWords = [&](Value base, Value row, Value c4, Value exists) {
-                  Value valid = e.andi(exists, e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count));
-                  SmallVector<Value> words =
-                      e.loadQuad(base, kvOffset(candidate(row, valid), e.muli(c4, e.index(8))));
-                  for (Value &w : words)
-                    w = e.select(valid, w, e.i32(0));
-                  return words;
-                };
-                for (int64_t r = 0; r < kItems; ++r) {
-                  auto [at, exists] = item(r, kTileKeys * quads);
-                  llvm::append_range(regs, rowWords(kBase, e.divi(at, e.index(quads)),
-                                                    e.remi(at, e.index(quads)), exists));
-                }
-                for (int64_t r = 0; r < vItems; ++r) {
-                  auto [at, exists] = item(r, kTileKeys / 2 * quads);
-                  Value kp = e.divi(at, e.index(quads)), c4 = e.remi(at, e.index(quads));
-                  llvm::append_range(regs, rowWords(vBase, e.muli(kp, e.index(2)), c4, exists));
-                  llvm::append_range(regs, rowWords(vBase, e.addi(e.muli(kp, e.index(2)), one),
-                                                    c4, exists));
-                }
-                return regs;
-              };
-              auto commit = [&](ValueRange regs) {
-                e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
-                  memref::StoreOp::create(b, loc, regs[0], tileKey, ValueRange{tid});
-                  memref::StoreOp::create(b, loc, regs[1], tileBias, ValueRange{tid});
-                });
-                int64_t next = 2;
-                for (int64_t r = 0; r < kItems; ++r, next += 4) {
-                  auto [at, exists] = item(r, kTileKeys * quads);
-                  Value row = e.divi(at, e.index(quads)), c4 = e.remi(at, e.index(quads));
-                  e.ifThen(exists, [&] {
-                    for (int64_t w = 0; w < 4; ++w)
-                      memref::StoreOp::create(
-                          b, loc, regs[next + w], kTile,
-                          ValueRange{row, e.addi(e.muli(c4, e.index(4)), e.index(w))});
-                  });
-                }
-                // V rows go in transposed: pairs of consecutive keys.
-                Value mask = e.i32(0xFFFF);
-                for (int64_t r = 0; r < vItems; ++r, next += 8) {
-                  auto [at, exists] = item(r, kTileKeys / 2 * quads);
-                  Value kp = e.divi(at, e.index(quads)), c4 = e.remi(at, e.index(quads));
-                  e.ifThen(exists, [&] {
-                    for (int64_t w = 0; w < 4; ++w) {
-                      Value even = regs[next + w], odd = regs[next + 4 + w];
-                      Value lo = arith::OrIOp::create(
-                          b, loc, arith::AndIOp::create(b, loc, even, mask),
-                          arith::ShLIOp::create(b, loc, odd, e.i32(16)));
-                      Value hi = arith::OrIOp::create(
-                          b, loc, arith::ShRUIOp::create(b, loc, even, e.i32(16)),
-                          arith::AndIOp::create(b, loc, odd,
-                                                e.i32(static_cast<int32_t>(0xFFFF0000u))));
-                      Value d = e.addi(e.muli(c4, e.index(8)), e.index(2 * w));
-                      memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
-                      memref::StoreOp::create(b, loc, hi, vTile, ValueRange{e.addi(d, one), kp});
-                    }
-                  });
-                }
-              };
-              SmallVector<Value> pipelineInit(st.begin(), st.end());
-              llvm::append_range(pipelineInit, fetch(zero));
-              size_t stateSize = st.size();
-              SmallVector<Value> finalState = forWithState(
-                  e, zero, e.ceilDiv(count, e.index(kTileKeys)), pipelineInit,
-                  [&](Value tile, ValueRange carried) -> SmallVector<Value> {
-                    ValueRange st2 = carried.take_front(stateSize);
-                    commit(carried.drop_front(stateSize));
+              return forWithState(
+                  e, zero, e.ceilDiv(count, e.index(kTileKeys)), st,
+                  [&](Value tile, ValueRange st2) -> SmallVector<Value> {
+                    Value c0 = e.muli(tile, e.index(kTileKeys));
+                    auto candidateAt = [&](Value t) {
+                      return e.toIndex(memref::LoadOp::create(
+                          b, loc, cand, ValueRange{e.addi(c0, t)}));
+                    };
+                    // Keys and biases of the tile (key -1 past the end).
+                    // Loads are branch-free (a clamped index, then a select)
+                    // so they can all be in flight together.
+                    auto clampedCandidate = [&](Value row, Value valid) {
+                      Value slot = e.select(valid, e.addi(c0, row), zero);
+                      return e.toIndex(memref::LoadOp::create(b, loc, cand, ValueRange{slot}));
+                    };
+                    e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
+                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
+                      Value kIdx = clampedCandidate(tid, valid);
+                      memref::StoreOp::create(b, loc, e.select(valid, e.toI32(kIdx), e.i32(-1)),
+                                              tileKey, ValueRange{tid});
+                      memref::StoreOp::create(b, loc, e.load(bias, {bIdx, g, kIdx}), tileBias,
+                                              ValueRange{tid});
+                    });
+                    // K rows: 16-byte loads of 8 elements into i32 pairs.
+                    int64_t quads = headDim / 8;
+                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys * quads, kThreads)), [&](Value r) {
+                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys * quads)), [&] {
+                      Value row = e.divi(item, e.index(quads));
+                      Value c4 = e.remi(item, e.index(quads));
+                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
+                      SmallVector<Value> words = e.loadQuad(
+                          kBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
+                      for (int64_t w = 0; w < 4; ++w)
+                        memref::StoreOp::create(
+                            b, loc, e.select(valid, words[w], e.i32(0)), kTile,
+                            ValueRange{row, e.addi(e.muli(c4, e.index(4)), e.index(w))});
+                      });
+                    });
+                    // V rows, transposed into pairs of consecutive keys.
+                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys / 2 * quads, kThreads)), [&](Value r) {
+                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
+                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys / 2 * quads)), [&] {
+                      Value kp = e.divi(item, e.index(quads));
+                      Value c4 = e.remi(item, e.index(quads));
+                      auto rowWords = [&](Value row) {
+                        Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
+                        SmallVector<Value> words = e.loadQuad(
+                            vBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
+                        for (Value &w : words)
+                          w = e.select(valid, w, e.i32(0));
+                        return words;
+                      };
+                      SmallVector<Value> even = rowWords(e.muli(kp, e.index(2)));
+                      SmallVector<Value> odd = rowWords(e.addi(e.muli(kp, e.index(2)), one));
+                      Value mask = e.i32(0xFFFF);
+                      for (int64_t w = 0; w < 4; ++w) {
+                        Value lo = arith::OrIOp::create(
+                            b, loc, arith::AndIOp::create(b, loc, even[w], mask),
+                            arith::ShLIOp::create(b, loc, odd[w], e.i32(16)));
+                        Value hi = arith::OrIOp::create(
+                            b, loc, arith::ShRUIOp::create(b, loc, even[w], e.i32(16)),
+                            arith::AndIOp::create(b, loc, odd[w],
+                                                  e.i32(static_cast<int32_t>(0xFFFF0000u))));
+                        Value d = e.addi(e.muli(c4, e.index(8)), e.index(2 * w));
+                        memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
+                        memref::StoreOp::create(b, loc, hi, vTile, ValueRange{e.addi(d, one), kp});
+                      }
+                      });
+                    });
                     e.barrier();
-                    SmallVector<Value> prefetched =
-                        fetch(e.muli(e.addi(tile, one), e.index(kTileKeys)));
 
                     // S = Q K^T for this warp's 16 rows x 64 keys.
                     SmallVector<SmallVector<Value>> s(kTileKeys / 8);
@@ -553,11 +526,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
                                  e.add(e.mul(lB, alphaB), sumB)});
                     e.barrier();
-                    llvm::append_range(next, prefetched);
                     return next;
                   });
-              finalState.resize(stateSize);
-              return finalState;
             });
 
         // out = O / l, lse = m + log(l); rows that kept nothing: 0, -inf.
