@@ -663,30 +663,24 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                       return e.ifValue(
                           e.cmp(CmpFPredicate::OGT, x, prev),
                           [&] {
-                            // tau leaves the top W unless it is tied.
-                            Value succ = blockReduce(
-                                e,
-                                strided(added, e.f32(INFINITY),
-                                        [&](Value j, Value m) {
-                                          Value v = biasAt(j);
-                                          return e.select(
-                                              e.cmp(CmpFPredicate::OGT, v, prev),
-                                              e.min(m, v), m);
-                                        }),
-                                values, warp, lane, false, false);
-                            Value ties = blockReduce(
-                                e,
-                                strided(added, e.i32(0),
-                                        [&](Value j, Value n) {
-                                          Value tie = e.cmp(CmpFPredicate::OEQ,
-                                                            biasAt(j), prev);
-                                          return e.select(
-                                              tie,
-                                              arith::AddIOp::create(b, loc, n, e.i32(1))
-                                                  .getResult(),
-                                              n);
-                                        }),
-                                counts, warp, lane, false, true);
+                            // tau leaves the top W unless it is tied: one
+                            // pass finds its successor and counts its ties.
+                            Value steps = e.ceilDiv(e.maxi(zero, e.subi(added, tid)),
+                                                    e.index(kThreads));
+                            SmallVector<Value> folded = forWithState(
+                                e, zero, steps, {e.f32(INFINITY), e.i32(0)},
+                                [&](Value step, ValueRange acc) -> SmallVector<Value> {
+                                  Value v = biasAt(e.addi(tid, e.muli(step, e.index(kThreads))));
+                                  Value above = e.cmp(CmpFPredicate::OGT, v, prev);
+                                  Value tie = e.cmp(CmpFPredicate::OEQ, v, prev);
+                                  return {e.select(above, e.min(acc[0], v), acc[0]),
+                                          e.select(tie,
+                                                   arith::AddIOp::create(b, loc, acc[1], e.i32(1))
+                                                       .getResult(),
+                                                   acc[1])};
+                                });
+                            Value succ = blockReduce(e, folded[0], values, warp, lane, false, false);
+                            Value ties = blockReduce(e, folded[1], counts, warp, lane, false, true);
                             return e.select(e.cmpi(CmpIPredicate::sge, ties, e.i32(2)),
                                             prev, e.min(x, succ));
                           },
