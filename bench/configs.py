@@ -14,7 +14,14 @@ CORRECTNESS = [
     ("c_decode_L4096_gqa4", 1, 1, 4096, 16, 4, 128, True, 1024, "prefix"),
     ("c_decode_L16384_mqa", 1, 1, 16384, 16, 1, 64, True, 64, "prefix"),
     ("c_L16384_W1024", 1, 16384, 16384, 16, 16, 128, True, 1024, "prefix"),
+    # f16 storage (the mma.sync f16 path); names ending in _f16 mean f16.
+    ("c_L4096_W1024_gqa4_f16", 2, 4096, 4096, 16, 4, 128, True, 1024, "prefix"),
+    ("c_L1000_W64_f16", 1, 1000, 1000, 8, 8, 64, True, 64, "global"),
 ]
+
+
+def dtype_of(name):
+    return "f16" if name.endswith("_f16") else "bf16"
 
 # (name, L, W): B=1, H=Hk=16, D=128, causal, prefix, bf16.
 BENCHMARK = [

@@ -22,7 +22,7 @@ os.environ.setdefault("WM_BUILD_DIR", os.path.join(ROOT, "build-gpu"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from bench.configs import BENCHMARK, CORRECTNESS, benchmark_config  # noqa: E402
+from bench.configs import BENCHMARK, CORRECTNESS, benchmark_config, dtype_of  # noqa: E402
 from bench.torch_reference import dma_attention as reference, thresholds  # noqa: E402
 from wm import gpu  # noqa: E402
 
@@ -30,11 +30,12 @@ ARTIFACTS = os.path.join(ROOT, "bench", "artifacts")
 TOLERANCE = 1e-2
 
 
-def make_inputs(B, Lq, Lk, H, Hk, D, seed):
+def make_inputs(B, Lq, Lk, H, Hk, D, seed, dtype="bf16"):
     gen = torch.Generator(device="cuda").manual_seed(seed)
-    q = torch.randn(B, Lq, H, D, generator=gen, device="cuda").to(torch.bfloat16)
-    k = torch.randn(B, Lk, Hk, D, generator=gen, device="cuda").to(torch.bfloat16)
-    v = torch.randn(B, Lk, Hk, D, generator=gen, device="cuda").to(torch.bfloat16)
+    storage = torch.bfloat16 if dtype == "bf16" else torch.float16
+    q = torch.randn(B, Lq, H, D, generator=gen, device="cuda").to(storage)
+    k = torch.randn(B, Lk, Hk, D, generator=gen, device="cuda").to(storage)
+    v = torch.randn(B, Lk, Hk, D, generator=gen, device="cuda").to(storage)
     bias = torch.randn(B, Hk, Lk, generator=gen, device="cuda")
     return q, k, v, bias
 
@@ -84,7 +85,7 @@ def correctness():
     rows = []
     for cfg in CORRECTNESS:
         name, B, Lq, Lk, H, Hk, D, causal, window, scope = cfg
-        q, k, v, bias = make_inputs(B, Lq, Lk, H, Hk, D, seed=len(rows))
+        q, k, v, bias = make_inputs(B, Lq, Lk, H, Hk, D, seed=len(rows), dtype=dtype_of(name))
         art = artifact(name)
         art.poison_outputs = True
         out, lse = art(q, k, v, bias)
@@ -100,7 +101,7 @@ def correctness():
             d_out, d_lse = rel_error(out, rows_out), rel_error(lse, rows_lse)
             agree = f"{max(d_out, d_lse):.2e}"
             ok = ok and d_out <= TOLERANCE and d_lse <= TOLERANCE
-        rows.append((name, f"{B}x{Lq}x{Lk} H{H}/Hk{Hk} D{D}", causal, window, scope,
+        rows.append((name, f"{dtype_of(name)} {B}x{Lq}x{Lk} H{H}/Hk{Hk} D{D}", causal, window, scope,
                      e_out, e_lse, agree, "PASS" if ok else "FAIL"))
         print(rows[-1], flush=True)
     return rows
@@ -207,9 +208,9 @@ def main():
               f"{torch.cuda.get_device_name()} · torch {torch.__version__}", ""]
     if args.only in (None, "correctness"):
         rows = correctness()
-        report += ["## Correctness (bf16, vs fp32 PyTorch reference of the spec; outputs "
+        report += ["## Correctness (vs fp32 PyTorch reference of the spec; outputs "
                    "poisoned with NaN first)", "",
-                   table(["config", "shape", "causal", "W", "scope", "rel err out",
+                   table(["config", "dtype, shape", "causal", "W", "scope", "rel err out",
                           "rel err lse", "vs row kernels", "result"], rows), ""]
     if args.only in (None, "benchmark"):
         rows = benchmark(args.skip_flex)

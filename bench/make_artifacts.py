@@ -8,14 +8,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
 
 import wm  # noqa: E402
-from bench.configs import CORRECTNESS, all_configs  # noqa: E402
+from bench.configs import CORRECTNESS, all_configs, dtype_of  # noqa: E402
 
 
 def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
     g = wm.Graph(name)
-    q = g.input((B, Lq, H, D), "bf16", name="q")
-    k = g.input((B, Lk, Hk, D), "bf16", name="k")
-    v = g.input((B, Lk, Hk, D), "bf16", name="v")
+    dtype = dtype_of(name)
+    q = g.input((B, Lq, H, D), dtype, name="q")
+    k = g.input((B, Lk, Hk, D), dtype, name="k")
+    v = g.input((B, Lk, Hk, D), dtype, name="v")
     bias = g.input((B, Hk, Lk), "f32", name="bias")
     g.output(*g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope))
     return g
