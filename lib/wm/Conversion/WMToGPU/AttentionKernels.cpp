@@ -138,8 +138,18 @@ struct Emitter : LoopBuilder {
     Type f32 = builder().getF32Type();
     auto result = LLVM::LLVMStructType::getLiteral(builder().getContext(),
                                                    {f32, f32, f32, f32});
+    // bf16 fragments travel as i32, f16 ones as vector<2xf16>.
+    auto operands = [&](ArrayRef<Value> regs) {
+      SmallVector<Value> out(regs);
+      if (type == NVVM::MMATypes::f16)
+        for (Value &r : out)
+          r = LLVM::BitcastOp::create(
+              builder(), location(),
+              VectorType::get({2}, builder().getF16Type()), r);
+      return out;
+    };
     Value d = NVVM::MmaOp::create(
-        builder(), location(), result, a, b, c, {16, 8, 16},
+        builder(), location(), result, operands(a), operands(b), c, {16, 8, 16},
         /*b1Op=*/std::nullopt, /*intOverflow=*/std::nullopt,
         std::array<NVVM::MMATypes, 2>{type, type},
         std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
