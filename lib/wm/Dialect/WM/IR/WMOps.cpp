@@ -168,17 +168,40 @@ double DmaAttentionOp::getEffectiveScale() {
   return 1.0 / std::sqrt(static_cast<double>(headDim));
 }
 
+/// The results of both attention ops: output (B, Lq, H, D) of the query's
+/// element type, lse (B, H, Lq); q, k, v share their element type.
+template <typename AttentionOp>
+static LogicalResult verifyAttentionResults(ShapeBinder &shapes,
+                                            ShapeBinder::EmitErrorFn emit,
+                                            AttentionOp op) {
+  if (failed(shapes.bind("output", op.getOutput().getType(), kQueryLayout)) ||
+      failed(shapes.bind("lse", op.getLse().getType(), kLseLayout)))
+    return failure();
+  return sameElementType(emit, "query", op.getQuery(),
+                         {{"key", op.getKey()},
+                          {"value", op.getValue()},
+                          {"output", op.getOutput()}});
+}
+
+/// Summaries of blocks of `blockSize` keys hold ceil(Lk / blockSize) blocks.
+static LogicalResult verifySummaryBlocks(const ShapeBinder &shapes,
+                                         ShapeBinder::EmitErrorFn emit,
+                                         int64_t blockSize) {
+  if (blockSize <= 0)
+    return emit() << "block_size must be positive, got " << blockSize;
+  std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
+  if (keys && blocks && *blocks != llvm::divideCeil(*keys, blockSize))
+    return emit() << "summaries must have ceil(Lk / block_size) = "
+                  << llvm::divideCeil(*keys, blockSize) << " blocks, got "
+                  << *blocks;
+  return success();
+}
+
 LogicalResult DmaAttentionOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
   if (failed(bindDmaAttention(shapes, *this)) ||
-      failed(shapes.bind("output", getOutput().getType(), kQueryLayout)) ||
-      failed(shapes.bind("lse", getLse().getType(), kLseLayout)))
-    return failure();
-  if (failed(sameElementType(emit, "query", getQuery(),
-                             {{"key", getKey()},
-                              {"value", getValue()},
-                              {"output", getOutput()}})))
+      failed(verifyAttentionResults(shapes, emit, *this)))
     return failure();
   if (std::optional<uint64_t> window = getWindow();
       window && static_cast<int64_t>(*window) <= 0)
@@ -556,22 +579,16 @@ bool DmaBlockSummaryOp::isCompatibleReturnTypes(TypeRange lhs,
 }
 
 LogicalResult DmaBlockSummaryOp::verify() {
-  ShapeBinder shapes([this] { return emitOpError(); });
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
   if (failed(shapes.bind("bias", getBias().getType(), kBiasLayout)) ||
       failed(shapes.bind("block_max", getBlockMax().getType(),
                          kSummaryLayout)) ||
       failed(shapes.bind("block_min", getBlockMin().getType(),
                          kSummaryLayout)))
     return failure();
-  int64_t block = static_cast<int64_t>(getBlockSize());
-  if (block <= 0)
-    return emitOpError() << "block_size must be positive, got " << block;
-  std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
-  if (keys && blocks && *blocks != llvm::divideCeil(*keys, block))
-    return emitOpError() << "summaries must have ceil(Lk / block_size) = "
-                         << llvm::divideCeil(*keys, block) << " blocks, got "
-                         << *blocks;
-  return success();
+  return verifySummaryBlocks(shapes, emit,
+                             static_cast<int64_t>(getBlockSize()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -615,26 +632,14 @@ LogicalResult DmaThresholdAttentionOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
   if (failed(bindDmaThresholdAttention(shapes, *this)) ||
-      failed(shapes.bind("output", getOutput().getType(), kQueryLayout)) ||
-      failed(shapes.bind("lse", getLse().getType(), kLseLayout)))
-    return failure();
-  if (failed(sameElementType(emit, "query", getQuery(),
-                             {{"key", getKey()},
-                              {"value", getValue()},
-                              {"output", getOutput()}})))
+      failed(verifyAttentionResults(shapes, emit, *this)))
     return failure();
   if (static_cast<bool>(getBlockMax()) != static_cast<bool>(getBlockSize()))
     return emitOpError() << "block summaries and block_size go together";
-  if (std::optional<uint64_t> block = getBlockSize()) {
-    int64_t size = static_cast<int64_t>(*block);
-    if (size <= 0)
-      return emitOpError() << "block_size must be positive, got " << size;
-    std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
-    if (keys && blocks && *blocks != llvm::divideCeil(*keys, size))
-      return emitOpError() << "summaries must have ceil(Lk / block_size) = "
-                           << llvm::divideCeil(*keys, size)
-                           << " blocks, got " << *blocks;
-  }
+  if (std::optional<uint64_t> block = getBlockSize();
+      block && failed(verifySummaryBlocks(shapes, emit,
+                                          static_cast<int64_t>(*block))))
+    return failure();
   double scale = getScale().convertToDouble();
   if (!std::isfinite(scale) || scale <= 0.0)
     return emitOpError() << "scale must be positive and finite, got "
