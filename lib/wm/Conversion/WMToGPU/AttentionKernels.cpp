@@ -42,6 +42,8 @@ constexpr int64_t kThreads = 256;   // 8 warps
 constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
 constexpr int64_t kSegmentKeys = 2048; // keys scanned per compaction round
 constexpr int64_t kPad = 4;         // i32 words of padding per smem row
+constexpr double kLog2E = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
 
 /// Scalar helpers of the block kernels on top of LoopBuilder.
 struct Emitter : LoopBuilder {
@@ -71,6 +73,7 @@ struct Emitter : LoopBuilder {
   Value mulI64(Value a, Value b) {
     return arith::MulIOp::create(builder(), location(), a, b);
   }
+  Value exp2(Value v) { return math::Exp2Op::create(builder(), location(), v); }
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
                                   gpu::ShuffleMode::XOR)
@@ -483,7 +486,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                           Value keep = e.andi(present, e.cmp(CmpFPredicate::OGE, kb, rowTauV));
                           if (causal)
                             keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, kIndex, limit));
-                          return e.select(keep, e.add(e.mul(raw, e.f32(scale)), kb), e.negInf());
+                          // Scores in the log2 domain: exp2 is one ex2.approx.
+                          Value score = e.add(e.mul(raw, e.f32(scale * kLog2E)),
+                                              e.mul(kb, e.f32(kLog2E)));
+                          return e.select(keep, score, e.negInf());
                         };
                         s[nt][x] = masked(s[nt][x], tauA, limA);
                         s[nt][2 + x] = masked(s[nt][2 + x], tauB, limB);
@@ -501,12 +507,12 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     };
                     Value newA = e.max(mA, maxA), newB = e.max(mB, maxB);
                     Value refA = safe(newA), refB = safe(newB);
-                    Value alphaA = e.exp(e.sub(mA, refA)), alphaB = e.exp(e.sub(mB, refB));
+                    Value alphaA = e.exp2(e.sub(mA, refA)), alphaB = e.exp2(e.sub(mB, refB));
                     Value sumA = e.f32(0.0), sumB = e.f32(0.0);
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
                       for (int64_t x = 0; x < 2; ++x) {
-                        s[nt][x] = e.exp(e.sub(s[nt][x], refA));
-                        s[nt][2 + x] = e.exp(e.sub(s[nt][2 + x], refB));
+                        s[nt][x] = e.exp2(e.sub(s[nt][x], refA));
+                        s[nt][2 + x] = e.exp2(e.sub(s[nt][2 + x], refB));
                         sumA = e.add(sumA, s[nt][x]);
                         sumB = e.add(sumB, s[nt][2 + x]);
                       }
@@ -556,7 +562,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                 e.store(value, out, {bIdx, row, h, d});
               }
             e.ifThen(e.cmpi(CmpIPredicate::eq, quad, zero), [&] {
-              e.store(e.select(kept, e.add(m, e.log(safeL)), e.negInf()), lse,
+              // Back from the log2 domain: lse = (m2 + log2 l) ln 2.
+              Value lse2 = e.add(m, math::Log2Op::create(b, loc, safeL));
+              e.store(e.select(kept, e.mul(lse2, e.f32(kLn2)), e.negInf()), lse,
                       {bIdx, h, row});
             });
           });
