@@ -20,6 +20,14 @@ CORRECTNESS = [
 ]
 
 
+# The bias computed on the GPU by wm.dma_bias from the values, then attention:
+# (name, B, L, H, Hk, D, W, form).
+BIAS_CHAINED = [
+    ("cb_L4096_linear", 1, 4096, 16, 4, 128, 1024, "linear"),
+    ("cb_L1000_exp", 2, 1000, 8, 2, 64, 64, "exp"),
+]
+
+
 def dtype_of(name):
     return "f16" if name.endswith("_f16") else "bf16"
 

@@ -22,7 +22,7 @@ os.environ.setdefault("WM_BUILD_DIR", os.path.join(ROOT, "build-gpu"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from bench.configs import BENCHMARK, CORRECTNESS, benchmark_config, dtype_of  # noqa: E402
+from bench.configs import BENCHMARK, BIAS_CHAINED, CORRECTNESS, benchmark_config, dtype_of  # noqa: E402
 from bench.torch_reference import dma_attention as reference, thresholds  # noqa: E402
 from wm import gpu  # noqa: E402
 
@@ -103,6 +103,31 @@ def correctness():
             ok = ok and d_out <= TOLERANCE and d_lse <= TOLERANCE
         rows.append((name, f"{dtype_of(name)} {B}x{Lq}x{Lk} H{H}/Hk{Hk} D{D}", causal, window, scope,
                      e_out, e_lse, agree, "PASS" if ok else "FAIL"))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bias_chained():
+    """wm.dma_bias on the GPU feeding the attention, vs the fp32 reference."""
+    rows = []
+    for name, B, L, H, Hk, D, W, form in BIAS_CHAINED:
+        q, k, v, _ = make_inputs(B, L, L, H, Hk, D, seed=7 + len(rows))
+        gen = torch.Generator(device="cuda").manual_seed(11)
+        w_dt = (0.05 * torch.randn(Hk, Hk * D, generator=gen, device="cuda")).to(torch.bfloat16)
+        a = -torch.rand(Hk, generator=gen, device="cuda") - 0.5
+        dt_bias = torch.randn(Hk, generator=gen, device="cuda")
+        art = artifact(name)
+        art.poison_outputs = True
+        out, lse = art(q, k, v, w_dt, a, dt_bias)
+        torch.cuda.synchronize()
+        dt = v.float().reshape(B, L, Hk * D) @ w_dt.float().T + dt_bias
+        scaled = a * F.softplus(dt)  # softplus is x itself above 20, as the spec says
+        bias = (torch.exp(scaled) if form == "exp" else scaled).transpose(1, 2).contiguous()
+        want_out, want_lse = reference(q, k, v, bias, True, W, "prefix")
+        e_out, e_lse = rel_error(out, want_out), rel_error(lse, want_lse)
+        ok = e_out <= TOLERANCE and e_lse <= TOLERANCE
+        rows.append((name, f"bf16 {B}x{L} H{H}/Hk{Hk} D{D} {form}", True, W, "prefix",
+                     e_out, e_lse, "-", "PASS" if ok else "FAIL"))
         print(rows[-1], flush=True)
     return rows
 
@@ -207,7 +232,7 @@ def main():
     report = [f"# DMA on the GPU: {datetime.date.today()} · commit {commit} · "
               f"{torch.cuda.get_device_name()} · torch {torch.__version__}", ""]
     if args.only in (None, "correctness"):
-        rows = correctness()
+        rows = correctness() + bias_chained()
         report += ["## Correctness (vs fp32 PyTorch reference of the spec; outputs "
                    "poisoned with NaN first)", "",
                    table(["config", "dtype, shape", "causal", "W", "scope", "rel err out",

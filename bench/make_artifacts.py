@@ -8,7 +8,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
 
 import wm  # noqa: E402
-from bench.configs import CORRECTNESS, all_configs, dtype_of  # noqa: E402
+from bench.configs import BIAS_CHAINED, CORRECTNESS, all_configs, dtype_of  # noqa: E402
 
 
 def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
@@ -22,6 +22,20 @@ def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
     return g
 
 
+def build_chained(name, B, L, H, Hk, D, W, form):
+    g = wm.Graph(name)
+    q = g.input((B, L, H, D), "bf16", name="q")
+    k = g.input((B, L, Hk, D), "bf16", name="k")
+    v = g.input((B, L, Hk, D), "bf16", name="v")
+    w_dt = g.input((Hk, Hk * D), "bf16", name="w_dt")
+    a = g.input((Hk,), "f32", name="a")
+    dt_bias = g.input((Hk,), "f32", name="dt_bias")
+    bias = g.dma_bias(v, w_dt, a, dt_bias=dt_bias, form=form)
+    out, lse = g.dma_attention(q, k, v, bias, causal=True, window=W)
+    g.output(out, lse)
+    return g
+
+
 # Compiled a second time with the row kernels (no compaction, no tensor
 # cores, per-row thresholds): the suite checks both give the same result.
 BASELINE_SUFFIX = "__rows"
@@ -31,6 +45,10 @@ def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
     for config in all_configs():
         path = os.path.join(out_dir, config[0])
         build(*config).compile("sm_90a", path=path)
+        print("wrote", path)
+    for config in BIAS_CHAINED:
+        path = os.path.join(out_dir, config[0])
+        build_chained(*config).compile("sm_90a", path=path)
         print("wrote", path)
     for config in CORRECTNESS[:4]:
         path = os.path.join(out_dir, config[0] + BASELINE_SUFFIX)
