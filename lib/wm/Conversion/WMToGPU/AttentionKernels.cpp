@@ -457,21 +457,20 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     });
                     e.barrier();
 
-                    // S = Q K^T for this warp's 16 rows x 64 keys. The key
-                    // step is the outer loop so that consecutive mma.sync
-                    // accumulate into different tiles (independent chains).
-                    SmallVector<SmallVector<Value>> s(kTileKeys / 8,
-                                                      SmallVector<Value>(4, e.f32(0.0)));
-                    for (int64_t ks = 0; ks < kSteps; ++ks) {
-                      Value p0 = e.addi(e.index(ks * 8), quad);
-                      Value p1 = e.addi(p0, e.index(4));
-                      for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
-                        Value keyRow = e.addi(e.index(nt * 8), group);
+                    // S = Q K^T for this warp's 16 rows x 64 keys.
+                    SmallVector<SmallVector<Value>> s(kTileKeys / 8);
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+                      SmallVector<Value> acc(4, e.f32(0.0));
+                      Value keyRow = e.addi(e.index(nt * 8), group);
+                      for (int64_t ks = 0; ks < kSteps; ++ks) {
+                        Value p0 = e.addi(e.index(ks * 8), quad);
                         Value b0 = memref::LoadOp::create(b, loc, kTile, ValueRange{keyRow, p0});
-                        Value b1 = memref::LoadOp::create(b, loc, kTile, ValueRange{keyRow, p1});
-                        s[nt] = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4), {b0, b1}, s[nt],
-                                      mmaType);
+                        Value b1 = memref::LoadOp::create(
+                            b, loc, kTile, ValueRange{keyRow, e.addi(p0, e.index(4))});
+                        acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4), {b0, b1}, acc,
+                                    mmaType);
                       }
+                      s[nt] = acc;
                     }
                     // Scale, bias, predicate; row maxima.
                     Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
