@@ -41,7 +41,7 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     The host function is left as allocations and launches only, which is
     exactly what a launch manifest describes.
 
-    Attention on bf16/f16 with a head dim multiple of 16 runs on tensor
+    Attention on bf16/f16 with a head dim multiple of 32 runs on tensor
     cores: one CTA per block of 128 query rows compacts the keys any of its
     rows may keep and computes QK^T and PV with mma.sync (see
     AttentionKernels.cpp). Otherwise, and for the thresholds, one thread
@@ -54,7 +54,7 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
            /*default=*/"128", "Threads per block of the row kernels">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Use the tensor-core attention kernel (bf16/f16, D % 16 == 0)">,
+           "Use the tensor-core attention kernel (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 128 rows (else one thread per row)">,
   ];

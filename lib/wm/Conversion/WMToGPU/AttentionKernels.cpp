@@ -122,6 +122,36 @@ struct Emitter : LoopBuilder {
                                                      quadValue, i32(w)));
     return words;
   }
+  /// A shared-memory pointer to the first element of a workgroup buffer.
+  Value sharedPointer(Value memref) {
+    Value address = memref::ExtractAlignedPointerAsIndexOp::create(
+        builder(), location(), builder().getIndexType(), memref);
+    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 3);
+    return LLVM::IntToPtrOp::create(builder(), location(), ptrType,
+                                    toI64(address), nullptr);
+  }
+  /// ldmatrix.x4 of 8x8 16-bit matrices: lane l names row l % 8 of matrix
+  /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix.
+  SmallVector<Value> loadMatrices(Value base, Value word) {
+    MLIRContext *ctx = builder().getContext();
+    auto ptrType = LLVM::LLVMPointerType::get(ctx, 3);
+    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
+                                    builder().getI32Type(), base,
+                                    ValueRange{toI64(word)});
+    Type i32Type = builder().getI32Type();
+    auto result = LLVM::LLVMStructType::getLiteral(
+        ctx, {i32Type, i32Type, i32Type, i32Type});
+    Value m = NVVM::LdMatrixOp::create(
+        builder(), location(), result, ptr, builder().getI32IntegerAttr(4),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::LdStMatrixShapeAttr::get(ctx, 8, 8),
+        NVVM::LdStMatrixEltTypeAttr::get(ctx, NVVM::LdStMatrixEltType::B16));
+    SmallVector<Value> out;
+    for (int64_t i = 0; i < 4; ++i)
+      out.push_back(LLVM::ExtractValueOp::create(builder(), location(), m,
+                                                 ArrayRef<int64_t>{i}));
+    return out;
+  }
   /// Two f32 rounded to the 16-bit type and packed, `lo` in the low half.
   Value pack(Value lo, Value hi, Type half) {
     auto bits = [&](Value v) {
@@ -218,7 +248,8 @@ MemRefType workgroupType(MLIRContext *context, ArrayRef<int64_t> shape,
 bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
   Type element = op.getQuery().getType().getElementType();
   int64_t headDim = op.getQuery().getType().getDimSize(3);
-  return (element.isBF16() || element.isF16()) && headDim % 16 == 0 &&
+  // ldmatrix.x4 covers two 16-wide key steps: D is a multiple of 32.
+  return (element.isBF16() || element.isF16()) && headDim % 32 == 0 &&
          headDim <= 256;
 }
 
@@ -267,6 +298,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value tileKey = smem[3], tileBias = smem[4], warpCount = smem[5];
         Value reduction = smem[6];
         Value zero = e.index(0), one = e.index(1);
+        Value kShared = e.sharedPointer(kTile), vShared = e.sharedPointer(vTile);
 
         Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
         Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -457,18 +489,23 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     });
                     e.barrier();
 
-                    // S = Q K^T for this warp's 16 rows x 64 keys.
+                    // S = Q K^T for this warp's 16 rows x 64 keys. One
+                    // ldmatrix.x4 brings the B fragments of two key steps:
+                    // lane l addresses key row l % 8, 8 dims at (l / 8) * 8.
                     SmallVector<SmallVector<Value>> s(kTileKeys / 8);
+                    Value matrixRow = e.remi(lane, e.index(8));
+                    Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
                       SmallVector<Value> acc(4, e.f32(0.0));
-                      Value keyRow = e.addi(e.index(nt * 8), group);
-                      for (int64_t ks = 0; ks < kSteps; ++ks) {
-                        Value p0 = e.addi(e.index(ks * 8), quad);
-                        Value b0 = memref::LoadOp::create(b, loc, kTile, ValueRange{keyRow, p0});
-                        Value b1 = memref::LoadOp::create(
-                            b, loc, kTile, ValueRange{keyRow, e.addi(p0, e.index(4))});
-                        acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4), {b0, b1}, acc,
-                                    mmaType);
+                      Value rowWord = e.muli(e.addi(e.index(nt * 8), matrixRow),
+                                             e.index(pairs + kPad));
+                      for (int64_t ks = 0; ks < kSteps; ks += 2) {
+                        SmallVector<Value> frags = e.loadMatrices(
+                            kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)));
+                        acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
+                                    {frags[0], frags[1]}, acc, mmaType);
+                        acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
+                                    {frags[2], frags[3]}, acc, mmaType);
                       }
                       s[nt] = acc;
                     }
@@ -522,19 +559,21 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                       o[dt] = {e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
                                e.mul(st2[dt * 4 + 2], alphaB), e.mul(st2[dt * 4 + 3], alphaB)};
                     // O += P V, P straight from the S registers.
-                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
-                      SmallVector<Value> a = {
-                          e.pack(s[2 * kk][0], s[2 * kk][1], half),
-                          e.pack(s[2 * kk][2], s[2 * kk][3], half),
-                          e.pack(s[2 * kk + 1][0], s[2 * kk + 1][1], half),
-                          e.pack(s[2 * kk + 1][2], s[2 * kk + 1][3], half)};
-                      Value kp = e.addi(e.index(kk * 8), quad);
-                      for (int64_t dt = 0; dt < dTiles; ++dt) {
-                        Value n = e.addi(e.index(dt * 8), group);
-                        Value b0 = memref::LoadOp::create(b, loc, vTile, ValueRange{n, kp});
-                        Value b1 = memref::LoadOp::create(
-                            b, loc, vTile, ValueRange{n, e.addi(kp, e.index(4))});
-                        o[dt] = e.mma(a, {b0, b1}, o[dt], mmaType);
+                    SmallVector<SmallVector<Value>> a;
+                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
+                      a.push_back({e.pack(s[2 * kk][0], s[2 * kk][1], half),
+                                   e.pack(s[2 * kk][2], s[2 * kk][3], half),
+                                   e.pack(s[2 * kk + 1][0], s[2 * kk + 1][1], half),
+                                   e.pack(s[2 * kk + 1][2], s[2 * kk + 1][3], half)});
+                    // One ldmatrix.x4 on V^T: the fragments of two key steps.
+                    for (int64_t dt = 0; dt < dTiles; ++dt) {
+                      Value rowWord = e.muli(e.addi(e.index(dt * 8), matrixRow),
+                                             e.index(kTileKeys / 2 + kPad));
+                      for (int64_t kk = 0; kk < kTileKeys / 16; kk += 2) {
+                        SmallVector<Value> frags = e.loadMatrices(
+                            vShared, e.addi(rowWord, e.addi(e.index(kk * 8), matrixCol)));
+                        o[dt] = e.mma(a[kk], {frags[0], frags[1]}, o[dt], mmaType);
+                        o[dt] = e.mma(a[kk + 1], {frags[2], frags[3]}, o[dt], mmaType);
                       }
                     }
                     for (auto &tileAcc : o)

@@ -12,6 +12,7 @@
 #include "wm/Dialect/WM/Utils/LoopBuilder.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::wm {
@@ -73,6 +74,11 @@ public:
                                   TypeRange(ValueRange(buffers)), {});
     auto func = gpu::GPUFuncOp::create(b, loc, name, type, workgroup);
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    // 16-byte aligned shared buffers: ldmatrix reads 16-byte rows.
+    for (unsigned i = 0; i < workgroup.size(); ++i)
+      func.setWorkgroupAttributionAttr(
+          i, b.getStringAttr(LLVM::LLVMDialect::getAlignAttrName()),
+          b.getI64IntegerAttr(16));
     func.setKnownBlockSizeAttr(
         b.getDenseI32ArrayAttr({static_cast<int32_t>(threadsPerBlock), 1, 1}));
     SymbolTable(kernels).insert(func);
@@ -149,7 +155,7 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
   return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
 }
 
-/// The tensor-core attention kernel (bf16/f16, head dim a multiple of 16):
+/// The tensor-core attention kernel (bf16/f16, head dim a multiple of 32):
 /// per block of 128 query rows, attention over the compacted candidate keys
 /// with mma.sync.
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
