@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-              cmake ninja-build clang pybind11-dev)
+              cmake ninja-build g++ pybind11-dev)
 PIP_PACKAGES=(numpy pytest ml_dtypes pybind11)
 LLVM_PREFIX=/usr/lib/llvm-22
 BUILD_DIR=${WM_BUILD_DIR:-build}
@@ -28,11 +28,8 @@ fi
 
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   echo "== configuring ($BUILD_DIR)"
-  # clang: the lit tests pin the order in which lowerings create ops, and
-  # that order follows C++ argument evaluation, which g++ does right to left.
   cmake -G Ninja -S . -B "$BUILD_DIR" \
     -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
     -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit" \
     -DPython3_EXECUTABLE="$(command -v python3)" >/dev/null

@@ -75,7 +75,9 @@ Value insertTopK(LoopBuilder &lb, Value values, Value payloads, Value count,
 Value dot(LoopBuilder &lb, Value size, function_ref<Value(Value)> lhs,
           function_ref<Value(Value)> rhs) {
   return lb.reduce(lb.index(0), size, lb.f32(0.0), [&](Value c, Value acc) {
-    return lb.add(acc, lb.mul(lhs(c), rhs(c)));
+    Value l = lhs(c);
+    Value r = rhs(c);
+    return lb.add(acc, lb.mul(l, r));
   });
 }
 
@@ -122,11 +124,11 @@ struct RmsNormToSCF : OpRewritePattern<RmsNormOp> {
                                 Value v = lb.load(x, at(c));
                                 return lb.add(acc, lb.mul(v, v));
                               });
-      Value inv =
-          lb.div(lb.f32(1.0), lb.sqrt(lb.add(lb.div(sumSq, widthF), eps)));
+      Value oneF = lb.f32(1.0);
+      Value inv = lb.div(oneF, lb.sqrt(lb.add(lb.div(sumSq, widthF), eps)));
       lb.forEach(lb.index(0), width, [&](Value c) {
-        lb.store(lb.mul(lb.mul(lb.load(x, at(c)), inv), lb.load(weight, {c})),
-                 out, at(c));
+        Value normalized = lb.mul(lb.load(x, at(c)), inv);
+        lb.store(lb.mul(normalized, lb.load(weight, {c})), out, at(c));
       });
     };
     nest(0);
@@ -149,10 +151,14 @@ void emitRotation(LoopBuilder &lb, Value rotary,
   Value half = lb.divi(rotary, lb.index(2));
   lb.forEach(lb.index(0), half, [&](Value c) {
     Value c2 = lb.addi(c, half);
-    Value a = load(c), b = load(c2);
-    store(c, lb.sub(lb.mul(a, table(cosines, c)), lb.mul(b, table(sines, c))));
-    store(c2,
-          lb.add(lb.mul(b, table(cosines, c2)), lb.mul(a, table(sines, c2))));
+    Value a = load(c);
+    Value b = load(c2);
+    Value aCos = lb.mul(a, table(cosines, c));
+    Value bSin = lb.mul(b, table(sines, c));
+    store(c, lb.sub(aCos, bSin));
+    Value bCos = lb.mul(b, table(cosines, c2));
+    Value aSin = lb.mul(a, table(sines, c2));
+    store(c2, lb.add(bCos, aSin));
   });
 }
 
@@ -230,7 +236,8 @@ struct DmaBiasToSCF : OpRewritePattern<DmaBiasOp> {
           });
           if (dtBias)
             dt = lb.add(dt, lb.load(dtBias, {g}));
-          Value scaled = lb.mul(lb.load(a, {g}), lb.softplus(dt));
+          Value decay = lb.load(a, {g});
+          Value scaled = lb.mul(decay, lb.softplus(dt));
           Value result =
               op.getForm() == BiasForm::exp ? lb.exp(scaled) : scaled;
           lb.store(result, bias, {b, g, j});
@@ -264,8 +271,8 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
     // The W-th largest once W keys were seen, -inf before.
     auto threshold = [&](Value count) {
       Value full = lb.cmpi(CmpIPredicate::sge, count, window);
-      return lb.select(full, lb.load(top, {lb.subi(window, lb.index(1))}),
-                       lb.negInf());
+      Value last = lb.load(top, {lb.subi(window, lb.index(1))});
+      return lb.select(full, last, lb.negInf());
     };
     // Prefix scope with causality: row i ranks the keys j <= i + Lk - Lq.
     bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
@@ -427,7 +434,8 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
               step = lb.add(step, lb.load(dtBias, {h}));
             if (op.getDtSoftplus())
               step = lb.softplus(step);
-            step = lb.min(lb.max(step, lb.f32(dtMin)), lb.f32(dtMax));
+            step = lb.max(step, lb.f32(dtMin));
+            step = lb.min(step, lb.f32(dtMax));
             lb.store(step, dtChunk, {s});
             loadRow(bm, bChunk, b, t, g, s);
             loadRow(cm, cChunk, b, t, g, s);
@@ -453,7 +461,8 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
               Value cb = dot(
                   lb, state, [&](Value n) { return lb.load(cChunk, {t, n}); },
                   [&](Value n) { return lb.load(bChunk, {s, n}); });
-              lb.store(lb.mul(lb.mul(cb, lb.exp(seg)), lb.load(dtChunk, {s})),
+              Value decayed = lb.mul(cb, lb.exp(seg));
+              lb.store(lb.mul(decayed, lb.load(dtChunk, {s})),
                        weights, {t, s});
               return lb.add(seg, logDecay(s));
             });
@@ -464,9 +473,9 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
             lb.forEach(zero, channels, [&](Value p) {
               Value intra = lb.reduce(
                   zero, lb.addi(s, one), lb.f32(0.0), [&](Value r, Value acc) {
-                    return lb.add(acc,
-                                  lb.mul(lb.load(weights, {s, r}),
-                                         lb.load(x, {b, lb.addi(t0, r), h, p})));
+                    Value weight = lb.load(weights, {s, r});
+                    Value xr = lb.load(x, {b, lb.addi(t0, r), h, p});
+                    return lb.add(acc, lb.mul(weight, xr));
                   });
               Value carried = dot(
                   lb, state, [&](Value n) { return lb.load(stateBuf, {p, n}); },
@@ -491,11 +500,11 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
             lb.forEach(zero, state, [&](Value n) {
               Value fresh = lb.reduce(
                   zero, len, lb.f32(0.0), [&](Value s, Value acc) {
-                    Value w = lb.mul(lb.exp(lb.load(toEnd, {s})),
-                                     lb.load(dtChunk, {s}));
+                    Value toEndDecay = lb.exp(lb.load(toEnd, {s}));
+                    Value w = lb.mul(toEndDecay, lb.load(dtChunk, {s}));
                     Value xs = lb.load(x, {b, lb.addi(t0, s), h, p});
-                    return lb.add(acc, lb.mul(lb.mul(w, xs),
-                                              lb.load(bChunk, {s, n})));
+                    Value wx = lb.mul(w, xs);
+                    return lb.add(acc, lb.mul(wx, lb.load(bChunk, {s, n})));
                   });
               lb.store(lb.add(lb.mul(chunkDecay, lb.load(stateBuf, {p, n})),
                               fresh),
@@ -569,10 +578,11 @@ struct CdmoeToSCF : OpRewritePattern<CdmoeOp> {
       }
       lb.reduce(zero, perSide, zero, [&](Value i, Value n) {
         return lb.reduce(zero, perSide, n, [&](Value j, Value m) {
-          Value score = lb.add(lb.load(sideValues[0], {i}),
-                               lb.load(sideValues[1], {j}));
-          Value expert = lb.addi(lb.muli(loadIndex(sideIndices[0], i), sideKeys),
-                                 loadIndex(sideIndices[1], j));
+          Value scoreX = lb.load(sideValues[0], {i});
+          Value scoreY = lb.load(sideValues[1], {j});
+          Value score = lb.add(scoreX, scoreY);
+          Value row = lb.muli(loadIndex(sideIndices[0], i), sideKeys);
+          Value expert = lb.addi(row, loadIndex(sideIndices[1], j));
           return insertTopK(lb, bestValues, bestExperts, m, topK, score,
                             expert);
         });

@@ -4,6 +4,9 @@
 // arith, math) that compute in f32 whatever the storage type. LoopBuilder
 // keeps them short: loads widen to f32, stores narrow to the element type,
 // and loops, reductions and conditionals take lambdas for their bodies.
+// Callers bind op-creating arguments to locals before passing two of them to
+// one call: C++ leaves argument evaluation order unspecified, and the IR (and
+// the lit tests that read it) must not depend on the host compiler.
 //
 //===----------------------------------------------------------------------===//
 

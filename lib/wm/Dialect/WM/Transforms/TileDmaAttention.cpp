@@ -139,8 +139,9 @@ private:
                     Value j = key(t);
                     Value dot = lb.reduce(
                         zero, x.headDim, lb.f32(0.0), [&](Value d, Value s) {
-                          return lb.add(s, lb.mul(lb.load(x.q, {b, i, h, d}),
-                                                  lb.load(x.k, {b, j, g, d})));
+                          Value qd = lb.load(x.q, {b, i, h, d});
+                          Value kd = lb.load(x.k, {b, j, g, d});
+                          return lb.add(s, lb.mul(qd, kd));
                         });
                     Value keyBias = lb.load(x.bias, {b, g, j});
                     Value s = lb.add(lb.mul(lb.f32(scale), dot), keyBias);
@@ -171,8 +172,9 @@ private:
                 lb.forEach(zero, x.headDim, [&](Value d) {
                   Value pv = lb.reduce(
                       zero, count, lb.f32(0.0), [&](Value t, Value s) {
-                        return lb.add(s, lb.mul(lb.load(scores, {t}),
-                                                lb.load(x.v, {b, key(t), g, d})));
+                        Value p = lb.load(scores, {t});
+                        Value vd = lb.load(x.v, {b, key(t), g, d});
+                        return lb.add(s, lb.mul(p, vd));
                       });
                   lb.store(lb.add(lb.mul(lb.load(acc, {r, d}), alpha), pv),
                            acc, {r, d});
@@ -241,10 +243,12 @@ private:
               lb.ifThen(live, [&] {
                 Value full = lb.cmp(CmpFPredicate::OGE,
                                     lb.load(x.blockMin, {b, g, kb}), tauHi);
-                if (causal)
-                  full = lb.andi(full, lb.cmpi(CmpIPredicate::sle,
-                                               lb.subi(j1, one),
-                                               lb.addi(i0, offset)));
+                if (causal) {
+                  Value lastKey = lb.subi(j1, one);
+                  Value firstLimit = lb.addi(i0, offset);
+                  full = lb.andi(full, lb.cmpi(CmpIPredicate::sle, lastKey,
+                                               firstLimit));
+                }
                 lb.ifThenElse(
                     full, [&] { processTile(count, keyAt, false); },
                     [&] { processTile(count, keyAt, true); });
@@ -262,7 +266,8 @@ private:
               Value o = lb.div(lb.load(acc, {r, d}), safeSum);
               lb.store(lb.select(kept, o, lb.f32(0.0)), x.out, {b, i, h, d});
             });
-            Value lse = lb.add(lb.load(rowMax, {r}), lb.log(safeSum));
+            Value max = lb.load(rowMax, {r});
+            Value lse = lb.add(max, lb.log(safeSum));
             lb.store(lb.select(kept, lse, lb.negInf()), x.lse, {b, h, i});
           });
         });

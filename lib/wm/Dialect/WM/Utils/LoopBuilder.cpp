@@ -163,7 +163,8 @@ Value LoopBuilder::softplus(Value x) {
 }
 
 Value LoopBuilder::sigmoid(Value x) {
-  return div(f32(1.0), add(f32(1.0), exp(neg(x))));
+  Value one = f32(1.0);
+  return div(one, add(one, exp(neg(x))));
 }
 
 Value LoopBuilder::silu(Value x) { return mul(x, sigmoid(x)); }
