@@ -217,7 +217,7 @@ public:
         opName->getOpPropertyByteSize() / sizeof(std::max_align_t) + 1);
     OpaqueProperties properties(storage.data());
     opName->initOpProperties(properties, OpaqueProperties(nullptr));
-    auto destroy = llvm::make_scope_exit(
+    llvm::scope_exit destroy(
         [&] { opName->destroyOpProperties(properties); });
     if (failed(opName->setOpPropertiesFromAttribute(
             *opName, properties, dict, [&] { return emitError(loc); })))

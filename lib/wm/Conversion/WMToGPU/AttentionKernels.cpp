@@ -421,10 +421,6 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                   e, zero, e.ceilDiv(count, e.index(kTileKeys)), st,
                   [&](Value tile, ValueRange st2) -> SmallVector<Value> {
                     Value c0 = e.muli(tile, e.index(kTileKeys));
-                    auto candidateAt = [&](Value t) {
-                      return e.toIndex(memref::LoadOp::create(
-                          b, loc, cand, ValueRange{e.addi(c0, t)}));
-                    };
                     // Keys and biases of the tile (key -1 past the end).
                     // Loads are branch-free (a clamped index, then a select)
                     // so they can all be in flight together.

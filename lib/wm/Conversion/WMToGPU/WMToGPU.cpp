@@ -33,13 +33,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-int64_t product(ArrayRef<int64_t> extents) {
-  int64_t total = 1;
-  for (int64_t e : extents)
-    total *= e;
-  return total;
-}
-
 //===----------------------------------------------------------------------===//
 // Kernel bodies
 //===----------------------------------------------------------------------===//

@@ -190,10 +190,10 @@ static LogicalResult verifySummaryBlocks(const ShapeBinder &shapes,
   if (blockSize <= 0)
     return emit() << "block_size must be positive, got " << blockSize;
   std::optional<int64_t> keys = shapes.get("Lk"), blocks = shapes.get("NB");
-  if (keys && blocks && *blocks != llvm::divideCeil(*keys, blockSize))
+  int64_t expected = keys ? llvm::divideCeilSigned(*keys, blockSize) : 0;
+  if (keys && blocks && *blocks != expected)
     return emit() << "summaries must have ceil(Lk / block_size) = "
-                  << llvm::divideCeil(*keys, blockSize) << " blocks, got "
-                  << *blocks;
+                  << expected << " blocks, got " << *blocks;
   return success();
 }
 
