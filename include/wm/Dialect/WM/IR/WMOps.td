@@ -17,6 +17,13 @@ class WM_ShapedOp<string mnemonic, list<Trait> traits = []>
     : WM_Op<mnemonic, !listconcat(traits,
           [Pure, InferTypeOpAdaptorWithIsCompatible])> {
   let hasVerifier = 1;
+  // A static result extent refines a dynamic inferred one.
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange lhs,
+                                            ::mlir::TypeRange rhs) {
+      return compatibleTensorTypes(lhs, rhs);
+    }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

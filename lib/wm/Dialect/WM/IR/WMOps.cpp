@@ -112,10 +112,6 @@ LogicalResult DmaBiasOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
-bool DmaBiasOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult DmaBiasOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
@@ -155,10 +151,6 @@ LogicalResult DmaAttentionOp::inferReturnTypes(
       tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
   types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
   return success();
-}
-
-bool DmaAttentionOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
 }
 
 double DmaAttentionOp::getEffectiveScale() {
@@ -277,10 +269,6 @@ LogicalResult SsdOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
-bool SsdOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult SsdOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
@@ -353,10 +341,6 @@ LogicalResult CdmoeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   return success();
 }
 
-bool CdmoeOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult CdmoeOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
@@ -425,10 +409,6 @@ LogicalResult RopeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-bool RopeOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult RopeOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
@@ -483,10 +463,6 @@ LogicalResult RmsNormOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-bool RmsNormOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult RmsNormOp::verify() {
   auto emit = [this] { return emitOpError(); };
   ShapeBinder shapes(emit);
@@ -528,10 +504,6 @@ LogicalResult DmaSelectOp::inferReturnTypes(MLIRContext *context,
   return success();
 }
 
-bool DmaSelectOp::isCompatibleReturnTypes(TypeRange lhs, TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
-}
-
 LogicalResult DmaSelectOp::verify() {
   ShapeBinder shapes([this] { return emitOpError(); });
   if (failed(bindDmaSelect(shapes, *this)) ||
@@ -571,11 +543,6 @@ LogicalResult DmaBlockSummaryOp::inferReturnTypes(
       Float32Type::get(context));
   types.append({summary, summary});
   return success();
-}
-
-bool DmaBlockSummaryOp::isCompatibleReturnTypes(TypeRange lhs,
-                                                TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
 }
 
 LogicalResult DmaBlockSummaryOp::verify() {
@@ -621,11 +588,6 @@ LogicalResult DmaThresholdAttentionOp::inferReturnTypes(
       tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
   types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
   return success();
-}
-
-bool DmaThresholdAttentionOp::isCompatibleReturnTypes(TypeRange lhs,
-                                                      TypeRange rhs) {
-  return compatibleTensorTypes(lhs, rhs);
 }
 
 LogicalResult DmaThresholdAttentionOp::verify() {
