@@ -90,29 +90,32 @@ struct Emitter : LoopBuilder {
   }
   void barrier() { gpu::BarrierOp::create(builder(), location()); }
 
-  /// A global pointer to the first element of `memref`.
-  Value basePointer(Value memref) {
+  /// A pointer in `addressSpace` (1 global, 3 shared) to the first element
+  /// of `memref`.
+  Value pointerTo(Value memref, unsigned addressSpace) {
     Value address = memref::ExtractAlignedPointerAsIndexOp::create(
         builder(), location(), builder().getIndexType(), memref);
-    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
+    auto ptrType =
+        LLVM::LLVMPointerType::get(builder().getContext(), addressSpace);
     return LLVM::IntToPtrOp::create(builder(), location(), ptrType,
                                     toI64(address), nullptr);
   }
+  Value basePointer(Value memref) { return pointerTo(memref, 1); }
+  Value sharedPointer(Value memref) { return pointerTo(memref, 3); }
+  /// `base` advanced by `offset` elements of `element` type.
+  Value elementPointer(Value base, Type element, Value offset) {
+    return LLVM::GEPOp::create(builder(), location(), base.getType(), element,
+                               base, ValueRange{offset});
+  }
   /// The i32 holding 16-bit elements `element` and `element + 1`.
   Value loadPair(Value base, Value element) {
-    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
-    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
-                                    builder().getI16Type(), base,
-                                    ValueRange{element});
+    Value ptr = elementPointer(base, builder().getI16Type(), element);
     return LLVM::LoadOp::create(builder(), location(), builder().getI32Type(),
                                 ptr, /*alignment=*/4);
   }
   /// The 4 x i32 (8 16-bit elements) starting at `element`, 16-byte aligned.
   SmallVector<Value> loadQuad(Value base, Value element) {
-    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 1);
-    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
-                                    builder().getI16Type(), base,
-                                    ValueRange{element});
+    Value ptr = elementPointer(base, builder().getI16Type(), element);
     auto vecType = VectorType::get({4}, builder().getI32Type());
     Value quadValue = LLVM::LoadOp::create(builder(), location(), vecType,
                                            ptr, /*alignment=*/16);
@@ -122,22 +125,11 @@ struct Emitter : LoopBuilder {
                                                      quadValue, i32(w)));
     return words;
   }
-  /// A shared-memory pointer to the first element of a workgroup buffer.
-  Value sharedPointer(Value memref) {
-    Value address = memref::ExtractAlignedPointerAsIndexOp::create(
-        builder(), location(), builder().getIndexType(), memref);
-    auto ptrType = LLVM::LLVMPointerType::get(builder().getContext(), 3);
-    return LLVM::IntToPtrOp::create(builder(), location(), ptrType,
-                                    toI64(address), nullptr);
-  }
   /// ldmatrix.x4 of 8x8 16-bit matrices: lane l names row l % 8 of matrix
   /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix.
   SmallVector<Value> loadMatrices(Value base, Value word) {
     MLIRContext *ctx = builder().getContext();
-    auto ptrType = LLVM::LLVMPointerType::get(ctx, 3);
-    Value ptr = LLVM::GEPOp::create(builder(), location(), ptrType,
-                                    builder().getI32Type(), base,
-                                    ValueRange{toI64(word)});
+    Value ptr = elementPointer(base, builder().getI32Type(), toI64(word));
     Type i32Type = builder().getI32Type();
     auto result = LLVM::LLVMStructType::getLiteral(
         ctx, {i32Type, i32Type, i32Type, i32Type});
@@ -620,8 +612,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   int64_t keys = biasType.getDimSize(2);
   int64_t queries = static_cast<int64_t>(op.getQueryLen());
   int64_t window = static_cast<int64_t>(op.getWindow());
-  // Global scope, or no causality: one threshold per (b, g).
-  bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
+  bool perRow = op.hasRowThresholds();
   int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kBlockRows) : 1;
   MLIRContext *ctx = host.getContext();
   SmallVector<Type> workgroup = {

@@ -74,7 +74,7 @@ void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
   int64_t keys = bias.getDimSize(2);
   int64_t queries = static_cast<int64_t>(op.getQueryLen());
   int64_t window = static_cast<int64_t>(op.getWindow());
-  bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
+  bool perRow = op.hasRowThresholds();
   factory.launch(
       host, op.getLoc(), "dma_select", buffers, batch * kvHeads * queries,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {

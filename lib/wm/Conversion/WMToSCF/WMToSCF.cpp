@@ -275,7 +275,7 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
       return lb.select(full, last, lb.negInf());
     };
     // Prefix scope with causality: row i ranks the keys j <= i + Lk - Lq.
-    bool perRow = op.getCausal() && op.getScope() == SelectionScope::prefix;
+    bool perRow = op.hasRowThresholds();
     lb.forEach(zero, batch, [&](Value b) {
       lb.forEach(zero, kvHeads, [&](Value g) {
         if (!perRow) {

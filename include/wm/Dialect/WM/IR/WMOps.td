@@ -285,6 +285,13 @@ def WM_DmaSelectOp : WM_ShapedOp<"dma_select"> {
   let assemblyFormat = [{
     $bias attr-dict `:` functional-type(operands, results)
   }];
+  let extraClassDeclaration = [{
+    /// Whether rows have their own thresholds (causal prefix scope); else
+    /// every row ranks all keys and shares one threshold per (b, g).
+    bool hasRowThresholds() {
+      return getCausal() && getScope() == ::mlir::wm::SelectionScope::prefix;
+    }
+  }];
 }
 
 def WM_DmaBlockSummaryOp : WM_ShapedOp<"dma_block_summary"> {

@@ -140,16 +140,23 @@ static LogicalResult bindDmaAttention(ShapeBinder &shapes, OpOrAdaptor op) {
   return shapes.divisible("H", "Hk");
 }
 
+/// output (B, Lq, H, D) in the query's element type and lse (B, H, Lq) f32,
+/// from the extents bound by either attention op.
+static void appendAttentionResultTypes(const ShapeBinder &shapes, Value query,
+                                       SmallVectorImpl<Type> &types) {
+  types.push_back(tensorOf(shapes, kQueryLayout, elementTypeOf(query)));
+  types.push_back(
+      tensorOf(shapes, kLseLayout, Float32Type::get(query.getContext())));
+}
+
 LogicalResult DmaAttentionOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   auto emit = inferenceErrors(location);
   ShapeBinder shapes(emit);
   if (failed(bindDmaAttention(shapes, adaptor)))
     return failure();
-  types.push_back(
-      tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
-  types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
+  appendAttentionResultTypes(shapes, adaptor.getQuery(), types);
   return success();
 }
 
@@ -578,15 +585,13 @@ static LogicalResult bindDmaThresholdAttention(ShapeBinder &shapes,
 }
 
 LogicalResult DmaThresholdAttentionOp::inferReturnTypes(
-    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
     SmallVectorImpl<Type> &types) {
   auto emit = inferenceErrors(location);
   ShapeBinder shapes(emit);
   if (failed(bindDmaThresholdAttention(shapes, adaptor)))
     return failure();
-  types.push_back(
-      tensorOf(shapes, kQueryLayout, elementTypeOf(adaptor.getQuery())));
-  types.push_back(tensorOf(shapes, kLseLayout, Float32Type::get(context)));
+  appendAttentionResultTypes(shapes, adaptor.getQuery(), types);
   return success();
 }
 
