@@ -47,3 +47,10 @@ def benchmark_config(name, L, W):
 
 def all_configs():
     return CORRECTNESS + [benchmark_config(*b) for b in BENCHMARK]
+
+
+# Compiler variants of the benchmark configurations, timed side by side with
+# the default (suffix -> wm-to-nvvm options).
+VARIANTS = {
+    "__w8": {"mma_warps": 8},
+}

@@ -22,7 +22,8 @@ os.environ.setdefault("WM_BUILD_DIR", os.path.join(ROOT, "build-gpu"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from bench.configs import BENCHMARK, BIAS_CHAINED, CORRECTNESS, benchmark_config, dtype_of  # noqa: E402
+from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, VARIANTS,  # noqa: E402
+                           benchmark_config, dtype_of)
 from bench.torch_reference import dma_attention as reference, thresholds  # noqa: E402
 from wm import gpu  # noqa: E402
 
@@ -169,6 +170,18 @@ def benchmark(skip_flex):
         torch.cuda.synchronize()
         peak_extra = torch.cuda.max_memory_allocated() - base
         ours = time_ms(lambda: art(q, k, v, bias))
+        # Variants: their time, and their distance to the default's result.
+        variants = []
+        out, lse = art(q, k, v, bias)
+        for suffix in VARIANTS:
+            if not os.path.isdir(os.path.join(ARTIFACTS, name + suffix)):
+                continue
+            other = artifact(name + suffix)
+            other.poison_outputs = True
+            o_out, o_lse = other(q, k, v, bias)
+            diff = max(rel_error(o_out, out), rel_error(o_lse, lse))
+            other.poison_outputs = False
+            variants.append(f"{suffix[2:]}: {time_ms(lambda: other(q, k, v, bias)):.3f} ({diff:.1e})")
         sel = time_ms(lambda: selection(q, k, v, bias))
         qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
         sdpa = time_ms(lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=True))
@@ -186,7 +199,7 @@ def benchmark(skip_flex):
         tflops = 4 * B * D * kept / (ours * 1e-3) / 1e12
         rows.append((name, f"{ours:.3f}", f"{sel:.3f}", f"{sdpa:.3f}", flex, f"{tflops:.1f}",
                      f"{skipped:.3f}", f"{scratch / 2**20:.2f}", f"{peak_extra / 2**20:.1f}",
-                     f"{sdpa / ours:.3f}"))
+                     f"{sdpa / ours:.3f}", "; ".join(variants) or "-"))
         print(rows[-1], flush=True)
     return rows
 
@@ -243,7 +256,8 @@ def main():
                    "median ms, CUDA events)", "",
                    table(["config", "ours ms (selection incl.)", "selection ms", "SDPA dense causal ms",
                           "FlexAttention ms", "ours eff. TFLOP/s", "key blocks skipped",
-                          "metadata MiB", "peak extra MiB", "speed vs SDPA"], rows), ""]
+                          "metadata MiB", "peak extra MiB", "speed vs SDPA",
+                          "variants ms (rel. diff to default)"], rows), ""]
     text = "\n".join(report)
     print(text)
     if args.out:

@@ -8,7 +8,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
 
 import wm  # noqa: E402
-from bench.configs import BIAS_CHAINED, CORRECTNESS, all_configs, dtype_of  # noqa: E402
+from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, VARIANTS, all_configs,  # noqa: E402
+                           benchmark_config, dtype_of)
 
 
 def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
@@ -50,6 +51,12 @@ def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
         path = os.path.join(out_dir, config[0])
         build_chained(*config).compile("sm_90a", path=path)
         print("wrote", path)
+    for suffix, options in VARIANTS.items():
+        for bench in BENCHMARK:
+            config = benchmark_config(*bench)
+            path = os.path.join(out_dir, config[0] + suffix)
+            build(*config).compile("sm_90a", path=path, **options)
+            print("wrote", path)
     for config in CORRECTNESS[:4]:
         path = os.path.join(out_dir, config[0] + BASELINE_SUFFIX)
         build(*config).compile("sm_90a", path=path, tensor_cores=False, block_select=False)

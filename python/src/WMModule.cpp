@@ -349,6 +349,15 @@ public:
         launch.emitError() << "launch dimensions must be constants";
         return WalkResult::interrupt();
       }
+      int64_t sharedBytes = 0;
+      if (Value dynamicShared = launch.getDynamicSharedMemorySize()) {
+        std::optional<int64_t> bytes = getConstantIntValue(dynamicShared);
+        if (!bytes) {
+          launch.emitError() << "dynamic shared memory size must be a constant";
+          return WalkResult::interrupt();
+        }
+        sharedBytes = *bytes;
+      }
       llvm::json::Array args;
       for (Value operand : launch.getKernelOperands()) {
         if (!names.count(operand)) {
@@ -361,7 +370,7 @@ public:
           {"kernel", launch.getKernelName().getValue()},
           {"grid", std::move(*grid)},
           {"block", std::move(*block)},
-          {"shared_bytes", 0},
+          {"shared_bytes", sharedBytes},
           {"args", std::move(args)}});
       return WalkResult::advance();
     });

@@ -57,6 +57,8 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Use the tensor-core attention kernel (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 128 rows (else one thread per row)">,
+    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
+           "Warps per CTA of the tensor-core attention kernel (16 rows each)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -42,6 +42,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<bool> blockSelect{*this, "block-select",
                            llvm::cl::desc("Thresholds per block of rows"),
                            llvm::cl::init(true)};
+  Option<int64_t> mmaWarps{*this, "mma-warps",
+                           llvm::cl::desc("Warps per tensor-core attention CTA"),
+                           llvm::cl::init(4)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

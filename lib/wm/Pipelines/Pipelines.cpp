@@ -69,7 +69,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
-                            options.blockSelect}));
+                            options.blockSelect, options.mmaWarps}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;

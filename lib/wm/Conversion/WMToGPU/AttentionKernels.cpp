@@ -37,10 +37,11 @@ using arith::CmpIPredicate;
 
 namespace {
 
-constexpr int64_t kBlockRows = 128; // query rows per CTA (8 warps x 16)
-constexpr int64_t kThreads = 256;   // 8 warps
+constexpr int64_t kSelectRows = 128;   // query rows per dma_select_blocks CTA
+constexpr int64_t kSelectWarps = 8;
+constexpr int64_t kSelectThreads = 32 * kSelectWarps;
 constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
-constexpr int64_t kSegmentKeys = 2048; // keys scanned per compaction round
+constexpr int64_t kSegmentKeys = 4096; // keys compacted per segment
 constexpr int64_t kPad = 4;         // i32 words of padding per smem row
 constexpr double kLog2E = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
@@ -126,16 +127,18 @@ struct Emitter : LoopBuilder {
     return words;
   }
   /// ldmatrix.x4 of 8x8 16-bit matrices: lane l names row l % 8 of matrix
-  /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix.
-  SmallVector<Value> loadMatrices(Value base, Value word) {
+  /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix
+  /// (transposed with `transpose`: .trans).
+  SmallVector<Value> loadMatrices(Value base, Value word, bool transpose) {
     MLIRContext *ctx = builder().getContext();
-    Value ptr = elementPointer(base, builder().getI32Type(), toI64(word));
+    Value ptr = elementPointer(base, builder().getI32Type(), toI32(word));
     Type i32Type = builder().getI32Type();
     auto result = LLVM::LLVMStructType::getLiteral(
         ctx, {i32Type, i32Type, i32Type, i32Type});
     Value m = NVVM::LdMatrixOp::create(
         builder(), location(), result, ptr, builder().getI32IntegerAttr(4),
-        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::MMALayoutAttr::get(ctx, transpose ? NVVM::MMALayout::col
+                                                : NVVM::MMALayout::row),
         NVVM::LdStMatrixShapeAttr::get(ctx, 8, 8),
         NVVM::LdStMatrixEltTypeAttr::get(ctx, NVVM::LdStMatrixEltType::B16));
     SmallVector<Value> out;
@@ -143,6 +146,38 @@ struct Emitter : LoopBuilder {
       out.push_back(LLVM::ExtractValueOp::create(builder(), location(), m,
                                                  ArrayRef<int64_t>{i}));
     return out;
+  }
+  /// Element `index` of type `type` at shared pointer `base`.
+  Value loadShared(Value base, Type type, Value index) {
+    return LLVM::LoadOp::create(builder(), location(), type,
+                                elementPointer(base, type, toI32(index)));
+  }
+  void storeShared(Value value, Value base, Value index) {
+    LLVM::StoreOp::create(
+        builder(), location(), value,
+        elementPointer(base, value.getType(), toI32(index)));
+  }
+  /// cp.async of `bytes` (4 or 16) from global `src` to shared `dst`; when
+  /// `valid` is false the destination is zero-filled and nothing is read.
+  void copyAsync(Value dst, Value src, int32_t bytes, Value valid) {
+    Value srcBytes = select(valid, i32(bytes), i32(0));
+    NVVM::CpAsyncOp::create(builder(), location(), dst, src, bytes,
+                            bytes == 16 ? NVVM::LoadCacheModifierKind::CG
+                                        : NVVM::LoadCacheModifierKind::CA,
+                            srcBytes);
+  }
+  /// An scf.if yielding `types` from each branch.
+  SmallVector<Value> ifValues(Value condition, TypeRange types,
+                              function_ref<SmallVector<Value>()> then,
+                              function_ref<SmallVector<Value>()> otherwise) {
+    auto op = scf::IfOp::create(builder(), location(), types, condition,
+                                /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(builder());
+    builder().setInsertionPointToStart(op.thenBlock());
+    scf::YieldOp::create(builder(), location(), then());
+    builder().setInsertionPointToStart(op.elseBlock());
+    scf::YieldOp::create(builder(), location(), otherwise());
+    return SmallVector<Value>(op.getResults());
   }
   /// Two f32 rounded to the 16-bit type and packed, `lo` in the low half.
   Value pack(Value lo, Value hi, Type half) {
@@ -200,17 +235,25 @@ forWithState(Emitter &e, Value lb, Value ub, ValueRange init,
   return loop.getResults();
 }
 
-/// A CTA-wide reduction of one value per thread (all threads get it).
+enum class Combine { min, max, sum };
+
+/// A CTA-wide reduction of one value per thread of `warps` warps (all
+/// threads get the result); `scratch` holds one value per warp.
 Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
-                  Value lane, bool isMax, bool isSum) {
+                  Value lane, int64_t warps, Combine kind) {
   auto combine = [&](Value a, Value b) {
-    if (isSum) {
+    switch (kind) {
+    case Combine::min:
+      return e.min(a, b);
+    case Combine::max:
+      return e.max(a, b);
+    case Combine::sum:
       if (a.getType().isIndex() || a.getType().isInteger(32))
         return arith::AddIOp::create(e.builder(), e.location(), a, b)
             .getResult();
       return e.add(a, b);
     }
-    return isMax ? e.max(a, b) : e.min(a, b);
+    llvm_unreachable("unknown combine");
   };
   for (int32_t offset : {16, 8, 4, 2, 1})
     value = combine(value, e.shuffleXor(value, offset));
@@ -221,7 +264,7 @@ Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
   e.barrier();
   Value total = memref::LoadOp::create(e.builder(), e.location(), scratch,
                                        ValueRange{e.index(0)});
-  for (int64_t w = 1; w < kThreads / 32; ++w)
+  for (int64_t w = 1; w < warps; ++w)
     total = combine(total, memref::LoadOp::create(e.builder(), e.location(),
                                                   scratch,
                                                   ValueRange{e.index(w)}));
@@ -249,10 +292,27 @@ bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
 // dma_attention_mma
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// Dynamic shared memory of dma_attention_mma, as offsets in 32-bit words:
+/// the candidate list of a segment, then two stages of K and V tiles (rows of
+/// D / 2 words plus padding, so ldmatrix rows fall in distinct banks), then
+/// two stages of the tiles' key indices and biases.
+struct MmaSharedLayout {
+  explicit MmaSharedLayout(int64_t headDim)
+      : rowWords(headDim / 2 + kPad), kStages(kSegmentKeys),
+        vStages(kStages + 2 * kTileKeys * rowWords),
+        tileKeys(vStages + 2 * kTileKeys * rowWords),
+        tileBias(tileKeys + 2 * kTileKeys), words(tileBias + 2 * kTileKeys) {}
+  int64_t rowWords, kStages, vStages, tileKeys, tileBias, words;
+};
+
+} // namespace
+
 void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          OpBuilder &host,
                                          DmaThresholdAttentionOp op,
-                                         ValueRange buffers) {
+                                         ValueRange buffers, int64_t warps) {
   auto query = op.getQuery().getType();
   int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
   int64_t heads = query.getDimSize(2), headDim = query.getDimSize(3);
@@ -263,34 +323,40 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
       half.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
-  int64_t queryBlocks = llvm::divideCeil(queries, kBlockRows);
-  int64_t pairs = headDim / 2, kSteps = headDim / 16, dTiles = headDim / 8;
+  int64_t threads = 32 * warps, blockRows = 16 * warps;
+  int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
+  int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
+  // Keys each thread tests per compaction round (loads in flight together).
+  constexpr int64_t kBallotSteps = 8;
+  int64_t roundKeys = threads * kBallotSteps;
+  assert(kSegmentKeys % roundKeys == 0 && (kTileKeys * quads) % threads == 0);
+  MmaSharedLayout layout(headDim);
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {kSegmentKeys}, i32),              // candidates
-      workgroupType(ctx, {kTileKeys, pairs + kPad}, i32),   // K tile
-      workgroupType(ctx, {headDim, kTileKeys / 2 + kPad}, i32), // V^T tile
-      workgroupType(ctx, {kTileKeys}, i32),                 // tile keys
-      workgroupType(ctx, {kTileKeys}, f32),                 // tile biases
-      workgroupType(ctx, {kThreads / 32}, i32),             // warp counts
-      workgroupType(ctx, {kThreads / 32}, f32),             // reductions
+      workgroupType(ctx, {kBallotSteps * warps}, i32), // ballot counts
+      workgroupType(ctx, {warps}, f32),                // reductions
   };
 
   factory.launchBlocks(
       host, op.getLoc(), "dma_attention_mma", buffers,
-      batch * heads * queryBlocks, kThreads, workgroup,
+      batch * heads * queryBlocks, threads, workgroup, layout.words * 4,
       [&](OpBuilder &b, ValueRange args, ValueRange smem) {
         Emitter e(b, op.getLoc());
         Location loc = op.getLoc();
         Value q = args[0], k = args[1], v = args[2], bias = args[3];
         Value tau = args[4];
         Value out = args[args.size() - 2], lse = args.back();
-        Value cand = smem[0], kTile = smem[1], vTile = smem[2];
-        Value tileKey = smem[3], tileBias = smem[4], warpCount = smem[5];
-        Value reduction = smem[6];
+        Value ballotCounts = smem[0], reduction = smem[1];
         Value zero = e.index(0), one = e.index(1);
-        Value kShared = e.sharedPointer(kTile), vShared = e.sharedPointer(vTile);
+        Value shared = factory.dynamicSharedMemory(b, loc);
+        auto region = [&](int64_t word) {
+          return e.elementPointer(shared, i32, e.i32(word));
+        };
+        Value cand = shared, kShared = region(layout.kStages);
+        Value vShared = region(layout.vStages);
+        Value tileKey = region(layout.tileKeys);
+        Value tileBias = region(layout.tileBias);
 
         Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
         Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -299,7 +365,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         SmallVector<Value> c = delinearize(e, block, {batch, heads, queryBlocks});
         Value bIdx = c[0], h = c[1], qb = c[2];
         Value g = e.divi(h, e.index(heads / kvHeads));
-        Value i0 = e.muli(qb, e.index(kBlockRows));
+        Value i0 = e.muli(qb, e.index(blockRows));
         Value rowA = e.addi(i0, e.addi(e.muli(warp, e.index(16)), group));
         Value rowB = e.addi(rowA, e.index(8));
         Value offset = e.index(keys - queries);
@@ -310,15 +376,25 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         };
         Value tauA = rowTau(rowA), tauB = rowTau(rowB);
         Value tauLo = blockReduce(e, e.min(tauA, tauB), reduction, warp, lane,
-                                  /*isMax=*/false, /*isSum=*/false);
-        Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(kBlockRows)));
+                                  warps, Combine::min);
+        // No row of the block has a threshold: tiles the causal limit does
+        // not cut need no predicate at all.
+        auto liveTau = [&](Value row, Value t) {
+          return e.select(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), t,
+                          e.negInf());
+        };
+        Value tauHi = blockReduce(
+            e, e.max(liveTau(rowA, tauA), liveTau(rowB, tauB)), reduction,
+            warp, lane, warps, Combine::max);
+        Value noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
+        Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(blockRows)));
         Value keyEnd = causal ? e.maxi(zero, e.mini(e.index(keys),
                                                     e.addi(i1, offset)))
                               : e.index(keys);
 
         // Q fragments (A operand, row-major), 64-bit element offsets.
         Value qBase = e.basePointer(q), kBase = e.basePointer(k);
-        Value vBase = e.basePointer(v);
+        Value vBase = e.basePointer(v), biasBase = e.basePointer(bias);
         auto qOffset = [&](Value row, Value d) {
           // ((b * Lq + row) * H + h) * D + d
           Value r = e.addi(e.muli(bIdx, e.index(queries)), row);
@@ -345,11 +421,53 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                        e.index(headDim)),
                                 d));
         };
+        Value biasRow = e.muli(e.addi(e.muli(bIdx, e.index(kvHeads)), g),
+                               e.index(keys));
+
+        // Starts the asynchronous copy of candidate tile `tile` into `stage`:
+        // its keys (-1 past the end), biases, K and V rows (zero-filled past
+        // the end).
+        auto candidateAt = [&](Value slot) {
+          return e.toIndex(e.loadShared(cand, i32, slot));
+        };
+        auto issueTile = [&](Value tile, Value stage, Value count) {
+          Value c0 = e.muli(tile, e.index(kTileKeys));
+          Value stageRow = e.muli(stage, e.index(kTileKeys));
+          e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
+            Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
+            Value kIdx = candidateAt(e.select(valid, e.addi(c0, tid), zero));
+            Value slot = e.addi(stageRow, tid);
+            e.storeShared(e.select(valid, e.toI32(kIdx), e.i32(-1)), tileKey,
+                          slot);
+            e.copyAsync(e.elementPointer(tileBias, f32, e.toI32(slot)),
+                        e.elementPointer(biasBase, f32,
+                                         e.toI64(e.addi(biasRow, kIdx))),
+                        4, valid);
+          });
+          for (int64_t r = 0; r < kTileKeys * quads / threads; ++r) {
+            Value item = e.addi(e.index(r * threads), tid);
+            Value row = e.divi(item, e.index(quads));
+            Value c4 = e.remi(item, e.index(quads));
+            Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
+            Value kIdx = candidateAt(e.select(valid, e.addi(c0, row), zero));
+            Value word = e.toI32(e.addi(
+                e.muli(e.addi(stageRow, row), e.index(layout.rowWords)),
+                e.muli(c4, e.index(4))));
+            Value element = kvOffset(kIdx, e.muli(c4, e.index(8)));
+            Type i16 = b.getI16Type();
+            e.copyAsync(e.elementPointer(kShared, i32, word),
+                        e.elementPointer(kBase, i16, element), 16, valid);
+            e.copyAsync(e.elementPointer(vShared, i32, word),
+                        e.elementPointer(vBase, i16, element), 16, valid);
+          }
+        };
 
         // State: O (dTiles x 4), then mA, mB, lA, lB.
         SmallVector<Value> init(dTiles * 4, e.f32(0.0));
         init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
         Value segments = e.ceilDiv(keyEnd, e.index(kSegmentKeys));
+        Value laneBit = arith::ShLIOp::create(b, loc, e.i32(1), e.toI32(lane));
+        Value lanesBelow = arith::SubIOp::create(b, loc, laneBit, e.i32(1));
         SmallVector<Value> state = forWithState(
             e, zero, segments, init, [&](Value seg, ValueRange st) {
               Value s0 = e.muli(seg, e.index(kSegmentKeys));
@@ -358,124 +476,85 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               // the visible keys of the segment.
               auto denseSegment = [&] {
                 Value n = e.maxi(zero, e.mini(e.index(kSegmentKeys), e.subi(keyEnd, s0)));
-                e.forEach(zero, e.index(kSegmentKeys / kThreads), [&](Value round) {
-                  Value t = e.addi(e.muli(round, e.index(kThreads)), tid);
-                  memref::StoreOp::create(b, loc, e.toI32(e.addi(s0, t)), cand, ValueRange{t});
+                e.forEach(zero, e.index(kSegmentKeys / threads), [&](Value round) {
+                  Value t = e.addi(e.muli(round, e.index(threads)), tid);
+                  e.storeShared(e.toI32(e.addi(s0, t)), cand, t);
                 });
                 return n;
               };
+              // Rounds of kBallotSteps keys per thread: all bias loads in
+              // flight at once, one warp ballot per step, one exchange of
+              // the warps' counts per round.
               auto ballotSegment = [&] { return forWithState(
-                  e, zero, e.index(kSegmentKeys / kThreads), {zero},
+                  e, zero, e.index(kSegmentKeys / roundKeys), {zero},
                   [&](Value round, ValueRange cnt) -> SmallVector<Value> {
-                    Value j = e.addi(s0, e.addi(e.muli(round, e.index(kThreads)), tid));
-                    Value inRange = e.cmpi(CmpIPredicate::ult, j, keyEnd);
-                    Value pred = e.ifValue(
-                        inRange,
-                        [&] {
-                          return e.cmp(CmpFPredicate::OGE,
-                                       e.load(bias, {bIdx, g, j}), tauLo);
-                        },
-                        [&] { return e.boolean(false); }, b.getI1Type());
-                    Value ballot = NVVM::VoteSyncOp::create(
-                        b, loc, i32, e.i32(-1), pred,
-                        NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot));
-                    Value laneBit = arith::ShLIOp::create(b, loc, e.i32(1),
-                                                          e.toI32(lane));
-                    Value below = arith::AndIOp::create(
-                        b, loc, ballot,
-                        arith::SubIOp::create(b, loc, laneBit, e.i32(1)));
-                    Value prefix = e.toIndex(LLVM::CtPopOp::create(b, loc, i32, below));
-                    Value warpTotal = LLVM::CtPopOp::create(b, loc, i32, ballot);
+                    Value j0 = e.addi(s0, e.muli(round, e.index(roundKeys)));
+                    SmallVector<Value> js, preds, ballots;
+                    for (int64_t u = 0; u < kBallotSteps; ++u) {
+                      Value j = e.addi(j0, e.addi(e.index(u * threads), tid));
+                      Value inRange = e.cmpi(CmpIPredicate::ult, j, keyEnd);
+                      Value kb = e.load(bias, {bIdx, g, e.select(inRange, j, zero)});
+                      js.push_back(j);
+                      preds.push_back(
+                          e.andi(inRange, e.cmp(CmpFPredicate::OGE, kb, tauLo)));
+                    }
+                    for (Value pred : preds)
+                      ballots.push_back(NVVM::VoteSyncOp::create(
+                          b, loc, i32, e.i32(-1), pred,
+                          NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot)));
                     e.barrier();
                     e.ifThen(e.cmpi(CmpIPredicate::eq, lane, zero), [&] {
-                      memref::StoreOp::create(b, loc, warpTotal, warpCount,
-                                              ValueRange{warp});
+                      for (int64_t u = 0; u < kBallotSteps; ++u)
+                        memref::StoreOp::create(
+                            b, loc, LLVM::CtPopOp::create(b, loc, i32, ballots[u]),
+                            ballotCounts,
+                            ValueRange{e.addi(e.index(u * warps), warp)});
                     });
                     e.barrier();
-                    Value before = cnt[0], total = cnt[0];
-                    for (int64_t w = 0; w < kThreads / 32; ++w) {
-                      Value n = e.toIndex(memref::LoadOp::create(
-                          b, loc, warpCount, ValueRange{e.index(w)}));
-                      before = e.select(e.cmpi(CmpIPredicate::ult, e.index(w), warp),
-                                        e.addi(before, n), before);
-                      total = e.addi(total, n);
+                    // Candidates before (step u, this warp), in key order.
+                    Value running = cnt[0];
+                    SmallVector<Value> before(kBallotSteps);
+                    for (int64_t u = 0; u < kBallotSteps; ++u) {
+                      before[u] = running;
+                      for (int64_t w = 0; w < warps; ++w) {
+                        Value n = e.toIndex(memref::LoadOp::create(
+                            b, loc, ballotCounts, ValueRange{e.index(u * warps + w)}));
+                        before[u] = e.select(e.cmpi(CmpIPredicate::eq, e.index(w), warp),
+                                             running, before[u]);
+                        running = e.addi(running, n);
+                      }
                     }
-                    e.ifThen(pred, [&] {
-                      memref::StoreOp::create(b, loc, e.toI32(j), cand,
-                                              ValueRange{e.addi(before, prefix)});
-                    });
-                    return {total};
+                    for (int64_t u = 0; u < kBallotSteps; ++u)
+                      e.ifThen(preds[u], [&] {
+                        Value below = arith::AndIOp::create(b, loc, ballots[u], lanesBelow);
+                        Value rank = e.toIndex(LLVM::CtPopOp::create(b, loc, i32, below));
+                        e.storeShared(e.toI32(js[u]), cand, e.addi(before[u], rank));
+                      });
+                    return {running};
                   })[0]; };
               Value count = e.ifValue(e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
                                       denseSegment, ballotSegment, b.getIndexType());
               e.barrier();
+
+              // Tiles of 64 candidates, double-buffered: tile t + 1 is in
+              // flight (cp.async) while tile t is computed.
+              Value tiles = e.ceilDiv(count, e.index(kTileKeys));
+              e.ifThen(e.cmpi(CmpIPredicate::sgt, tiles, zero),
+                       [&] { issueTile(zero, zero, count); });
+              NVVM::CpAsyncCommitGroupOp::create(b, loc);
               return forWithState(
-                  e, zero, e.ceilDiv(count, e.index(kTileKeys)), st,
+                  e, zero, tiles, st,
                   [&](Value tile, ValueRange st2) -> SmallVector<Value> {
-                    Value c0 = e.muli(tile, e.index(kTileKeys));
-                    // Keys and biases of the tile (key -1 past the end).
-                    // Loads are branch-free (a clamped index, then a select)
-                    // so they can all be in flight together.
-                    auto clampedCandidate = [&](Value row, Value valid) {
-                      Value slot = e.select(valid, e.addi(c0, row), zero);
-                      return e.toIndex(memref::LoadOp::create(b, loc, cand, ValueRange{slot}));
-                    };
-                    e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
-                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
-                      Value kIdx = clampedCandidate(tid, valid);
-                      memref::StoreOp::create(b, loc, e.select(valid, e.toI32(kIdx), e.i32(-1)),
-                                              tileKey, ValueRange{tid});
-                      memref::StoreOp::create(b, loc, e.load(bias, {bIdx, g, kIdx}), tileBias,
-                                              ValueRange{tid});
+                    Value stage = e.remi(tile, e.index(2));
+                    Value nextTile = e.addi(tile, one);
+                    e.ifThen(e.cmpi(CmpIPredicate::slt, nextTile, tiles), [&] {
+                      issueTile(nextTile, e.subi(one, stage), count);
                     });
-                    // K rows: 16-byte loads of 8 elements into i32 pairs.
-                    int64_t quads = headDim / 8;
-                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys * quads, kThreads)), [&](Value r) {
-                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
-                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys * quads)), [&] {
-                      Value row = e.divi(item, e.index(quads));
-                      Value c4 = e.remi(item, e.index(quads));
-                      Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
-                      SmallVector<Value> words = e.loadQuad(
-                          kBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
-                      for (int64_t w = 0; w < 4; ++w)
-                        memref::StoreOp::create(
-                            b, loc, e.select(valid, words[w], e.i32(0)), kTile,
-                            ValueRange{row, e.addi(e.muli(c4, e.index(4)), e.index(w))});
-                      });
-                    });
-                    // V rows, transposed into pairs of consecutive keys.
-                    e.forEach(zero, e.index(llvm::divideCeil(kTileKeys / 2 * quads, kThreads)), [&](Value r) {
-                      Value item = e.addi(e.muli(r, e.index(kThreads)), tid);
-                      e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(kTileKeys / 2 * quads)), [&] {
-                      Value kp = e.divi(item, e.index(quads));
-                      Value c4 = e.remi(item, e.index(quads));
-                      auto rowWords = [&](Value row) {
-                        Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
-                        SmallVector<Value> words = e.loadQuad(
-                            vBase, kvOffset(clampedCandidate(row, valid), e.muli(c4, e.index(8))));
-                        for (Value &w : words)
-                          w = e.select(valid, w, e.i32(0));
-                        return words;
-                      };
-                      SmallVector<Value> even = rowWords(e.muli(kp, e.index(2)));
-                      SmallVector<Value> odd = rowWords(e.addi(e.muli(kp, e.index(2)), one));
-                      Value mask = e.i32(0xFFFF);
-                      for (int64_t w = 0; w < 4; ++w) {
-                        Value lo = arith::OrIOp::create(
-                            b, loc, arith::AndIOp::create(b, loc, even[w], mask),
-                            arith::ShLIOp::create(b, loc, odd[w], e.i32(16)));
-                        Value hi = arith::OrIOp::create(
-                            b, loc, arith::ShRUIOp::create(b, loc, even[w], e.i32(16)),
-                            arith::AndIOp::create(b, loc, odd[w],
-                                                  e.i32(static_cast<int32_t>(0xFFFF0000u))));
-                        Value d = e.addi(e.muli(c4, e.index(8)), e.index(2 * w));
-                        memref::StoreOp::create(b, loc, lo, vTile, ValueRange{d, kp});
-                        memref::StoreOp::create(b, loc, hi, vTile, ValueRange{e.addi(d, one), kp});
-                      }
-                      });
-                    });
+                    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+                    NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
                     e.barrier();
+                    Value stageRow = e.muli(stage, e.index(kTileKeys));
+                    Value c0 = e.muli(tile, e.index(kTileKeys));
 
                     // S = Q K^T for this warp's 16 rows x 64 keys. One
                     // ldmatrix.x4 brings the B fragments of two key steps:
@@ -485,11 +564,13 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
                       SmallVector<Value> acc(4, e.f32(0.0));
-                      Value rowWord = e.muli(e.addi(e.index(nt * 8), matrixRow),
-                                             e.index(pairs + kPad));
+                      Value rowWord = e.muli(
+                          e.addi(stageRow, e.addi(e.index(nt * 8), matrixRow)),
+                          e.index(layout.rowWords));
                       for (int64_t ks = 0; ks < kSteps; ks += 2) {
                         SmallVector<Value> frags = e.loadMatrices(
-                            kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)));
+                            kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+                            /*transpose=*/false);
                         acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
                                     {frags[0], frags[1]}, acc, mmaType);
                         acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
@@ -497,30 +578,60 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                       }
                       s[nt] = acc;
                     }
-                    // Scale, bias, predicate; row maxima.
-                    Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
-                    Value maxA = e.negInf(), maxB = e.negInf();
-                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
-                      for (int64_t x = 0; x < 2; ++x) {
-                        Value col = e.addi(e.index(nt * 8 + x), e.muli(quad, e.index(2)));
-                        Value kIdx = memref::LoadOp::create(b, loc, tileKey, ValueRange{col});
-                        Value kb = memref::LoadOp::create(b, loc, tileBias, ValueRange{col});
-                        Value present = e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0));
-                        Value kIndex = e.toIndex(kIdx);
-                        auto masked = [&](Value raw, Value rowTauV, Value limit) {
-                          Value keep = e.andi(present, e.cmp(CmpFPredicate::OGE, kb, rowTauV));
+                    // Scores in the log2 domain (exp2 is one ex2.approx):
+                    // scaled logits plus bias, and the predicate (bias >=
+                    // tau_i, causality, presence) unless the whole tile is
+                    // kept by every row.
+                    SmallVector<Value> flat;
+                    for (auto &acc : s)
+                      flat.append(acc.begin(), acc.end());
+                    auto column = [&](int64_t n) {
+                      // Element n of the flattened S: tile nt = n / 4,
+                      // x = n % 4 (rows A, A, B, B; keys 2 quad + x % 2).
+                      return e.addi(e.index((n / 4) * 8 + n % 2), e.muli(quad, e.index(2)));
+                    };
+                    auto scored = [&](bool predicated) {
+                      Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
+                      SmallVector<Value> scores;
+                      for (int64_t n = 0; n < static_cast<int64_t>(flat.size()); ++n) {
+                        Value slot = e.addi(stageRow, column(n));
+                        Value kb = e.loadShared(tileBias, f32, slot);
+                        Value score = e.add(e.mul(flat[n], e.f32(scale * kLog2E)),
+                                            e.mul(kb, e.f32(kLog2E)));
+                        if (predicated) {
+                          bool isA = n % 4 < 2;
+                          Value kIdx = e.loadShared(tileKey, i32, slot);
+                          Value keep = e.andi(e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)),
+                                              e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB));
                           if (causal)
-                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, kIndex, limit));
-                          // Scores in the log2 domain: exp2 is one ex2.approx.
-                          Value score = e.add(e.mul(raw, e.f32(scale * kLog2E)),
-                                              e.mul(kb, e.f32(kLog2E)));
-                          return e.select(keep, score, e.negInf());
-                        };
-                        s[nt][x] = masked(s[nt][x], tauA, limA);
-                        s[nt][2 + x] = masked(s[nt][2 + x], tauB, limB);
-                        maxA = e.max(maxA, s[nt][x]);
-                        maxB = e.max(maxB, s[nt][2 + x]);
+                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
+                                                       isA ? limA : limB));
+                          score = e.select(keep, score, e.negInf());
+                        }
+                        scores.push_back(score);
                       }
+                      return scores;
+                    };
+                    Value full = e.andi(noThreshold,
+                                        e.cmpi(CmpIPredicate::sle,
+                                               e.addi(c0, e.index(kTileKeys)), count));
+                    if (causal) {
+                      Value last = candidateAt(e.mini(e.addi(c0, e.index(kTileKeys - 1)),
+                                                      e.subi(count, one)));
+                      full = e.andi(full, e.cmpi(CmpIPredicate::sle, last,
+                                                 e.addi(i0, offset)));
+                    }
+                    SmallVector<Value> scores = e.ifValues(
+                        full, SmallVector<Type>(flat.size(), f32),
+                        [&] { return scored(false); }, [&] { return scored(true); });
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
+                      for (int64_t x = 0; x < 4; ++x)
+                        s[nt][x] = scores[nt * 4 + x];
+                    Value maxA = e.negInf(), maxB = e.negInf();
+                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+                      maxA = e.max(maxA, e.max(s[nt][0], s[nt][1]));
+                      maxB = e.max(maxB, e.max(s[nt][2], s[nt][3]));
+                    }
                     maxA = e.quadMax(maxA);
                     maxB = e.quadMax(maxB);
                     Value mA = st2[dTiles * 4], mB = st2[dTiles * 4 + 1];
@@ -553,21 +664,31 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                    e.pack(s[2 * kk][2], s[2 * kk][3], half),
                                    e.pack(s[2 * kk + 1][0], s[2 * kk + 1][1], half),
                                    e.pack(s[2 * kk + 1][2], s[2 * kk + 1][3], half)});
-                    // One ldmatrix.x4 on V^T: the fragments of two key steps.
-                    for (int64_t dt = 0; dt < dTiles; ++dt) {
-                      Value rowWord = e.muli(e.addi(e.index(dt * 8), matrixRow),
-                                             e.index(kTileKeys / 2 + kPad));
-                      for (int64_t kk = 0; kk < kTileKeys / 16; kk += 2) {
+                    // V tiles are row-major (key, dim): one ldmatrix.x4.trans
+                    // brings the B fragments of two dim tiles of a key step.
+                    // Lane l addresses key (l / 8) % 2 * 8 + l % 8, dims of
+                    // tile l / 16.
+                    Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
+                                               e.index(8)),
+                                        matrixRow);
+                    Value vCol = e.muli(e.divi(lane, e.index(16)), e.index(4));
+                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+                      Value rowWord = e.muli(
+                          e.addi(stageRow, e.addi(e.index(kk * 16), vRow)),
+                          e.index(layout.rowWords));
+                      for (int64_t dt = 0; dt < dTiles; dt += 2) {
                         SmallVector<Value> frags = e.loadMatrices(
-                            vShared, e.addi(rowWord, e.addi(e.index(kk * 8), matrixCol)));
+                            vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
+                            /*transpose=*/true);
                         o[dt] = e.mma(a[kk], {frags[0], frags[1]}, o[dt], mmaType);
-                        o[dt] = e.mma(a[kk + 1], {frags[2], frags[3]}, o[dt], mmaType);
+                        o[dt + 1] = e.mma(a[kk], {frags[2], frags[3]}, o[dt + 1], mmaType);
                       }
                     }
                     for (auto &tileAcc : o)
                       next.append(tileAcc.begin(), tileAcc.end());
                     next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
                                  e.add(e.mul(lB, alphaB), sumB)});
+                    // The next iteration refills this stage.
                     e.barrier();
                     return next;
                   });
@@ -613,15 +734,16 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   int64_t queries = static_cast<int64_t>(op.getQueryLen());
   int64_t window = static_cast<int64_t>(op.getWindow());
   bool perRow = op.hasRowThresholds();
-  int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kBlockRows) : 1;
+  int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kSelectRows) : 1;
   MLIRContext *ctx = host.getContext();
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {kThreads / 32}, IntegerType::get(ctx, 32)),
-      workgroupType(ctx, {kThreads / 32}, Float32Type::get(ctx))};
+      workgroupType(ctx, {kSelectWarps}, IntegerType::get(ctx, 32)),
+      workgroupType(ctx, {kSelectWarps}, Float32Type::get(ctx))};
 
   factory.launchBlocks(
       host, op.getLoc(), "dma_select_blocks", buffers,
-      batch * kvHeads * rowBlocks, kThreads, workgroup,
+      batch * kvHeads * rowBlocks, kSelectThreads, workgroup,
+      /*dynamicSharedBytes=*/0,
       [&](OpBuilder &b, ValueRange args, ValueRange smem) {
         Emitter e(b, op.getLoc());
         Location loc = op.getLoc();
@@ -633,17 +755,17 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         Value warp = e.divi(tid, e.index(32)), lane = e.remi(tid, e.index(32));
         SmallVector<Value> c = delinearize(e, block, {batch, kvHeads, rowBlocks});
         Value bIdx = c[0], g = c[1];
-        Value i0 = e.muli(c[2], e.index(kBlockRows));
-        Value rowEnd = perRow ? e.mini(e.index(queries), e.addi(i0, e.index(kBlockRows)))
+        Value i0 = e.muli(c[2], e.index(kSelectRows));
+        Value rowEnd = perRow ? e.mini(e.index(queries), e.addi(i0, e.index(kSelectRows)))
                               : e.index(queries);
         Value win = e.index(window);
         auto biasAt = [&](Value j) { return e.load(bias, {bIdx, g, j}); };
         // Each thread folds keys tid, tid + 128, ... of [0, end).
         auto strided = [&](Value end, Value init,
                            function_ref<Value(Value, Value)> fold) {
-          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)), e.index(kThreads));
+          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)), e.index(kSelectThreads));
           return e.reduce(zero, steps, init, [&](Value s, Value acc) {
-            return fold(e.addi(tid, e.muli(s, e.index(kThreads))), acc);
+            return fold(e.addi(tid, e.muli(s, e.index(kSelectThreads))), acc);
           });
         };
         auto countAtLeast = [&](Value end, Value key) {
@@ -651,7 +773,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
             Value hit = e.cmpi(CmpIPredicate::uge, orderedKey(e, biasAt(j)), key);
             return e.select(hit, arith::AddIOp::create(b, loc, n, e.i32(1)).getResult(), n);
           });
-          return blockReduce(e, mine, counts, warp, lane, false, /*isSum=*/true);
+          return blockReduce(e, mine, counts, warp, lane, kSelectWarps, Combine::sum);
         };
         // The W-th largest bias of keys [0, end), bit by bit.
         auto bisect = [&](Value end) {
@@ -673,8 +795,8 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
           Value all = e.index(keys);
           Value t = e.ifValue(e.cmpi(CmpIPredicate::sge, all, win),
                               [&] { return bisect(all); }, [&] { return e.negInf(); });
-          e.forEach(zero, e.ceilDiv(e.index(queries), e.index(kThreads)), [&](Value s) {
-            Value row = e.addi(tid, e.muli(s, e.index(kThreads)));
+          e.forEach(zero, e.ceilDiv(e.index(queries), e.index(kSelectThreads)), [&](Value s) {
+            Value row = e.addi(tid, e.muli(s, e.index(kSelectThreads)));
             e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
                      [&] { e.store(t, tau, {bIdx, g, row}); });
           });
@@ -699,7 +821,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                       Value mine = strided(size, e.f32(INFINITY), [&](Value j, Value m) {
                         return e.min(m, biasAt(j));
                       });
-                      return blockReduce(e, mine, values, warp, lane, false, false);
+                      return blockReduce(e, mine, values, warp, lane, kSelectWarps, Combine::min);
                     },
                     [&] {
                       Value added = e.subi(size, one);
@@ -710,11 +832,11 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                             // tau leaves the top W unless it is tied: one
                             // pass finds its successor and counts its ties.
                             Value steps = e.ceilDiv(e.maxi(zero, e.subi(added, tid)),
-                                                    e.index(kThreads));
+                                                    e.index(kSelectThreads));
                             SmallVector<Value> folded = forWithState(
                                 e, zero, steps, {e.f32(INFINITY), e.i32(0)},
                                 [&](Value step, ValueRange acc) -> SmallVector<Value> {
-                                  Value v = biasAt(e.addi(tid, e.muli(step, e.index(kThreads))));
+                                  Value v = biasAt(e.addi(tid, e.muli(step, e.index(kSelectThreads))));
                                   Value above = e.cmp(CmpFPredicate::OGT, v, prev);
                                   Value tie = e.cmp(CmpFPredicate::OEQ, v, prev);
                                   return {e.select(above, e.min(acc[0], v), acc[0]),
@@ -723,8 +845,8 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                                        .getResult(),
                                                    acc[1])};
                                 });
-                            Value succ = blockReduce(e, folded[0], values, warp, lane, false, false);
-                            Value ties = blockReduce(e, folded[1], counts, warp, lane, false, true);
+                            Value succ = blockReduce(e, folded[0], values, warp, lane, kSelectWarps, Combine::min);
+                            Value ties = blockReduce(e, folded[1], counts, warp, lane, kSelectWarps, Combine::sum);
                             return e.select(e.cmpi(CmpIPredicate::sge, ties, e.i32(2)),
                                             prev, e.min(x, succ));
                           },

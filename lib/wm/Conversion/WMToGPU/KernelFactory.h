@@ -63,10 +63,12 @@ public:
 
   /// Emits `name(buffers...)` with `workgroup` shared buffers, run by
   /// `blocks` blocks of `threadsPerBlock` threads (the body guards itself),
-  /// and launches it on `buffers`.
+  /// and launches it on `buffers` with `dynamicSharedBytes` of dynamic
+  /// shared memory.
   void launchBlocks(
       OpBuilder &host, Location loc, StringRef name, ValueRange buffers,
       int64_t blocks, int64_t threadsPerBlock, TypeRange workgroup,
+      int64_t dynamicSharedBytes,
       function_ref<void(OpBuilder &, ValueRange, ValueRange)> body) {
     gpu::GPUModuleOp kernels = kernelModule(loc);
     OpBuilder b(kernels.getBodyRegion());
@@ -93,7 +95,31 @@ public:
     gpu::LaunchFuncOp::create(
         host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
         gpu::KernelDim3{hb.index(threadsPerBlock), one, one},
-        /*dynamicSharedMemorySize=*/Value(), buffers);
+        dynamicSharedBytes ? arith::ConstantIntOp::create(
+                                 host, loc, dynamicSharedBytes, 32)
+                                 .getResult()
+                           : Value(),
+        buffers);
+  }
+
+  /// The start of the dynamic shared memory of the kernel being built at
+  /// `b`: an external zero-length shared array, which the NVPTX backend
+  /// emits as `.extern .shared .b8 name[]` (upstream's
+  /// gpu.dynamic_shared_memory lowers to an internal global, which the
+  /// backend demotes to a one-byte static variable).
+  Value dynamicSharedMemory(OpBuilder &b, Location loc) {
+    constexpr StringLiteral name = "wm_dynamic_shared";
+    gpu::GPUModuleOp kernels = kernelModule(loc);
+    auto type = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
+    if (!SymbolTable::lookupSymbolIn(kernels, name)) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(kernels.getBody());
+      LLVM::GlobalOp::create(b, loc, type, /*isConstant=*/false,
+                             LLVM::Linkage::External, name, Attribute(),
+                             /*alignment=*/16, /*addrSpace=*/3);
+    }
+    return LLVM::AddressOfOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3), name);
   }
 
 private:
@@ -156,11 +182,12 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
 }
 
 /// The tensor-core attention kernel (bf16/f16, head dim a multiple of 32):
-/// per block of 128 query rows, attention over the compacted candidate keys
-/// with mma.sync.
+/// per block of 16 x `warps` query rows, attention over the compacted
+/// candidate keys with mma.sync.
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
-                               DmaThresholdAttentionOp op, ValueRange buffers);
+                               DmaThresholdAttentionOp op, ValueRange buffers,
+                               int64_t warps);
 
 /// Thresholds per block of 128 query rows: one CTA-wide bisection for the
 /// block's first row, incremental updates for the others.

@@ -262,7 +262,8 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 //===----------------------------------------------------------------------===//
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
-                              bool tensorCores, bool blockSelect) {
+                              bool tensorCores, bool blockSelect,
+                              int64_t mmaWarps) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -317,7 +318,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         })
         .Case([&](DmaThresholdAttentionOp o) {
           if (tensorCores && supportsTensorCoreAttention(o))
-            tensorCoreAttentionKernel(factory, host, o, args);
+            tensorCoreAttentionKernel(factory, host, o, args, mmaWarps);
           else
             dmaAttentionKernel(factory, host, o, args);
         })
@@ -353,6 +354,11 @@ struct ConvertWMToGPUPass
       module.emitError() << "threads-per-block must be in [1, 1024]";
       return signalPassFailure();
     }
+    // ballot rounds of 8 keys per thread must tile a 4096-key segment.
+    if (mmaWarps != 4 && mmaWarps != 8 && mmaWarps != 16) {
+      module.emitError() << "mma-warps must be 4, 8 or 16";
+      return signalPassFailure();
+    }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
     KernelFactory factory(module, threadsPerBlock);
@@ -361,7 +367,8 @@ struct ConvertWMToGPUPass
       func.walk([&](Operation *op) {
         hasWMOps |= isa<WMDialect>(op->getDialect());
       });
-      if (hasWMOps && failed(convertFunction(func, factory, tensorCores, blockSelect)))
+      if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
+                                             blockSelect, mmaWarps)))
         return signalPassFailure();
     }
   }
