@@ -12,21 +12,36 @@
 // CHECK: gpu.launch_func @wm_kernels::@dma_select_blocks blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T256:.*]], {{.*}} args(%[[BIAS]] : {{.*}}, %[[TAU]] : {{.*}})
 // CHECK: %[[MAX:.*]] = memref.alloc() : memref<1x2x4xf32>
 // CHECK: %[[MIN:.*]] = memref.alloc() : memref<1x2x4xf32>
-// CHECK: gpu.launch_func @wm_kernels::@dma_block_summary {{.*}} args(%[[BIAS]] : {{.*}}, %[[MAX]] : {{.*}}, %[[MIN]] : {{.*}})
-// CHECK: gpu.launch_func @wm_kernels::@dma_attention_mma {{.*}} args(%[[Q]] : {{.*}}, %[[K]] : {{.*}}, %[[V]] : {{.*}}, %[[BIAS]] : {{.*}}, %[[TAU]] : {{.*}}, %[[MAX]] : {{.*}}, %[[MIN]] : {{.*}}, %[[OUT]] : {{.*}}, %[[LSE]] : {{.*}})
+// The tensor-core kernel compacts keys by their bias: no summary kernel.
+// CHECK-NOT: @dma_block_summary
+// CHECK: %[[SMEM:.*]] = arith.constant 54272 : i32
+// CHECK: gpu.launch_func @wm_kernels::@dma_attention_mma blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %[[SMEM]] args(%[[Q]] : {{.*}}, %[[K]] : {{.*}}, %[[V]] : {{.*}}, %[[BIAS]] : {{.*}}, %[[TAU]] : {{.*}}, %[[MAX]] : {{.*}}, %[[MIN]] : {{.*}}, %[[OUT]] : {{.*}}, %[[LSE]] : {{.*}})
 // CHECK-NOT: bufferization
 // CHECK: return
-// The tensor-core kernel: warp ballots compact the candidates, mma.sync
-// computes QK^T and PV on bf16 with f32 accumulation.
+// The tensor-core kernel: warp ballots compact the candidates into dynamic
+// shared memory, cp.async gathers tiles of them, mma.sync computes QK^T and
+// PV on bf16 with f32 accumulation, V fragments by ldmatrix.trans.
 // CHECK: gpu.module @wm_kernels
+// CHECK: llvm.mlir.global external @wm_dynamic_shared() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
 // CHECK: gpu.func @dma_attention_mma({{.*}}) workgroup({{.*}}) kernel
+// CHECK: llvm.mlir.addressof @wm_dynamic_shared : !llvm.ptr<3>
 // CHECK: nvvm.vote.sync ballot
+// CHECK: nvvm.cp.async.shared.global {{.*}}, 4, cache = ca, %{{.*}}
+// CHECK: nvvm.cp.async.shared.global {{.*}}, 16, cache = cg, %{{.*}}
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.cp.async.wait.group 1
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// CHECK: nvvm.ldmatrix {{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>}
+// Thresholds: radix select with a shared histogram, then a bitonic sort of
+// the block's small multiset.
 // CHECK: gpu.func @dma_select_blocks
-// CHECK: gpu.shuffle xor
+// CHECK: memref.atomic_rmw addi
+// CHECK: gpu.shuffle  up
+// CHECK: scf.while
 
 // ROWS-LABEL: func.func @dma
 // ROWS: gpu.launch_func @wm_kernels::@dma_select blocks
+// ROWS: gpu.launch_func @wm_kernels::@dma_block_summary blocks
 // ROWS: gpu.launch_func @wm_kernels::@dma_attention blocks
 // ROWS-NOT: nvvm.mma.sync
 func.func @dma(%q_buffer: memref<1x256x4x64xbf16>, %k_buffer: memref<1x256x2x64xbf16>, %v_buffer: memref<1x256x2x64xbf16>,

@@ -735,10 +735,23 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   int64_t window = static_cast<int64_t>(op.getWindow());
   bool perRow = op.hasRowThresholds();
   int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kSelectRows) : 1;
+  // The sorted multiset of a block: up to 256 values of the prefix between
+  // the two thresholds, the block's 128 new keys, tau and the upper
+  // threshold, padded to a power of two.
+  constexpr int64_t kSortSlots = 512, kBelowSlots = 256;
+  constexpr int64_t kNewSlot = kBelowSlots, kTauSlot = kNewSlot + kSelectRows;
+  constexpr int64_t kUpperSlot = kTauSlot + 1;
+  static_assert(kSelectThreads == 256 && kSortSlots == 2 * kSelectThreads,
+                "one histogram bin and one sorting pair per thread");
   MLIRContext *ctx = host.getContext();
+  Type i32 = IntegerType::get(ctx, 32);
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {kSelectWarps}, IntegerType::get(ctx, 32)),
-      workgroupType(ctx, {kSelectWarps}, Float32Type::get(ctx))};
+      workgroupType(ctx, {256}, i32),          // radix histogram
+      workgroupType(ctx, {kSelectWarps}, i32), // per-warp scan totals
+      workgroupType(ctx, {4}, i32),            // digit, rank, counters
+      workgroupType(ctx, {kSortSlots}, i32),   // sort: ordered keys
+      workgroupType(ctx, {kSortSlots}, i32),   // sort: multiplicities
+      workgroupType(ctx, {kSortSlots}, i32)};  // sort: key index or -1
 
   factory.launchBlocks(
       host, op.getLoc(), "dma_select_blocks", buffers,
@@ -748,113 +761,293 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         Emitter e(b, op.getLoc());
         Location loc = op.getLoc();
         Value bias = args[0], tau = args[1];
-        Value counts = smem[0], values = smem[1];
+        Value hist = smem[0], warpTotals = smem[1], scalars = smem[2];
+        Value sortKey = smem[3], sortMult = smem[4], sortIdx = smem[5];
         Value zero = e.index(0), one = e.index(1);
         Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
         Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
         Value warp = e.divi(tid, e.index(32)), lane = e.remi(tid, e.index(32));
-        SmallVector<Value> c = delinearize(e, block, {batch, kvHeads, rowBlocks});
+        SmallVector<Value> c =
+            delinearize(e, block, {batch, kvHeads, rowBlocks});
         Value bIdx = c[0], g = c[1];
         Value i0 = e.muli(c[2], e.index(kSelectRows));
-        Value rowEnd = perRow ? e.mini(e.index(queries), e.addi(i0, e.index(kSelectRows)))
-                              : e.index(queries);
+        auto ld = [&](Value memref, Value i) {
+          return memref::LoadOp::create(b, loc, memref, ValueRange{i})
+              .getResult();
+        };
+        auto st = [&](Value value, Value memref, Value i) {
+          memref::StoreOp::create(b, loc, value, memref, ValueRange{i});
+        };
+        auto addI32 = [&](Value a, Value x) {
+          return arith::AddIOp::create(b, loc, a, x).getResult();
+        };
+        auto subI32 = [&](Value a, Value x) {
+          return arith::SubIOp::create(b, loc, a, x).getResult();
+        };
+        // Order-preserving 32-bit image of a bias (compared unsigned).
+        auto keyOf = [&](Value j) {
+          Value wide = orderedKey(e, e.load(bias, {bIdx, g, j}));
+          return arith::TruncIOp::create(b, loc, i32, wide).getResult();
+        };
+        auto valueOf = [&](Value key) {
+          return fromOrderedKey(
+              e, arith::ExtUIOp::create(b, loc, b.getI64Type(), key));
+        };
+        auto strided = [&](Value end, function_ref<void(Value)> body) {
+          e.forEach(zero,
+                    e.ceilDiv(e.maxi(zero, e.subi(end, tid)),
+                              e.index(kSelectThreads)),
+                    [&](Value step) {
+                      body(e.addi(tid, e.muli(step, e.index(kSelectThreads))));
+                    });
+        };
+        auto atomicAdd = [&](Value value, Value memref, Value i) {
+          memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi, value,
+                                      memref, ValueRange{i});
+        };
+
+        // The `rank`-th largest bias of keys [0, end) by radix select: four
+        // passes of 8 bits, one histogram bin per thread, the digit found
+        // by a CTA-wide scan from the top. Returns its ordered key and how
+        // many keys equal to it belong to the top `rank`.
+        auto radixSelect = [&](Value end, Value rank) {
+          Value prefix = e.i32(0), mask = e.i32(0), k = rank;
+          for (int shift = 24; shift >= 0; shift -= 8) {
+            e.barrier();
+            st(e.i32(0), hist, tid);
+            e.barrier();
+            strided(end, [&](Value j) {
+              Value key = keyOf(j);
+              Value masked = arith::AndIOp::create(b, loc, key, mask);
+              e.ifThen(e.cmpi(CmpIPredicate::eq, masked, prefix), [&] {
+                Value digit = arith::AndIOp::create(
+                    b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
+                    e.i32(255));
+                atomicAdd(e.i32(1), hist, e.toIndex(digit));
+              });
+            });
+            e.barrier();
+            // Inclusive scan of the bins from digit 255 down.
+            Value h = ld(hist, e.subi(e.index(255), tid));
+            Value incl = h;
+            for (int32_t off : {1, 2, 4, 8, 16}) {
+              Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
+                                                gpu::ShuffleMode::UP)
+                             .getShuffleResult();
+              incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
+                              addI32(incl, up), incl);
+            }
+            e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)),
+                     [&] { st(incl, warpTotals, warp); });
+            e.barrier();
+            for (int64_t w = 0; w < kSelectWarps; ++w)
+              incl = e.select(e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
+                              addI32(incl, ld(warpTotals, e.index(w))), incl);
+            Value above = subI32(incl, h);
+            Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k),
+                                 e.cmpi(CmpIPredicate::slt, above, k));
+            e.ifThen(found, [&] {
+              st(e.toI32(e.subi(e.index(255), tid)), scalars, zero);
+              st(subI32(k, above), scalars, one);
+            });
+            e.barrier();
+            Value digit = ld(scalars, zero);
+            k = ld(scalars, one);
+            prefix = arith::OrIOp::create(
+                b, loc, prefix,
+                arith::ShLIOp::create(b, loc, digit, e.i32(shift)));
+            mask = arith::OrIOp::create(
+                b, loc, mask, e.i32(static_cast<int32_t>(255u << shift)));
+          }
+          return std::make_pair(prefix, k);
+        };
         Value win = e.index(window);
-        auto biasAt = [&](Value j) { return e.load(bias, {bIdx, g, j}); };
-        // Each thread folds keys tid, tid + 128, ... of [0, end).
-        auto strided = [&](Value end, Value init,
-                           function_ref<Value(Value, Value)> fold) {
-          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)), e.index(kSelectThreads));
-          return e.reduce(zero, steps, init, [&](Value s, Value acc) {
-            return fold(e.addi(tid, e.muli(s, e.index(kSelectThreads))), acc);
-          });
-        };
-        auto countAtLeast = [&](Value end, Value key) {
-          Value mine = strided(end, e.i32(0), [&](Value j, Value n) {
-            Value hit = e.cmpi(CmpIPredicate::uge, orderedKey(e, biasAt(j)), key);
-            return e.select(hit, arith::AddIOp::create(b, loc, n, e.i32(1)).getResult(), n);
-          });
-          return blockReduce(e, mine, counts, warp, lane, kSelectWarps, Combine::sum);
-        };
-        // The W-th largest bias of keys [0, end), bit by bit.
-        auto bisect = [&](Value end) {
-          Value found = e.reduce(zero, e.index(32), e.i64(0), [&](Value bit, Value t) {
-            Value shift = e.toI64(e.subi(e.index(31), bit));
-            Value candidate = arith::OrIOp::create(
-                b, loc, t, arith::ShLIOp::create(b, loc, e.i64(1), shift));
-            Value n = countAtLeast(end, candidate);
-            return e.select(e.cmpi(CmpIPredicate::sge, n, e.i32(window)), candidate, t);
-          });
-          return fromOrderedKey(e, found);
-        };
-        auto storeTau = [&](Value row, Value value) {
-          e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero),
-                   [&] { e.store(value, tau, {bIdx, g, row}); });
-        };
 
         if (!perRow) {
           Value all = e.index(keys);
-          Value t = e.ifValue(e.cmpi(CmpIPredicate::sge, all, win),
-                              [&] { return bisect(all); }, [&] { return e.negInf(); });
-          e.forEach(zero, e.ceilDiv(e.index(queries), e.index(kSelectThreads)), [&](Value s) {
-            Value row = e.addi(tid, e.muli(s, e.index(kSelectThreads)));
-            e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
-                     [&] { e.store(t, tau, {bIdx, g, row}); });
+          Value t = e.ifValue(
+              e.cmpi(CmpIPredicate::sge, all, win),
+              [&] { return valueOf(radixSelect(all, e.i32(window)).first); },
+              [&] { return e.negInf(); });
+          strided(e.index(queries), [&](Value row) {
+            e.store(t, tau, {bIdx, g, row});
           });
           return;
         }
-        // Row i ranks keys [0, i + Lk - Lq]: `size` of them.
+
+        // Row i ranks the prefix [0, size_i), size_i = i + Lk - Lq + 1. The
+        // block's rows share P = [0, pEnd) and add at most 128 new keys. If
+        // U is the top min(W, |P|) of P, tau_i is the k'_i-th smallest of U
+        // plus the new keys visible to row i, k'_i = size_i - W + 1 -
+        // (|P| - |U|) <= 128: only the 128 smallest of U matter. They are
+        // tau (with its multiplicity in U), the values strictly between tau
+        // and `upper` (the 128th smallest of U), and copies of `upper`.
         Value offset = e.index(keys - queries + 1);
-        Value firstSize = e.addi(i0, offset);
-        Value first = e.ifValue(e.cmpi(CmpIPredicate::sge, firstSize, win),
-                                [&] { return bisect(firstSize); },
-                                [&] { return e.negInf(); });
-        storeTau(i0, first);
-        e.reduce(e.addi(i0, one), rowEnd, first, [&](Value row, Value prev) {
-          Value size = e.addi(row, offset);
-          Value next = e.ifValue(
-              e.cmpi(CmpIPredicate::slt, size, win), [&] { return e.negInf(); },
-              [&] {
-                return e.ifValue(
-                    e.cmpi(CmpIPredicate::eq, size, win),
+        Value rowEnd =
+            e.mini(e.index(queries), e.addi(i0, e.index(kSelectRows)));
+        Value lastSize = e.addi(e.subi(rowEnd, one), offset);
+        // No row of the block reaches W keys: nothing to select.
+        e.ifThenElse(
+            e.cmpi(CmpIPredicate::slt, lastSize, win),
+            [&] {
+              e.ifThen(e.cmpi(CmpIPredicate::ult, e.addi(i0, tid), rowEnd),
+                       [&] {
+                         e.store(e.negInf(), tau, {bIdx, g, e.addi(i0, tid)});
+                       });
+            },
+            [&] {
+              Value pEnd =
+                  e.maxi(zero, e.mini(e.index(keys), e.addi(i0, offset)));
+              Value m = e.mini(win, pEnd);
+              Value hasTau = e.cmpi(CmpIPredicate::sge, pEnd, win);
+              Value hasUpper =
+                  e.cmpi(CmpIPredicate::sgt, m, e.index(kSelectRows - 1));
+              Value noKey = e.i32(-1); // all-ones: sorts last
+              SmallVector<Value> t = e.ifValues(
+                  hasTau, {i32, i32},
+                  [&]() -> SmallVector<Value> {
+                    auto [key, ties] = radixSelect(pEnd, e.i32(window));
+                    return {key, ties};
+                  },
+                  [&]() -> SmallVector<Value> {
+                    return {e.i32(0), e.i32(0)};
+                  });
+              Value tauKey = t[0], tauTies = t[1];
+              Value upperKey = e.ifValue(
+                  hasUpper,
+                  [&] {
+                    return radixSelect(pEnd, e.toI32(e.subi(
+                                                 m, e.index(kSelectRows - 1))))
+                        .first;
+                  },
+                  [&] { return noKey; }, i32);
+              // The multiset, sorted below: padding first.
+              e.barrier();
+              for (int64_t half = 0; half < 2; ++half) {
+                Value slot = e.addi(tid, e.index(half * kSelectThreads));
+                st(noKey, sortKey, slot);
+                st(e.i32(0), sortMult, slot);
+                st(noKey, sortIdx, slot);
+              }
+              e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
+                st(e.i32(0), scalars, e.index(2));
+                st(tauKey, sortKey, e.index(kTauSlot));
+                st(tauTies, sortMult, e.index(kTauSlot));
+              });
+              e.barrier();
+              strided(pEnd, [&](Value j) {
+                Value key = keyOf(j);
+                Value aboveTau =
+                    e.ori(e.cmpi(CmpIPredicate::eq, hasTau, e.boolean(false)),
+                          e.cmpi(CmpIPredicate::ugt, key, tauKey));
+                Value belowUpper =
+                    e.ori(e.cmpi(CmpIPredicate::eq, hasUpper, e.boolean(false)),
+                          e.cmpi(CmpIPredicate::ult, key, upperKey));
+                e.ifThen(e.andi(aboveTau, belowUpper), [&] {
+                  Value slot = memref::AtomicRMWOp::create(
+                      b, loc, arith::AtomicRMWKind::addi, e.i32(1), scalars,
+                      ValueRange{e.index(2)});
+                  st(key, sortKey, e.toIndex(slot));
+                  st(e.i32(1), sortMult, e.toIndex(slot));
+                });
+                e.ifThen(
+                    e.andi(hasUpper, e.andi(aboveTau, e.cmpi(CmpIPredicate::eq,
+                                                             key, upperKey))),
                     [&] {
-                      // Exactly W keys: the smallest of them.
-                      Value mine = strided(size, e.f32(INFINITY), [&](Value j, Value m) {
-                        return e.min(m, biasAt(j));
-                      });
-                      return blockReduce(e, mine, values, warp, lane, kSelectWarps, Combine::min);
-                    },
-                    [&] {
-                      Value added = e.subi(size, one);
-                      Value x = biasAt(added);
-                      return e.ifValue(
-                          e.cmp(CmpFPredicate::OGT, x, prev),
-                          [&] {
-                            // tau leaves the top W unless it is tied: one
-                            // pass finds its successor and counts its ties.
-                            Value steps = e.ceilDiv(e.maxi(zero, e.subi(added, tid)),
-                                                    e.index(kSelectThreads));
-                            SmallVector<Value> folded = forWithState(
-                                e, zero, steps, {e.f32(INFINITY), e.i32(0)},
-                                [&](Value step, ValueRange acc) -> SmallVector<Value> {
-                                  Value v = biasAt(e.addi(tid, e.muli(step, e.index(kSelectThreads))));
-                                  Value above = e.cmp(CmpFPredicate::OGT, v, prev);
-                                  Value tie = e.cmp(CmpFPredicate::OEQ, v, prev);
-                                  return {e.select(above, e.min(acc[0], v), acc[0]),
-                                          e.select(tie,
-                                                   arith::AddIOp::create(b, loc, acc[1], e.i32(1))
-                                                       .getResult(),
-                                                   acc[1])};
-                                });
-                            Value succ = blockReduce(e, folded[0], values, warp, lane, kSelectWarps, Combine::min);
-                            Value ties = blockReduce(e, folded[1], counts, warp, lane, kSelectWarps, Combine::sum);
-                            return e.select(e.cmpi(CmpIPredicate::sge, ties, e.i32(2)),
-                                            prev, e.min(x, succ));
-                          },
-                          [&] { return prev; });
+                      atomicAdd(e.i32(1), sortMult, e.index(kUpperSlot));
                     });
               });
-          storeTau(row, next);
-          return next;
-        });
+              e.ifThen(
+                  e.cmpi(CmpIPredicate::ult, tid, e.index(kSelectRows)), [&] {
+                    Value j = e.addi(pEnd, tid);
+                    e.ifThen(e.cmpi(CmpIPredicate::ult, j, e.index(keys)), [&] {
+                      Value slot = e.addi(e.index(kNewSlot), tid);
+                      st(keyOf(j), sortKey, slot);
+                      st(e.i32(1), sortMult, slot);
+                      st(e.toI32(j), sortIdx, slot);
+                    });
+                  });
+              e.ifThen(e.andi(hasUpper, e.cmpi(CmpIPredicate::eq, tid, zero)),
+                       [&] { st(upperKey, sortKey, e.index(kUpperSlot)); });
+              // Bitonic sort, ascending by ordered key: one pair per thread.
+              for (int64_t size = 2; size <= kSortSlots; size *= 2)
+                for (int64_t stride = size / 2; stride >= 1; stride /= 2) {
+                  e.barrier();
+                  Value lo = e.addi(
+                      e.muli(e.divi(tid, e.index(stride)), e.index(2 * stride)),
+                      e.remi(tid, e.index(stride)));
+                  Value hi = e.addi(lo, e.index(stride));
+                  Value ascending = e.cmpi(
+                      CmpIPredicate::eq,
+                      e.remi(e.divi(lo, e.index(size)), e.index(2)), zero);
+                  Value kLo = ld(sortKey, lo), kHi = ld(sortKey, hi);
+                  Value swap =
+                      e.cmpi(CmpIPredicate::eq,
+                             e.cmpi(CmpIPredicate::ugt, kLo, kHi), ascending);
+                  e.ifThen(swap, [&] {
+                    for (Value array : {sortKey, sortMult, sortIdx}) {
+                      Value a = ld(array, lo), x = ld(array, hi);
+                      st(x, array, lo);
+                      st(a, array, hi);
+                    }
+                  });
+                }
+              e.barrier();
+              // Each row walks the sorted multiset up to its rank.
+              e.ifThen(
+                  e.cmpi(CmpIPredicate::ult, tid, e.index(kSelectRows)), [&] {
+                    Value row = e.addi(i0, tid);
+                    e.ifThen(
+                        e.cmpi(CmpIPredicate::ult, row, e.index(queries)), [&] {
+                          Value size = e.addi(row, offset);
+                          Value value = e.ifValue(
+                              e.cmpi(CmpIPredicate::slt, size, win),
+                              [&] { return e.negInf(); },
+                              [&] {
+                                Value rank = e.toI32(
+                                    e.subi(e.addi(e.subi(size, win), one),
+                                           e.subi(pEnd, m)));
+                                Value size32 = e.toI32(size);
+                                // (slot, count so far) until the count reaches
+                                // the rank.
+                                auto walk = scf::WhileOp::create(
+                                    b, loc, TypeRange{b.getIndexType(), i32},
+                                    ValueRange{zero, e.i32(0)});
+                                {
+                                  OpBuilder::InsertionGuard guard(b);
+                                  Block *before = b.createBlock(
+                                      &walk.getBefore(), {},
+                                      {b.getIndexType(), i32}, {loc, loc});
+                                  Value slot = before->getArgument(0),
+                                        count = before->getArgument(1);
+                                  Value idx = ld(sortIdx, slot);
+                                  Value visible = e.ori(
+                                      e.cmpi(CmpIPredicate::slt, idx, e.i32(0)),
+                                      e.cmpi(CmpIPredicate::slt, idx, size32));
+                                  Value next =
+                                      addI32(count, e.select(visible,
+                                                             ld(sortMult, slot),
+                                                             e.i32(0)));
+                                  Value more = e.andi(
+                                      e.cmpi(CmpIPredicate::slt, next, rank),
+                                      e.cmpi(CmpIPredicate::ult, slot,
+                                             e.index(kSortSlots - 1)));
+                                  scf::ConditionOp::create(
+                                      b, loc, more, ValueRange{slot, next});
+                                  Block *after = b.createBlock(
+                                      &walk.getAfter(), {},
+                                      {b.getIndexType(), i32}, {loc, loc});
+                                  scf::YieldOp::create(
+                                      b, loc,
+                                      ValueRange{
+                                          e.addi(after->getArgument(0), one),
+                                          after->getArgument(1)});
+                                }
+                                return valueOf(ld(sortKey, walk.getResult(0)));
+                              });
+                          e.store(value, tau, {bIdx, g, row});
+                        });
+                  });
+            });
       });
 }

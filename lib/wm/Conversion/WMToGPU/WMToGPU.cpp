@@ -314,7 +314,15 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
             dmaSelectKernel(factory, host, o, args);
         })
         .Case([&](DmaBlockSummaryOp o) {
-          dmaBlockSummaryKernel(factory, host, o, args);
+          // The tensor-core kernel compacts keys by their bias directly;
+          // summaries only serve the row kernels.
+          bool rowKernelUse = llvm::any_of(o->getUsers(), [&](Operation *user) {
+            auto attention = dyn_cast<DmaThresholdAttentionOp>(user);
+            return !attention || !tensorCores ||
+                   !supportsTensorCoreAttention(attention);
+          });
+          if (rowKernelUse)
+            dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaThresholdAttentionOp o) {
           if (tensorCores && supportsTensorCoreAttention(o))
