@@ -52,5 +52,5 @@ def all_configs():
 # Compiler variants of the benchmark configurations, timed side by side with
 # the default (suffix -> wm-to-nvvm options).
 VARIANTS = {
-    "__w8": {"mma_warps": 8},
+    "__mma": {"wgmma": False},
 }

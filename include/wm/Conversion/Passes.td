@@ -58,7 +58,9 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 128 rows (else one thread per row)">,
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
-           "Warps per CTA of the tensor-core attention kernel (16 rows each)">,
+           "Warps per CTA of the mma.sync attention kernel (16 rows each)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Attention with warpgroup wgmma (sm_90a) instead of mma.sync">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

@@ -42,6 +42,10 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<bool> blockSelect{*this, "block-select",
                            llvm::cl::desc("Thresholds per block of rows"),
                            llvm::cl::init(true)};
+  Option<bool> wgmma{*this, "wgmma",
+                      llvm::cl::desc("Attention with wgmma when the chip is "
+                                     "sm_90a (else mma.sync)"),
+                      llvm::cl::init(true)};
   Option<int64_t> mmaWarps{*this, "mma-warps",
                            llvm::cl::desc("Warps per tensor-core attention CTA"),
                            llvm::cl::init(4)};

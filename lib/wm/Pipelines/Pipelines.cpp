@@ -69,7 +69,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
-                            options.blockSelect, options.mmaWarps}));
+                            options.blockSelect, options.mmaWarps,
+                            options.wgmma && options.chip == "sm_90a"}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;
@@ -81,6 +82,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   // One pointer per buffer: what a launch manifest passes.
   toNVVM.useBarePtrCallConv = true;
   kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  // NVVM ops without an LLVM intrinsic (wgmma.mma_async) become inline PTX.
+  kernels.addPass(createConvertNVVMToLLVMPass());
   kernels.addPass(createCanonicalizerPass());
   kernels.addPass(createCSEPass());
   kernels.addPass(createReconcileUnrealizedCastsPass());

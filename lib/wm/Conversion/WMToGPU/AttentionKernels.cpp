@@ -90,6 +90,15 @@ struct Emitter : LoopBuilder {
     return add(v, shuffleXor(v, 2));
   }
   void barrier() { gpu::BarrierOp::create(builder(), location()); }
+  /// Orders this thread's shared-memory writes before reads of the async
+  /// proxy (wgmma operands).
+  void fenceAsyncShared() {
+    MLIRContext *ctx = builder().getContext();
+    NVVM::FenceProxyOp::create(
+        builder(), location(),
+        NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  }
 
   /// A pointer in `addressSpace` (1 global, 3 shared) to the first element
   /// of `memref`.
@@ -289,40 +298,90 @@ bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
 }
 
 //===----------------------------------------------------------------------===//
-// dma_attention_mma
+// dma_attention_mma / dma_attention_wgmma
 //===----------------------------------------------------------------------===//
 
 namespace {
 
-/// Dynamic shared memory of dma_attention_mma, as offsets in 32-bit words:
-/// the candidate list of a segment, then two stages of K and V tiles (rows of
-/// D / 2 words plus padding, so ldmatrix rows fall in distinct banks), then
-/// two stages of the tiles' key indices and biases.
-struct MmaSharedLayout {
-  explicit MmaSharedLayout(int64_t headDim)
-      : rowWords(headDim / 2 + kPad), kStages(kSegmentKeys),
-        vStages(kStages + 2 * kTileKeys * rowWords),
-        tileKeys(vStages + 2 * kTileKeys * rowWords),
-        tileBias(tileKeys + 2 * kTileKeys), words(tileBias + 2 * kTileKeys) {}
-  int64_t rowWords, kStages, vStages, tileKeys, tileBias, words;
+/// Dynamic shared memory of the tensor-core attention kernels, as offsets in
+/// 32-bit words: the candidate list of a segment, two stages of K and V
+/// tiles, two stages of the tiles' key indices and biases, and for wgmma the
+/// Q tile and the P tile.
+///
+/// mma.sync tiles are row-major with D / 2 + kPad words per key (ldmatrix
+/// rows in distinct banks). wgmma tiles are in the no-swizzle canonical
+/// layout: 16-byte chunk c of row r (8 elements) at byte
+/// ((r / 8) * (D / 8) + c) * 128 + (r % 8) * 16, i.e. 8 x 8 core matrices
+/// 128 bytes apart along the row and 16 * D bytes apart per 8 rows; chunk
+/// `item` of a cp.async sweep lands at byte 16 * item.
+struct AttentionSharedLayout {
+  AttentionSharedLayout(int64_t headDim, bool wgmma)
+      : rowWords(wgmma ? headDim / 2 : headDim / 2 + kPad),
+        tileWords(kTileKeys * rowWords), kStages(kSegmentKeys),
+        vStages(kStages + 2 * tileWords), tileKeys(vStages + 2 * tileWords),
+        tileBias(tileKeys + 2 * kTileKeys), query(tileBias + 2 * kTileKeys),
+        probs(query + (wgmma ? kWgmmaRows * headDim / 2 : 0)),
+        words(probs + (wgmma ? kWgmmaRows * kTileKeys / 2 : 0)) {}
+  static constexpr int64_t kWgmmaRows = 64; // one warpgroup
+  int64_t rowWords, tileWords, kStages, vStages, tileKeys, tileBias, query,
+      probs, words;
 };
+
+/// The no-swizzle wgmma matrix descriptor of the operand at shared byte
+/// address `address`: leading / stride byte offsets in the encoding of the
+/// PTX ISA (bits 16-29 and 32-45, in units of 16 bytes).
+Value wgmmaDescriptor(Emitter &e, Value address, int64_t leading,
+                      int64_t stride) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  Value start = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, address, e.i64(0x3FFFF)),
+      e.i64(4));
+  return arith::OrIOp::create(
+      b, loc, start, e.i64(((leading >> 4) << 16) | ((stride >> 4) << 32)));
+}
+
+/// An LLVM struct of `values` (the accumulator operand of wgmma).
+Value packStruct(Emitter &e, ArrayRef<Value> values) {
+  OpBuilder &b = e.builder();
+  auto type = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(values.size(), b.getF32Type()));
+  Value result = LLVM::PoisonOp::create(b, e.location(), type);
+  for (auto [i, v] : llvm::enumerate(values))
+    result = LLVM::InsertValueOp::create(b, e.location(), result, v,
+                                         ArrayRef<int64_t>{int64_t(i)});
+  return result;
+}
+
+SmallVector<Value> unpackStruct(Emitter &e, Value value, int64_t count) {
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < count; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(e.builder(), e.location(),
+                                               value, ArrayRef<int64_t>{i}));
+  return out;
+}
 
 } // namespace
 
 void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          OpBuilder &host,
                                          DmaThresholdAttentionOp op,
-                                         ValueRange buffers, int64_t warps) {
+                                         ValueRange buffers,
+                                         const TensorCoreOptions &options) {
   auto query = op.getQuery().getType();
   int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
   int64_t heads = query.getDimSize(2), headDim = query.getDimSize(3);
   auto key = op.getKey().getType();
   int64_t keys = key.getDimSize(1), kvHeads = key.getDimSize(2);
   Type half = query.getElementType();
+  bool wgmma = options.wgmma;
   NVVM::MMATypes mmaType =
       half.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  NVVM::WGMMATypes wgmmaType =
+      half.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
+  int64_t warps = wgmma ? 4 : options.warps;
   int64_t threads = 32 * warps, blockRows = 16 * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
@@ -330,7 +389,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   constexpr int64_t kBallotSteps = 8;
   int64_t roundKeys = threads * kBallotSteps;
   assert(kSegmentKeys % roundKeys == 0 && (kTileKeys * quads) % threads == 0);
-  MmaSharedLayout layout(headDim);
+  AttentionSharedLayout layout(headDim, wgmma);
+  // wgmma operand strides (bytes): 8-row groups of a tile are 16 * D bytes
+  // apart, 8-element chunks of a row 128 bytes.
+  int64_t groupBytes = 16 * headDim, chunkBytes = 128;
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
   SmallVector<Type> workgroup = {
@@ -339,9 +401,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   };
 
   factory.launchBlocks(
-      host, op.getLoc(), "dma_attention_mma", buffers,
-      batch * heads * queryBlocks, threads, workgroup, layout.words * 4,
-      [&](OpBuilder &b, ValueRange args, ValueRange smem) {
+      host, op.getLoc(), wgmma ? "dma_attention_wgmma" : "dma_attention_mma",
+      buffers, batch * heads * queryBlocks, threads, workgroup,
+      layout.words * 4, [&](OpBuilder &b, ValueRange args, ValueRange smem) {
         Emitter e(b, op.getLoc());
         Location loc = op.getLoc();
         Value q = args[0], k = args[1], v = args[2], bias = args[3];
@@ -357,16 +419,25 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value vShared = region(layout.vStages);
         Value tileKey = region(layout.tileKeys);
         Value tileBias = region(layout.tileBias);
+        Value qShared = region(layout.query), pShared = region(layout.probs);
+        auto sharedAddress = [&](Value ptr) {
+          return LLVM::PtrToIntOp::create(b, loc, b.getI64Type(), ptr)
+              .getResult();
+        };
 
+        // Heaviest blocks first: causal blocks late in the sequence see the
+        // most keys, so block ids count query blocks down, slowest.
         Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
         Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
         Value warp = e.divi(tid, e.index(32)), lane = e.remi(tid, e.index(32));
         Value group = e.divi(lane, e.index(4)), quad = e.remi(lane, e.index(4));
-        SmallVector<Value> c = delinearize(e, block, {batch, heads, queryBlocks});
-        Value bIdx = c[0], h = c[1], qb = c[2];
+        SmallVector<Value> c = delinearize(e, block, {queryBlocks, batch, heads});
+        Value qb = e.subi(e.index(queryBlocks - 1), c[0]);
+        Value bIdx = c[1], h = c[2];
         Value g = e.divi(h, e.index(heads / kvHeads));
         Value i0 = e.muli(qb, e.index(blockRows));
-        Value rowA = e.addi(i0, e.addi(e.muli(warp, e.index(16)), group));
+        Value rowInTileA = e.addi(e.muli(warp, e.index(16)), group);
+        Value rowA = e.addi(i0, rowInTileA);
         Value rowB = e.addi(rowA, e.index(8));
         Value offset = e.index(keys - queries);
         auto rowTau = [&](Value row) {
@@ -392,9 +463,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                                     e.addi(i1, offset)))
                               : e.index(keys);
 
-        // Q fragments (A operand, row-major), 64-bit element offsets.
         Value qBase = e.basePointer(q), kBase = e.basePointer(k);
         Value vBase = e.basePointer(v), biasBase = e.basePointer(bias);
+        Type i16 = b.getI16Type();
         auto qOffset = [&](Value row, Value d) {
           // ((b * Lq + row) * H + h) * D + d
           Value r = e.addi(e.muli(bIdx, e.index(queries)), row);
@@ -402,24 +473,42 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                        e.index(headDim)),
                                 d));
         };
-        auto loadQ = [&](Value row, Value d) {
-          return e.ifValue(
-              e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
-              [&] { return e.loadPair(qBase, qOffset(row, d)); },
-              [&] { return e.i32(0); }, i32);
-        };
+        // Q: A fragments in registers (mma.sync) or the Q tile in shared
+        // memory (wgmma, loaded with the first tile's group).
         SmallVector<Value> qFrag;
-        for (int64_t ks = 0; ks < kSteps; ++ks) {
-          Value d0 = e.addi(e.index(ks * 16), e.muli(quad, e.index(2)));
-          Value d1 = e.addi(d0, e.index(8));
-          qFrag.append({loadQ(rowA, d0), loadQ(rowB, d0), loadQ(rowA, d1),
-                        loadQ(rowB, d1)});
+        if (wgmma) {
+          for (int64_t r = 0; r < blockRows * quads / threads; ++r) {
+            Value item = e.addi(e.index(r * threads), tid);
+            Value row = e.addi(e.muli(e.divi(item, e.index(8 * quads)), e.index(8)),
+                               e.remi(item, e.index(8)));
+            Value c4 = e.remi(e.divi(item, e.index(8)), e.index(quads));
+            Value qRow = e.addi(i0, row);
+            Value valid = e.cmpi(CmpIPredicate::ult, qRow, e.index(queries));
+            Value element = qOffset(e.select(valid, qRow, i0), e.muli(c4, e.index(8)));
+            e.copyAsync(e.elementPointer(qShared, i32, e.toI32(e.muli(item, e.index(4)))),
+                        e.elementPointer(qBase, i16, element), 16, valid);
+          }
+        } else {
+          auto loadQ = [&](Value row, Value d) {
+            return e.ifValue(
+                e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+                [&] { return e.loadPair(qBase, qOffset(row, d)); },
+                [&] { return e.i32(0); }, i32);
+          };
+          for (int64_t ks = 0; ks < kSteps; ++ks) {
+            Value d0 = e.addi(e.index(ks * 16), e.muli(quad, e.index(2)));
+            Value d1 = e.addi(d0, e.index(8));
+            qFrag.append({loadQ(rowA, d0), loadQ(rowB, d0), loadQ(rowA, d1),
+                          loadQ(rowB, d1)});
+          }
         }
+        // Element offset of (key, d) of K and V: key * Hk * D + the (b, g)
+        // base, 64-bit.
+        Value kvRow = e.toI64(e.muli(e.addi(e.muli(bIdx, e.index(keys * kvHeads)), g),
+                                     e.index(headDim)));
         auto kvOffset = [&](Value keyIdx, Value d) {
-          Value r = e.addi(e.muli(bIdx, e.index(keys)), keyIdx);
-          return e.toI64(e.addi(e.muli(e.addi(e.muli(r, e.index(kvHeads)), g),
-                                       e.index(headDim)),
-                                d));
+          return e.addI64(e.mulI64(e.toI64(keyIdx), e.i64(kvHeads * headDim)),
+                          e.addI64(kvRow, e.toI64(d)));
         };
         Value biasRow = e.muli(e.addi(e.muli(bIdx, e.index(kvHeads)), g),
                                e.index(keys));
@@ -444,20 +533,29 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          e.toI64(e.addi(biasRow, kIdx))),
                         4, valid);
           });
+          Value stageWord = e.muli(stage, e.index(layout.tileWords));
           for (int64_t r = 0; r < kTileKeys * quads / threads; ++r) {
             Value item = e.addi(e.index(r * threads), tid);
-            Value row = e.divi(item, e.index(quads));
-            Value c4 = e.remi(item, e.index(quads));
+            // wgmma: 8 rows x 4 chunks per warp, written at 16 * item;
+            // mma.sync: whole rows, padded.
+            Value row, c4, word;
+            if (wgmma) {
+              row = e.addi(e.muli(e.divi(item, e.index(8 * quads)), e.index(8)),
+                           e.remi(item, e.index(8)));
+              c4 = e.remi(e.divi(item, e.index(8)), e.index(quads));
+              word = e.addi(stageWord, e.muli(item, e.index(4)));
+            } else {
+              row = e.divi(item, e.index(quads));
+              c4 = e.remi(item, e.index(quads));
+              word = e.addi(stageWord, e.addi(e.muli(row, e.index(layout.rowWords)),
+                                              e.muli(c4, e.index(4))));
+            }
             Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
             Value kIdx = candidateAt(e.select(valid, e.addi(c0, row), zero));
-            Value word = e.toI32(e.addi(
-                e.muli(e.addi(stageRow, row), e.index(layout.rowWords)),
-                e.muli(c4, e.index(4))));
             Value element = kvOffset(kIdx, e.muli(c4, e.index(8)));
-            Type i16 = b.getI16Type();
-            e.copyAsync(e.elementPointer(kShared, i32, word),
+            e.copyAsync(e.elementPointer(kShared, i32, e.toI32(word)),
                         e.elementPointer(kBase, i16, element), 16, valid);
-            e.copyAsync(e.elementPointer(vShared, i32, word),
+            e.copyAsync(e.elementPointer(vShared, i32, e.toI32(word)),
                         e.elementPointer(vBase, i16, element), 16, valid);
           }
         };
@@ -552,81 +650,127 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     });
                     NVVM::CpAsyncCommitGroupOp::create(b, loc);
                     NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
+                    if (wgmma) // the tile is read by the async proxy
+                      e.fenceAsyncShared();
                     e.barrier();
                     Value stageRow = e.muli(stage, e.index(kTileKeys));
+                    Value stageWord = e.muli(stage, e.index(layout.tileWords));
                     Value c0 = e.muli(tile, e.index(kTileKeys));
 
-                    // S = Q K^T for this warp's 16 rows x 64 keys. One
-                    // ldmatrix.x4 brings the B fragments of two key steps:
-                    // lane l addresses key row l % 8, 8 dims at (l / 8) * 8.
-                    SmallVector<SmallVector<Value>> s(kTileKeys / 8);
-                    Value matrixRow = e.remi(lane, e.index(8));
-                    Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
-                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
-                      SmallVector<Value> acc(4, e.f32(0.0));
-                      Value rowWord = e.muli(
-                          e.addi(stageRow, e.addi(e.index(nt * 8), matrixRow)),
-                          e.index(layout.rowWords));
-                      for (int64_t ks = 0; ks < kSteps; ks += 2) {
-                        SmallVector<Value> frags = e.loadMatrices(
-                            kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
-                            /*transpose=*/false);
-                        acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
-                                    {frags[0], frags[1]}, acc, mmaType);
-                        acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
-                                    {frags[2], frags[3]}, acc, mmaType);
-                      }
-                      s[nt] = acc;
-                    }
-                    // Scores in the log2 domain (exp2 is one ex2.approx):
-                    // scaled logits plus bias, and the predicate (bias >=
-                    // tau_i, causality, presence) unless the whole tile is
-                    // kept by every row.
+                    // S = Q K^T for this warp's 16 rows x 64 keys, as 32
+                    // values in the mma.sync C-fragment order (tile nt of 8
+                    // keys: rows A, A, B, B; keys 2 quad + x % 2).
                     SmallVector<Value> flat;
-                    for (auto &acc : s)
-                      flat.append(acc.begin(), acc.end());
+                    if (wgmma) {
+                      Value qAddress = sharedAddress(qShared);
+                      Value kAddress = sharedAddress(e.elementPointer(
+                          kShared, i32, e.toI32(stageWord)));
+                      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+                      Value acc = packStruct(e, SmallVector<Value>(32, e.f32(0.0)));
+                      for (int64_t ks = 0; ks < kSteps; ++ks) {
+                        Value step = e.i64(ks * 2 * chunkBytes);
+                        acc = NVVM::WgmmaMmaAsyncOp::create(
+                            b, loc, acc.getType(), acc,
+                            wgmmaDescriptor(e, e.addI64(qAddress, step), chunkBytes, groupBytes),
+                            wgmmaDescriptor(e, e.addI64(kAddress, step), chunkBytes, groupBytes),
+                            NVVM::MMAShapeAttr::get(ctx, 64, kTileKeys, 16),
+                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
+                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
+                            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+                            NVVM::WGMMAScaleOutAttr::get(
+                                ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one),
+                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+                            /*satfinite=*/nullptr);
+                      }
+                      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+                      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+                      flat = unpackStruct(e, acc, 32);
+                    } else {
+                      // One ldmatrix.x4 brings the B fragments of two key
+                      // steps: lane l addresses key row l % 8, 8 dims at
+                      // (l / 8) * 8.
+                      Value matrixRow = e.remi(lane, e.index(8));
+                      Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
+                      for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+                        SmallVector<Value> acc(4, e.f32(0.0));
+                        Value rowWord = e.addi(
+                            stageWord, e.muli(e.addi(e.index(nt * 8), matrixRow),
+                                              e.index(layout.rowWords)));
+                        for (int64_t ks = 0; ks < kSteps; ks += 2) {
+                          SmallVector<Value> frags = e.loadMatrices(
+                              kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+                              /*transpose=*/false);
+                          acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
+                                      {frags[0], frags[1]}, acc, mmaType);
+                          acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
+                                      {frags[2], frags[3]}, acc, mmaType);
+                        }
+                        flat.append(acc);
+                      }
+                    }
+
+                    // Scores in the log2 domain (exp2 is one ex2.approx):
+                    // fma(logit, scale log2 e, bias log2 e). Tiles inside
+                    // the causal limit with every key present only test
+                    // bias >= tau_i; tiles kept whole by every row test
+                    // nothing; the others also test presence and causality.
                     auto column = [&](int64_t n) {
-                      // Element n of the flattened S: tile nt = n / 4,
-                      // x = n % 4 (rows A, A, B, B; keys 2 quad + x % 2).
                       return e.addi(e.index((n / 4) * 8 + n % 2), e.muli(quad, e.index(2)));
                     };
-                    auto scored = [&](bool predicated) {
+                    SmallVector<Value> columnBias(kTileKeys / 4);
+                    for (int64_t n = 0; n < kTileKeys / 4; ++n) {
+                      int64_t flatIndex = (n / 2) * 4 + n % 2;
+                      columnBias[n] = e.loadShared(tileBias, f32,
+                                                   e.addi(stageRow, column(flatIndex)));
+                    }
+                    auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
+                    enum class Test { none, bias, all };
+                    auto scored = [&](Test test) {
                       Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
                       SmallVector<Value> scores;
                       for (int64_t n = 0; n < static_cast<int64_t>(flat.size()); ++n) {
-                        Value slot = e.addi(stageRow, column(n));
-                        Value kb = e.loadShared(tileBias, f32, slot);
-                        Value score = e.add(e.mul(flat[n], e.f32(scale * kLog2E)),
-                                            e.mul(kb, e.f32(kLog2E)));
-                        if (predicated) {
-                          bool isA = n % 4 < 2;
-                          Value kIdx = e.loadShared(tileKey, i32, slot);
-                          Value keep = e.andi(e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)),
-                                              e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB));
-                          if (causal)
-                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
-                                                       isA ? limA : limB));
+                        Value kb = biasOf(n);
+                        Value score = math::FmaOp::create(
+                            b, loc, flat[n], e.f32(scale * kLog2E),
+                            e.mul(kb, e.f32(kLog2E)));
+                        bool isA = n % 4 < 2;
+                        if (test != Test::none) {
+                          Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB);
+                          if (test == Test::all) {
+                            Value kIdx = e.loadShared(tileKey, i32, e.addi(stageRow, column(n)));
+                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
+                            if (causal)
+                              keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
+                                                         isA ? limA : limB));
+                          }
                           score = e.select(keep, score, e.negInf());
                         }
                         scores.push_back(score);
                       }
                       return scores;
                     };
-                    Value full = e.andi(noThreshold,
-                                        e.cmpi(CmpIPredicate::sle,
-                                               e.addi(c0, e.index(kTileKeys)), count));
+                    Value whole = e.cmpi(CmpIPredicate::sle, e.addi(c0, e.index(kTileKeys)), count);
                     if (causal) {
                       Value last = candidateAt(e.mini(e.addi(c0, e.index(kTileKeys - 1)),
                                                       e.subi(count, one)));
-                      full = e.andi(full, e.cmpi(CmpIPredicate::sle, last,
-                                                 e.addi(i0, offset)));
+                      whole = e.andi(whole, e.cmpi(CmpIPredicate::sle, last,
+                                                   e.addi(i0, offset)));
                     }
+                    SmallVector<Type> scoreTypes(flat.size(), f32);
                     SmallVector<Value> scores = e.ifValues(
-                        full, SmallVector<Type>(flat.size(), f32),
-                        [&] { return scored(false); }, [&] { return scored(true); });
+                        whole, scoreTypes,
+                        [&] {
+                          return e.ifValues(
+                              noThreshold, scoreTypes, [&] { return scored(Test::none); },
+                              [&] { return scored(Test::bias); });
+                        },
+                        [&] { return scored(Test::all); });
+                    SmallVector<SmallVector<Value>> s(kTileKeys / 8);
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
-                      for (int64_t x = 0; x < 4; ++x)
-                        s[nt][x] = scores[nt * 4 + x];
+                      s[nt].assign(scores.begin() + nt * 4, scores.begin() + nt * 4 + 4);
                     Value maxA = e.negInf(), maxB = e.negInf();
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
                       maxA = e.max(maxA, e.max(s[nt][0], s[nt][1]));
@@ -652,43 +796,95 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                         sumA = e.add(sumA, s[nt][x]);
                         sumB = e.add(sumB, s[nt][2 + x]);
                       }
-                    SmallVector<Value> next;
-                    SmallVector<SmallVector<Value>> o(dTiles);
+                    SmallVector<Value> o;
                     for (int64_t dt = 0; dt < dTiles; ++dt)
-                      o[dt] = {e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
-                               e.mul(st2[dt * 4 + 2], alphaB), e.mul(st2[dt * 4 + 3], alphaB)};
-                    // O += P V, P straight from the S registers.
-                    SmallVector<SmallVector<Value>> a;
-                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
-                      a.push_back({e.pack(s[2 * kk][0], s[2 * kk][1], half),
-                                   e.pack(s[2 * kk][2], s[2 * kk][3], half),
-                                   e.pack(s[2 * kk + 1][0], s[2 * kk + 1][1], half),
-                                   e.pack(s[2 * kk + 1][2], s[2 * kk + 1][3], half)});
-                    // V tiles are row-major (key, dim): one ldmatrix.x4.trans
-                    // brings the B fragments of two dim tiles of a key step.
-                    // Lane l addresses key (l / 8) % 2 * 8 + l % 8, dims of
-                    // tile l / 16.
-                    Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
-                                               e.index(8)),
-                                        matrixRow);
-                    Value vCol = e.muli(e.divi(lane, e.index(16)), e.index(4));
-                    for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
-                      Value rowWord = e.muli(
-                          e.addi(stageRow, e.addi(e.index(kk * 16), vRow)),
-                          e.index(layout.rowWords));
-                      for (int64_t dt = 0; dt < dTiles; dt += 2) {
-                        SmallVector<Value> frags = e.loadMatrices(
-                            vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
-                            /*transpose=*/true);
-                        o[dt] = e.mma(a[kk], {frags[0], frags[1]}, o[dt], mmaType);
-                        o[dt + 1] = e.mma(a[kk], {frags[2], frags[3]}, o[dt + 1], mmaType);
+                      o.append({e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
+                                e.mul(st2[dt * 4 + 2], alphaB), e.mul(st2[dt * 4 + 3], alphaB)});
+                    // P as 16-bit pairs: (row A | row B) x (keys 2 quad, +1)
+                    // of each 8-key tile.
+                    auto packP = [&](int64_t nt, bool rowB) {
+                      int64_t x = rowB ? 2 : 0;
+                      return e.pack(s[nt][x], s[nt][x + 1], half);
+                    };
+                    if (wgmma) {
+                      // O += P V: P to shared memory (A operand, K-major),
+                      // V (B operand) is MN-major: transposed.
+                      for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
+                        for (bool isB : {false, true}) {
+                          // Row r of the tile, keys nt * 8 + 2 quad: word
+                          // (r / 8) * 256 + nt * 32 + (r % 8) * 4 + quad.
+                          Value rowGroup = e.addi(e.muli(warp, e.index(2)), e.index(isB ? 1 : 0));
+                          Value word = e.addi(
+                              e.addi(e.muli(rowGroup, e.index(kTileKeys * 4)), e.index(nt * 32)),
+                              e.addi(e.muli(group, e.index(4)), quad));
+                          e.storeShared(packP(nt, isB), pShared, word);
+                        }
+                      e.fenceAsyncShared();
+                      e.barrier();
+                      Value pAddress = sharedAddress(pShared);
+                      Value vAddress = sharedAddress(e.elementPointer(
+                          vShared, i32, e.toI32(stageWord)));
+                      NVVM::WgmmaFenceAlignedOp::create(b, loc);
+                      Value acc = packStruct(e, o);
+                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+                        acc = NVVM::WgmmaMmaAsyncOp::create(
+                            b, loc, acc.getType(), acc,
+                            wgmmaDescriptor(e, e.addI64(pAddress, e.i64(kk * 2 * chunkBytes)),
+                                            chunkBytes, kTileKeys * 16),
+                            // MN-major, no swizzle: the leading offset
+                            // steps along K (8 keys), the stride along N.
+                            wgmmaDescriptor(e, e.addI64(vAddress, e.i64(kk * 2 * groupBytes)),
+                                            groupBytes, chunkBytes),
+                            NVVM::MMAShapeAttr::get(ctx, 64, headDim, 16),
+                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
+                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
+                            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+                            NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+                            /*satfinite=*/nullptr);
+                      }
+                      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+                      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+                      o = unpackStruct(e, acc, dTiles * 4);
+                    } else {
+                      // O += P V, P straight from the S registers. V tiles
+                      // are row-major (key, dim): one ldmatrix.x4.trans
+                      // brings the B fragments of two dim tiles of a key
+                      // step. Lane l addresses key (l / 8) % 2 * 8 + l % 8,
+                      // dims of tile l / 16.
+                      SmallVector<SmallVector<Value>> a;
+                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
+                        a.push_back({packP(2 * kk, false), packP(2 * kk, true),
+                                     packP(2 * kk + 1, false), packP(2 * kk + 1, true)});
+                      Value matrixRow = e.remi(lane, e.index(8));
+                      Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
+                                                 e.index(8)),
+                                          matrixRow);
+                      Value vCol = e.muli(e.divi(lane, e.index(16)), e.index(4));
+                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+                        Value rowWord = e.addi(
+                            stageWord, e.muli(e.addi(e.index(kk * 16), vRow),
+                                              e.index(layout.rowWords)));
+                        for (int64_t dt = 0; dt < dTiles; dt += 2) {
+                          SmallVector<Value> frags = e.loadMatrices(
+                              vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
+                              /*transpose=*/true);
+                          auto acc0 = ArrayRef<Value>(o).slice(dt * 4, 4);
+                          auto acc1 = ArrayRef<Value>(o).slice((dt + 1) * 4, 4);
+                          SmallVector<Value> r0 = e.mma(a[kk], {frags[0], frags[1]}, acc0, mmaType);
+                          SmallVector<Value> r1 = e.mma(a[kk], {frags[2], frags[3]}, acc1, mmaType);
+                          llvm::copy(r0, o.begin() + dt * 4);
+                          llvm::copy(r1, o.begin() + (dt + 1) * 4);
+                        }
                       }
                     }
-                    for (auto &tileAcc : o)
-                      next.append(tileAcc.begin(), tileAcc.end());
+                    SmallVector<Value> next(o);
                     next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
                                  e.add(e.mul(lB, alphaB), sumB)});
-                    // The next iteration refills this stage.
+                    // The next iteration refills this stage (and P).
                     e.barrier();
                     return next;
                   });

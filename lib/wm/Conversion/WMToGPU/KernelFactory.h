@@ -181,13 +181,18 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
   return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
 }
 
-/// The tensor-core attention kernel (bf16/f16, head dim a multiple of 32):
-/// per block of 16 x `warps` query rows, attention over the compacted
-/// candidate keys with mma.sync.
+/// The tensor-core attention kernels (bf16/f16, head dim a multiple of 32):
+/// per block of query rows, attention over the compacted candidate keys,
+/// with mma.sync (16 x `warps` rows) or with sm_90a warpgroup wgmma (64
+/// rows).
+struct TensorCoreOptions {
+  int64_t warps = 4;
+  bool wgmma = false;
+};
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers,
-                               int64_t warps);
+                               const TensorCoreOptions &options);
 
 /// Thresholds per block of 128 query rows: one CTA-wide bisection for the
 /// block's first row, incremental updates for the others.

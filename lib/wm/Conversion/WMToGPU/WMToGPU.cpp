@@ -263,7 +263,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
-                              int64_t mmaWarps) {
+                              const TensorCoreOptions &tensorCoreOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -326,7 +326,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         })
         .Case([&](DmaThresholdAttentionOp o) {
           if (tensorCores && supportsTensorCoreAttention(o))
-            tensorCoreAttentionKernel(factory, host, o, args, mmaWarps);
+            tensorCoreAttentionKernel(factory, host, o, args, tensorCoreOptions);
           else
             dmaAttentionKernel(factory, host, o, args);
         })
@@ -376,7 +376,8 @@ struct ConvertWMToGPUPass
         hasWMOps |= isa<WMDialect>(op->getDialect());
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
-                                             blockSelect, mmaWarps)))
+                                             blockSelect,
+                                             TensorCoreOptions{mmaWarps, wgmma})))
         return signalPassFailure();
     }
   }
