@@ -941,10 +941,11 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                 "one histogram bin and one sorting pair per thread");
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32);
+  constexpr int64_t kCounter = 4; // scalars: (digit, rank) x 2, counter
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {256}, i32),          // radix histogram
-      workgroupType(ctx, {kSelectWarps}, i32), // per-warp scan totals
-      workgroupType(ctx, {4}, i32),            // digit, rank, counters
+      workgroupType(ctx, {2 * 256}, i32),          // radix histograms
+      workgroupType(ctx, {2 * kSelectWarps}, i32), // per-warp scan totals
+      workgroupType(ctx, {kCounter + 1}, i32),     // digits, ranks, counter
       workgroupType(ctx, {kSortSlots}, i32),   // sort: ordered keys
       workgroupType(ctx, {kSortSlots}, i32),   // sort: multiplicities
       workgroupType(ctx, {kSortSlots}, i32)};  // sort: key index or -1
@@ -997,65 +998,103 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                       body(e.addi(tid, e.muli(step, e.index(kSelectThreads))));
                     });
         };
+        // Keys [0, end) in strides of the CTA, four loads in flight per
+        // thread: body(j, ordered key, j < end).
+        auto sweep = [&](Value end,
+                         function_ref<void(Value, Value, Value)> body) {
+          constexpr int64_t kUnroll = 4;
+          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)),
+                                  e.index(kUnroll * kSelectThreads));
+          e.forEach(zero, steps, [&](Value step) {
+            SmallVector<Value> js, keysIn, valid;
+            for (int64_t u = 0; u < kUnroll; ++u) {
+              Value j = e.addi(
+                  tid, e.muli(e.addi(e.muli(step, e.index(kUnroll)), e.index(u)),
+                              e.index(kSelectThreads)));
+              js.push_back(j);
+              valid.push_back(e.cmpi(CmpIPredicate::ult, j, end));
+              keysIn.push_back(keyOf(e.select(valid.back(), j, zero)));
+            }
+            for (int64_t u = 0; u < kUnroll; ++u)
+              body(js[u], keysIn[u], valid[u]);
+          });
+        };
         auto atomicAdd = [&](Value value, Value memref, Value i) {
           memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi, value,
                                       memref, ValueRange{i});
         };
 
-        // The `rank`-th largest bias of keys [0, end) by radix select: four
-        // passes of 8 bits, one histogram bin per thread, the digit found
-        // by a CTA-wide scan from the top. Returns its ordered key and how
-        // many keys equal to it belong to the top `rank`.
-        auto radixSelect = [&](Value end, Value rank) {
-          Value prefix = e.i32(0), mask = e.i32(0), k = rank;
+        // The ranks[r]-th largest biases of keys [0, end) (1 <= rank <= end)
+        // by radix select: four passes of 8 bits, each one sweep over the
+        // keys feeding one histogram per rank (one bin per thread), the
+        // digit found by a CTA-wide scan from the top. Returns per rank its
+        // ordered key and how many keys equal to it belong to the top rank.
+        auto radixSelect = [&](Value end, ArrayRef<Value> ranks) {
+          int64_t n = ranks.size();
+          SmallVector<Value> prefix(n, e.i32(0)), k(ranks);
+          Value mask = e.i32(0);
           for (int shift = 24; shift >= 0; shift -= 8) {
             e.barrier();
-            st(e.i32(0), hist, tid);
+            for (int64_t r = 0; r < n; ++r)
+              st(e.i32(0), hist, e.addi(tid, e.index(r * 256)));
             e.barrier();
-            strided(end, [&](Value j) {
-              Value key = keyOf(j);
+            sweep(end, [&](Value, Value key, Value valid) {
+              Value digit = arith::AndIOp::create(
+                  b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
+                  e.i32(255));
               Value masked = arith::AndIOp::create(b, loc, key, mask);
-              e.ifThen(e.cmpi(CmpIPredicate::eq, masked, prefix), [&] {
-                Value digit = arith::AndIOp::create(
-                    b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
-                    e.i32(255));
-                atomicAdd(e.i32(1), hist, e.toIndex(digit));
+              for (int64_t r = 0; r < n; ++r)
+                e.ifThen(e.andi(valid, e.cmpi(CmpIPredicate::eq, masked,
+                                              prefix[r])),
+                         [&] {
+                           atomicAdd(e.i32(1), hist,
+                                     e.addi(e.toIndex(digit), e.index(r * 256)));
+                         });
+            });
+            e.barrier();
+            for (int64_t r = 0; r < n; ++r) {
+              // Inclusive scan of the bins from digit 255 down.
+              Value h = ld(hist, e.subi(e.index(256 * r + 255), tid));
+              Value incl = h;
+              for (int32_t off : {1, 2, 4, 8, 16}) {
+                Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
+                                                  gpu::ShuffleMode::UP)
+                               .getShuffleResult();
+                incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
+                                addI32(incl, up), incl);
+              }
+              Value totals = e.index(r * kSelectWarps);
+              e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)),
+                       [&] { st(incl, warpTotals, e.addi(totals, warp)); });
+              e.barrier();
+              for (int64_t w = 0; w < kSelectWarps; ++w)
+                incl = e.select(
+                    e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
+                    addI32(incl, ld(warpTotals, e.addi(totals, e.index(w)))),
+                    incl);
+              Value above = subI32(incl, h);
+              Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k[r]),
+                                   e.cmpi(CmpIPredicate::slt, above, k[r]));
+              e.ifThen(found, [&] {
+                st(e.toI32(e.subi(e.index(255), tid)), scalars, e.index(2 * r));
+                st(subI32(k[r], above), scalars, e.index(2 * r + 1));
               });
-            });
-            e.barrier();
-            // Inclusive scan of the bins from digit 255 down.
-            Value h = ld(hist, e.subi(e.index(255), tid));
-            Value incl = h;
-            for (int32_t off : {1, 2, 4, 8, 16}) {
-              Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
-                                                gpu::ShuffleMode::UP)
-                             .getShuffleResult();
-              incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
-                              addI32(incl, up), incl);
             }
-            e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)),
-                     [&] { st(incl, warpTotals, warp); });
             e.barrier();
-            for (int64_t w = 0; w < kSelectWarps; ++w)
-              incl = e.select(e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
-                              addI32(incl, ld(warpTotals, e.index(w))), incl);
-            Value above = subI32(incl, h);
-            Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k),
-                                 e.cmpi(CmpIPredicate::slt, above, k));
-            e.ifThen(found, [&] {
-              st(e.toI32(e.subi(e.index(255), tid)), scalars, zero);
-              st(subI32(k, above), scalars, one);
-            });
-            e.barrier();
-            Value digit = ld(scalars, zero);
-            k = ld(scalars, one);
-            prefix = arith::OrIOp::create(
-                b, loc, prefix,
-                arith::ShLIOp::create(b, loc, digit, e.i32(shift)));
+            for (int64_t r = 0; r < n; ++r) {
+              Value digit = ld(scalars, e.index(2 * r));
+              k[r] = ld(scalars, e.index(2 * r + 1));
+              prefix[r] = arith::OrIOp::create(
+                  b, loc, prefix[r],
+                  arith::ShLIOp::create(b, loc, digit, e.i32(shift)));
+            }
             mask = arith::OrIOp::create(
                 b, loc, mask, e.i32(static_cast<int32_t>(255u << shift)));
           }
-          return std::make_pair(prefix, k);
+          SmallVector<std::pair<Value, Value>> result;
+          for (int64_t r = 0; r < n; ++r)
+            result.push_back({prefix[r], k[r]});
+          return result;
         };
         Value win = e.index(window);
 
@@ -1063,7 +1102,9 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
           Value all = e.index(keys);
           Value t = e.ifValue(
               e.cmpi(CmpIPredicate::sge, all, win),
-              [&] { return valueOf(radixSelect(all, e.i32(window)).first); },
+              [&] {
+                return valueOf(radixSelect(all, {e.i32(window)})[0].first);
+              },
               [&] { return e.negInf(); });
           strided(e.index(queries), [&](Value row) {
             e.store(t, tau, {bIdx, g, row});
@@ -1099,24 +1140,24 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               Value hasUpper =
                   e.cmpi(CmpIPredicate::sgt, m, e.index(kSelectRows - 1));
               Value noKey = e.i32(-1); // all-ones: sorts last
+              // tau (rank W) and `upper` (rank m - 127) in the same sweeps;
+              // an absent one is replaced by rank 1 and ignored.
               SmallVector<Value> t = e.ifValues(
-                  hasTau, {i32, i32},
+                  e.ori(hasTau, hasUpper), {i32, i32, i32},
                   [&]() -> SmallVector<Value> {
-                    auto [key, ties] = radixSelect(pEnd, e.i32(window));
-                    return {key, ties};
+                    Value upperRank =
+                        e.toI32(e.subi(m, e.index(kSelectRows - 1)));
+                    auto found = radixSelect(
+                        pEnd, {e.select(hasTau, e.i32(window), e.i32(1)),
+                               e.select(hasUpper, upperRank, e.i32(1))});
+                    return {found[0].first, found[0].second, found[1].first};
                   },
                   [&]() -> SmallVector<Value> {
-                    return {e.i32(0), e.i32(0)};
+                    return {e.i32(0), e.i32(0), noKey};
                   });
-              Value tauKey = t[0], tauTies = t[1];
-              Value upperKey = e.ifValue(
-                  hasUpper,
-                  [&] {
-                    return radixSelect(pEnd, e.toI32(e.subi(
-                                                 m, e.index(kSelectRows - 1))))
-                        .first;
-                  },
-                  [&] { return noKey; }, i32);
+              Value tauKey = e.select(hasTau, t[0], e.i32(0));
+              Value tauTies = e.select(hasTau, t[1], e.i32(0));
+              Value upperKey = e.select(hasUpper, t[2], noKey);
               // The multiset, sorted below: padding first.
               e.barrier();
               for (int64_t half = 0; half < 2; ++half) {
@@ -1125,30 +1166,31 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                 st(e.i32(0), sortMult, slot);
                 st(noKey, sortIdx, slot);
               }
+              e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero),
+                       [&] { st(e.i32(0), scalars, e.index(kCounter)); });
+              e.barrier();
               e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
-                st(e.i32(0), scalars, e.index(2));
                 st(tauKey, sortKey, e.index(kTauSlot));
                 st(tauTies, sortMult, e.index(kTauSlot));
               });
-              e.barrier();
-              strided(pEnd, [&](Value j) {
-                Value key = keyOf(j);
+              sweep(pEnd, [&](Value, Value key, Value valid) {
                 Value aboveTau =
                     e.ori(e.cmpi(CmpIPredicate::eq, hasTau, e.boolean(false)),
                           e.cmpi(CmpIPredicate::ugt, key, tauKey));
                 Value belowUpper =
                     e.ori(e.cmpi(CmpIPredicate::eq, hasUpper, e.boolean(false)),
                           e.cmpi(CmpIPredicate::ult, key, upperKey));
-                e.ifThen(e.andi(aboveTau, belowUpper), [&] {
+                e.ifThen(e.andi(valid, e.andi(aboveTau, belowUpper)), [&] {
                   Value slot = memref::AtomicRMWOp::create(
                       b, loc, arith::AtomicRMWKind::addi, e.i32(1), scalars,
-                      ValueRange{e.index(2)});
+                      ValueRange{e.index(kCounter)});
                   st(key, sortKey, e.toIndex(slot));
                   st(e.i32(1), sortMult, e.toIndex(slot));
                 });
                 e.ifThen(
-                    e.andi(hasUpper, e.andi(aboveTau, e.cmpi(CmpIPredicate::eq,
-                                                             key, upperKey))),
+                    e.andi(e.andi(valid, hasUpper),
+                           e.andi(aboveTau,
+                                  e.cmpi(CmpIPredicate::eq, key, upperKey))),
                     [&] {
                       atomicAdd(e.i32(1), sortMult, e.index(kUpperSlot));
                     });
