@@ -53,26 +53,12 @@ def rel_error(out, ref):
     return ((out[finite] - ref[finite]).norm() / ref[finite].norm().clamp_min(1e-30)).item()
 
 
-def time_ms(fn, budget_ms=300.0, max_reps=20):
-    """Median of CUDA-event timings after a warm-up, fresh launches each rep."""
-    fn()
-    torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    fn()
-    end.record()
-    torch.cuda.synchronize()
-    estimate = start.elapsed_time(end)
-    reps = max(1, min(max_reps, int(budget_ms / max(estimate, 1e-3))))
-    times = []
-    for _ in range(reps):
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
-    times.sort()
-    return times[len(times) // 2]
+def time_ms(fn):
+    """Median time of `fn` by triton.testing.do_bench: warm-up, L2 flushed
+    before each repetition, CUDA events, launches queued back to back (so
+    host-side launch overhead overlaps earlier GPU work, as in a model)."""
+    from triton.testing import do_bench
+    return do_bench(fn, warmup=25, rep=200, return_mode="median")
 
 
 def artifact(name, keep=None):
