@@ -53,4 +53,5 @@ def all_configs():
 # the default (suffix -> wm-to-nvvm options).
 VARIANTS = {
     "__mma": {"wgmma": False},
+    "__mma8": {"wgmma": False, "mma_warps": 8},
 }

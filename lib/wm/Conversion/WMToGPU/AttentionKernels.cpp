@@ -37,7 +37,7 @@ using arith::CmpIPredicate;
 
 namespace {
 
-constexpr int64_t kSelectRows = 128;   // query rows per dma_select_blocks CTA
+constexpr int64_t kSelectRows = 256;   // query rows per dma_select_blocks CTA
 constexpr int64_t kSelectWarps = 8;
 constexpr int64_t kSelectThreads = 32 * kSelectWarps;
 constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
@@ -190,16 +190,15 @@ struct Emitter : LoopBuilder {
   }
   /// Two f32 rounded to the 16-bit type and packed, `lo` in the low half.
   Value pack(Value lo, Value hi, Type half) {
-    auto bits = [&](Value v) {
-      Value narrow = arith::TruncFOp::create(builder(), location(), half, v);
-      Value raw = arith::BitcastOp::create(builder(), location(),
-                                           builder().getI16Type(), narrow);
-      return arith::ExtUIOp::create(builder(), location(),
-                                    builder().getI32Type(), raw)
-          .getResult();
-    };
-    Value high = arith::ShLIOp::create(builder(), location(), bits(hi), i32(16));
-    return arith::OrIOp::create(builder(), location(), bits(lo), high);
+    // One vector conversion: cvt.rn.{bf16x2,f16x2}.f32.
+    OpBuilder &b = builder();
+    auto wide = VectorType::get({2}, b.getF32Type());
+    Value pair = LLVM::PoisonOp::create(b, location(), wide);
+    pair = LLVM::InsertElementOp::create(b, location(), pair, lo, i32(0));
+    pair = LLVM::InsertElementOp::create(b, location(), pair, hi, i32(1));
+    Value narrow = LLVM::FPTruncOp::create(
+        b, location(), VectorType::get({2}, half), pair);
+    return LLVM::BitcastOp::create(b, location(), b.getI32Type(), narrow);
   }
   /// D = A B + C on a 16x8x16 tile: A 4 x i32, B 2 x i32, C 4 x f32.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> b,
@@ -374,7 +373,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   auto key = op.getKey().getType();
   int64_t keys = key.getDimSize(1), kvHeads = key.getDimSize(2);
   Type half = query.getElementType();
-  bool wgmma = options.wgmma;
+  // The wgmma tile copies map 8 rows of D / 8 chunks onto a warpgroup.
+  bool wgmma = options.wgmma && 128 % headDim == 0;
   NVVM::MMATypes mmaType =
       half.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
   NVVM::WGMMATypes wgmmaType =
@@ -383,10 +383,11 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   bool causal = op.getCausal();
   int64_t warps = wgmma ? 4 : options.warps;
   int64_t threads = 32 * warps, blockRows = 16 * warps;
+  // Keys each thread tests per compaction round (loads in flight together;
+  // mma.sync holds Q fragments in registers meanwhile).
+  const int64_t kBallotSteps = wgmma ? 16 : 8;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
-  // Keys each thread tests per compaction round (loads in flight together).
-  constexpr int64_t kBallotSteps = 8;
   int64_t roundKeys = threads * kBallotSteps;
   assert(kSegmentKeys % roundKeys == 0 && (kTileKeys * quads) % threads == 0);
   AttentionSharedLayout layout(headDim, wgmma);
@@ -502,14 +503,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                           loadQ(rowB, d1)});
           }
         }
-        // Element offset of (key, d) of K and V: key * Hk * D + the (b, g)
-        // base, 64-bit.
+        // K and V elements: key * Hk * D + the (b, g) base, 64-bit.
         Value kvRow = e.toI64(e.muli(e.addi(e.muli(bIdx, e.index(keys * kvHeads)), g),
                                      e.index(headDim)));
-        auto kvOffset = [&](Value keyIdx, Value d) {
-          return e.addI64(e.mulI64(e.toI64(keyIdx), e.i64(kvHeads * headDim)),
-                          e.addI64(kvRow, e.toI64(d)));
-        };
         Value biasRow = e.muli(e.addi(e.muli(bIdx, e.index(kvHeads)), g),
                                e.index(keys));
 
@@ -519,6 +515,27 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         auto candidateAt = [&](Value slot) {
           return e.toIndex(e.loadShared(cand, i32, slot));
         };
+        // Each thread copies the same 16-byte chunk of every `rowStep`-th
+        // row of a tile. mma.sync: whole rows, padded; wgmma: 8 rows x 4
+        // chunks per warp, chunk `item` at 16 * item (needs 128 % D == 0).
+        Value threadRow, threadC4, threadWord;
+        int64_t rowStep, wordStep;
+        if (wgmma) {
+          threadRow = e.addi(e.muli(e.divi(tid, e.index(headDim)), e.index(8)),
+                             e.remi(tid, e.index(8)));
+          threadC4 = e.remi(e.divi(tid, e.index(8)), e.index(quads));
+          threadWord = e.muli(tid, e.index(4));
+          rowStep = 8 * threads / headDim;
+          wordStep = 4 * threads;
+        } else {
+          threadRow = e.divi(tid, e.index(quads));
+          threadC4 = e.remi(tid, e.index(quads));
+          threadWord = e.addi(e.muli(threadRow, e.index(layout.rowWords)),
+                              e.muli(threadC4, e.index(4)));
+          rowStep = threads / quads;
+          wordStep = rowStep * layout.rowWords;
+        }
+        Value threadElement = e.addI64(kvRow, e.toI64(e.muli(threadC4, e.index(8))));
         auto issueTile = [&](Value tile, Value stage, Value count) {
           Value c0 = e.muli(tile, e.index(kTileKeys));
           Value stageRow = e.muli(stage, e.index(kTileKeys));
@@ -533,29 +550,18 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          e.toI64(e.addi(biasRow, kIdx))),
                         4, valid);
           });
-          Value stageWord = e.muli(stage, e.index(layout.tileWords));
+          Value stageWord = e.addi(e.muli(stage, e.index(layout.tileWords)),
+                                   threadWord);
           for (int64_t r = 0; r < kTileKeys * quads / threads; ++r) {
-            Value item = e.addi(e.index(r * threads), tid);
-            // wgmma: 8 rows x 4 chunks per warp, written at 16 * item;
-            // mma.sync: whole rows, padded.
-            Value row, c4, word;
-            if (wgmma) {
-              row = e.addi(e.muli(e.divi(item, e.index(8 * quads)), e.index(8)),
-                           e.remi(item, e.index(8)));
-              c4 = e.remi(e.divi(item, e.index(8)), e.index(quads));
-              word = e.addi(stageWord, e.muli(item, e.index(4)));
-            } else {
-              row = e.divi(item, e.index(quads));
-              c4 = e.remi(item, e.index(quads));
-              word = e.addi(stageWord, e.addi(e.muli(row, e.index(layout.rowWords)),
-                                              e.muli(c4, e.index(4))));
-            }
+            Value row = e.addi(threadRow, e.index(r * rowStep));
             Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
             Value kIdx = candidateAt(e.select(valid, e.addi(c0, row), zero));
-            Value element = kvOffset(kIdx, e.muli(c4, e.index(8)));
-            e.copyAsync(e.elementPointer(kShared, i32, e.toI32(word)),
+            Value element = e.addI64(
+                e.mulI64(e.toI64(kIdx), e.i64(kvHeads * headDim)), threadElement);
+            Value word = e.toI32(e.addi(stageWord, e.index(r * wordStep)));
+            e.copyAsync(e.elementPointer(kShared, i32, word),
                         e.elementPointer(kBase, i16, element), 16, valid);
-            e.copyAsync(e.elementPointer(vShared, i32, e.toI32(word)),
+            e.copyAsync(e.elementPointer(vShared, i32, word),
                         e.elementPointer(vBase, i16, element), 16, valid);
           }
         };
@@ -931,14 +937,15 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   int64_t window = static_cast<int64_t>(op.getWindow());
   bool perRow = op.hasRowThresholds();
   int64_t rowBlocks = perRow ? llvm::divideCeil(queries, kSelectRows) : 1;
-  // The sorted multiset of a block: up to 256 values of the prefix between
-  // the two thresholds, the block's 128 new keys, tau and the upper
+  // The sorted multiset of a block: up to 512 values of the prefix between
+  // the two thresholds, the block's 256 new keys, tau and the upper
   // threshold, padded to a power of two.
-  constexpr int64_t kSortSlots = 512, kBelowSlots = 256;
+  constexpr int64_t kSortSlots = 4 * kSelectRows, kBelowSlots = 2 * kSelectRows;
   constexpr int64_t kNewSlot = kBelowSlots, kTauSlot = kNewSlot + kSelectRows;
   constexpr int64_t kUpperSlot = kTauSlot + 1;
-  static_assert(kSelectThreads == 256 && kSortSlots == 2 * kSelectThreads,
-                "one histogram bin and one sorting pair per thread");
+  static_assert(kSelectThreads == 256 && kSelectRows == kSelectThreads,
+                "one histogram bin and one row per thread");
+  constexpr int64_t kPairsPerThread = kSortSlots / 2 / kSelectThreads;
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32);
   constexpr int64_t kCounter = 4; // scalars: (digit, rank) x 2, counter
@@ -1113,12 +1120,12 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         }
 
         // Row i ranks the prefix [0, size_i), size_i = i + Lk - Lq + 1. The
-        // block's rows share P = [0, pEnd) and add at most 128 new keys. If
+        // block's rows share P = [0, pEnd) and add at most 256 new keys. If
         // U is the top min(W, |P|) of P, tau_i is the k'_i-th smallest of U
         // plus the new keys visible to row i, k'_i = size_i - W + 1 -
-        // (|P| - |U|) <= 128: only the 128 smallest of U matter. They are
+        // (|P| - |U|) <= 256: only the 256 smallest of U matter. They are
         // tau (with its multiplicity in U), the values strictly between tau
-        // and `upper` (the 128th smallest of U), and copies of `upper`.
+        // and `upper` (the 256th smallest of U), and copies of `upper`.
         Value offset = e.index(keys - queries + 1);
         Value rowEnd =
             e.mini(e.index(queries), e.addi(i0, e.index(kSelectRows)));
@@ -1160,8 +1167,8 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               Value upperKey = e.select(hasUpper, t[2], noKey);
               // The multiset, sorted below: padding first.
               e.barrier();
-              for (int64_t half = 0; half < 2; ++half) {
-                Value slot = e.addi(tid, e.index(half * kSelectThreads));
+              for (int64_t part = 0; part < kSortSlots / kSelectThreads; ++part) {
+                Value slot = e.addi(tid, e.index(part * kSelectThreads));
                 st(noKey, sortKey, slot);
                 st(e.i32(0), sortMult, slot);
                 st(noKey, sortIdx, slot);
@@ -1207,13 +1214,15 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                   });
               e.ifThen(e.andi(hasUpper, e.cmpi(CmpIPredicate::eq, tid, zero)),
                        [&] { st(upperKey, sortKey, e.index(kUpperSlot)); });
-              // Bitonic sort, ascending by ordered key: one pair per thread.
+              // Bitonic sort, ascending by ordered key.
               for (int64_t size = 2; size <= kSortSlots; size *= 2)
                 for (int64_t stride = size / 2; stride >= 1; stride /= 2) {
                   e.barrier();
+                  for (int64_t p = 0; p < kPairsPerThread; ++p) {
+                  Value pair = e.addi(tid, e.index(p * kSelectThreads));
                   Value lo = e.addi(
-                      e.muli(e.divi(tid, e.index(stride)), e.index(2 * stride)),
-                      e.remi(tid, e.index(stride)));
+                      e.muli(e.divi(pair, e.index(stride)), e.index(2 * stride)),
+                      e.remi(pair, e.index(stride)));
                   Value hi = e.addi(lo, e.index(stride));
                   Value ascending = e.cmpi(
                       CmpIPredicate::eq,
@@ -1229,6 +1238,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                       st(a, array, hi);
                     }
                   });
+                  }
                 }
               e.barrier();
               // Each row walks the sorted multiset up to its rank.

@@ -362,9 +362,9 @@ struct ConvertWMToGPUPass
       module.emitError() << "threads-per-block must be in [1, 1024]";
       return signalPassFailure();
     }
-    // ballot rounds of 8 keys per thread must tile a 4096-key segment.
-    if (mmaWarps != 4 && mmaWarps != 8 && mmaWarps != 16) {
-      module.emitError() << "mma-warps must be 4, 8 or 16";
+    // Ballot rounds of 8 keys per thread must tile a 4096-key segment.
+    if (mmaWarps != 4 && mmaWarps != 8) {
+      module.emitError() << "mma-warps must be 4 or 8";
       return signalPassFailure();
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
