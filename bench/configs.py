@@ -52,6 +52,6 @@ def all_configs():
 # Compiler variants of the benchmark configurations, timed side by side with
 # the default (suffix -> wm-to-nvvm options).
 VARIANTS = {
-    "__mma": {"wgmma": False},
-    "__mma8": {"wgmma": False, "mma_warps": 8},
+    "__mma8": {"mma_warps": 8},
+    "__wgmma": {"wgmma": True},
 }

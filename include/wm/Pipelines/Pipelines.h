@@ -43,9 +43,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                            llvm::cl::desc("Thresholds per block of rows"),
                            llvm::cl::init(true)};
   Option<bool> wgmma{*this, "wgmma",
-                      llvm::cl::desc("Attention with wgmma when the chip is "
-                                     "sm_90a (else mma.sync)"),
-                      llvm::cl::init(true)};
+                      llvm::cl::desc("Attention with warpgroup wgmma (needs "
+                                     "sm_90a; else mma.sync)"),
+                      llvm::cl::init(false)};
   Option<int64_t> mmaWarps{*this, "mma-warps",
                            llvm::cl::desc("Warps per tensor-core attention CTA"),
                            llvm::cl::init(4)};

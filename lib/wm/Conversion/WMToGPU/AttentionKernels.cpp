@@ -41,7 +41,6 @@ constexpr int64_t kSelectRows = 256;   // query rows per dma_select_blocks CTA
 constexpr int64_t kSelectWarps = 8;
 constexpr int64_t kSelectThreads = 32 * kSelectWarps;
 constexpr int64_t kTileKeys = 64;   // keys per tensor-core tile
-constexpr int64_t kSegmentKeys = 4096; // keys compacted per segment
 constexpr int64_t kPad = 4;         // i32 words of padding per smem row
 constexpr double kLog2E = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
@@ -245,6 +244,26 @@ forWithState(Emitter &e, Value lb, Value ub, ValueRange init,
 
 enum class Combine { min, max, sum };
 
+/// An scf.while carrying `init`: runs `body(state)` (the next state) while
+/// `condition(state)` holds; returns the final state.
+SmallVector<Value>
+whileWithState(Emitter &e, ValueRange init,
+               function_ref<Value(ValueRange)> condition,
+               function_ref<SmallVector<Value>(ValueRange)> body) {
+  OpBuilder &b = e.builder();
+  Location loc = e.location();
+  TypeRange types = init.getTypes();
+  auto loop = scf::WhileOp::create(b, loc, types, init);
+  OpBuilder::InsertionGuard guard(b);
+  SmallVector<Location> locs(types.size(), loc);
+  Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+  scf::ConditionOp::create(b, loc, condition(before->getArguments()),
+                           before->getArguments());
+  Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+  scf::YieldOp::create(b, loc, body(after->getArguments()));
+  return loop.getResults();
+}
+
 /// A CTA-wide reduction of one value per thread of `warps` warps (all
 /// threads get the result); `scratch` holds one value per warp.
 Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
@@ -316,14 +335,16 @@ namespace {
 struct AttentionSharedLayout {
   AttentionSharedLayout(int64_t headDim, bool wgmma)
       : rowWords(wgmma ? headDim / 2 : headDim / 2 + kPad),
-        tileWords(kTileKeys * rowWords), kStages(kSegmentKeys),
+        tileWords(kTileKeys * rowWords),
+        // Two CTAs per SM: the wgmma one also holds Q and P tiles.
+        candidates(wgmma ? 4096 : 8192), kStages(candidates),
         vStages(kStages + 2 * tileWords), tileKeys(vStages + 2 * tileWords),
         tileBias(tileKeys + 2 * kTileKeys), query(tileBias + 2 * kTileKeys),
         probs(query + (wgmma ? kWgmmaRows * headDim / 2 : 0)),
         words(probs + (wgmma ? kWgmmaRows * kTileKeys / 2 : 0)) {}
   static constexpr int64_t kWgmmaRows = 64; // one warpgroup
-  int64_t rowWords, tileWords, kStages, vStages, tileKeys, tileBias, query,
-      probs, words;
+  int64_t rowWords, tileWords, candidates, kStages, vStages, tileKeys,
+      tileBias, query, probs, words;
 };
 
 /// The no-swizzle wgmma matrix descriptor of the operand at shared byte
@@ -389,8 +410,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
   int64_t roundKeys = threads * kBallotSteps;
-  assert(kSegmentKeys % roundKeys == 0 && (kTileKeys * quads) % threads == 0);
   AttentionSharedLayout layout(headDim, wgmma);
+  assert(layout.candidates % roundKeys == 0 &&
+         (kTileKeys * quads) % threads == 0);
   // wgmma operand strides (bytes): 8-row groups of a tile are 16 * D bytes
   // apart, 8-element chunks of a row 128 bytes.
   int64_t groupBytes = 16 * headDim, chunkBytes = 128;
@@ -569,30 +591,45 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         // State: O (dTiles x 4), then mA, mB, lA, lB.
         SmallVector<Value> init(dTiles * 4, e.f32(0.0));
         init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
-        Value segments = e.ceilDiv(keyEnd, e.index(kSegmentKeys));
         Value laneBit = arith::ShLIOp::create(b, loc, e.i32(1), e.toI32(lane));
         Value lanesBelow = arith::SubIOp::create(b, loc, laneBit, e.i32(1));
-        SmallVector<Value> state = forWithState(
-            e, zero, segments, init, [&](Value seg, ValueRange st) {
-              Value s0 = e.muli(seg, e.index(kSegmentKeys));
-              // Compact the candidates of the segment, in key order. With
-              // no threshold in the block (tauLo = -inf) they are simply
-              // the visible keys of the segment.
-              auto denseSegment = [&] {
-                Value n = e.maxi(zero, e.mini(e.index(kSegmentKeys), e.subi(keyEnd, s0)));
-                e.forEach(zero, e.index(kSegmentKeys / threads), [&](Value round) {
+        // Segments: as many keys from s0 on as the candidate list can take,
+        // then their tiles.
+        SmallVector<Value> segmentInit = {zero};
+        segmentInit.append(init);
+        SmallVector<Value> state = whileWithState(
+            e, segmentInit,
+            [&](ValueRange st) {
+              return e.cmpi(CmpIPredicate::slt, st[0], keyEnd);
+            },
+            [&](ValueRange segmentState) -> SmallVector<Value> {
+              Value s0 = segmentState[0];
+              ValueRange st = segmentState.drop_front();
+              // Compact candidates in key order. With no threshold in the
+              // block (tauLo = -inf) they are simply the visible keys.
+              auto denseSegment = [&]() -> SmallVector<Value> {
+                Value n = e.mini(e.index(layout.candidates), e.subi(keyEnd, s0));
+                e.forEach(zero, e.index(layout.candidates / threads), [&](Value round) {
                   Value t = e.addi(e.muli(round, e.index(threads)), tid);
                   e.storeShared(e.toI32(e.addi(s0, t)), cand, t);
                 });
-                return n;
+                return {n, e.addi(s0, n)};
               };
-              // Rounds of kBallotSteps keys per thread: all bias loads in
-              // flight at once, one warp ballot per step, one exchange of
-              // the warps' counts per round.
-              auto ballotSegment = [&] { return forWithState(
-                  e, zero, e.index(kSegmentKeys / roundKeys), {zero},
-                  [&](Value round, ValueRange cnt) -> SmallVector<Value> {
-                    Value j0 = e.addi(s0, e.muli(round, e.index(roundKeys)));
+              // Rounds of kBallotSteps keys per thread, while the list has
+              // room for a whole round: all bias loads in flight at once,
+              // one warp ballot per step, one exchange of the warps' counts
+              // per round.
+              auto ballotSegment = [&]() -> SmallVector<Value> {
+                SmallVector<Value> rounds = whileWithState(
+                  e, ValueRange{s0, zero},
+                  [&](ValueRange r) {
+                    return e.andi(e.cmpi(CmpIPredicate::slt, r[0], keyEnd),
+                                  e.cmpi(CmpIPredicate::sle, e.addi(r[1], e.index(roundKeys)),
+                                         e.index(layout.candidates)));
+                  },
+                  [&](ValueRange r) -> SmallVector<Value> {
+                    Value j0 = r[0];
+                    ValueRange cnt = r.drop_front();
                     SmallVector<Value> js, preds, ballots;
                     for (int64_t u = 0; u < kBallotSteps; ++u) {
                       Value j = e.addi(j0, e.addi(e.index(u * threads), tid));
@@ -634,10 +671,14 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                         Value rank = e.toIndex(LLVM::CtPopOp::create(b, loc, i32, below));
                         e.storeShared(e.toI32(js[u]), cand, e.addi(before[u], rank));
                       });
-                    return {running};
-                  })[0]; };
-              Value count = e.ifValue(e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
-                                      denseSegment, ballotSegment, b.getIndexType());
+                    return {e.addi(j0, e.index(roundKeys)), running};
+                  });
+                return {rounds[1], rounds[0]};
+              };
+              SmallVector<Value> compacted = e.ifValues(
+                  e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
+                  {b.getIndexType(), b.getIndexType()}, denseSegment, ballotSegment);
+              Value count = compacted[0], segmentEnd = compacted[1];
               e.barrier();
 
               // Tiles of 64 candidates, double-buffered: tile t + 1 is in
@@ -646,7 +687,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               e.ifThen(e.cmpi(CmpIPredicate::sgt, tiles, zero),
                        [&] { issueTile(zero, zero, count); });
               NVVM::CpAsyncCommitGroupOp::create(b, loc);
-              return forWithState(
+              SmallVector<Value> segmentNext = {segmentEnd};
+              segmentNext.append(forWithState(
                   e, zero, tiles, st,
                   [&](Value tile, ValueRange st2) -> SmallVector<Value> {
                     Value stage = e.remi(tile, e.index(2));
@@ -802,10 +844,25 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                         sumA = e.add(sumA, s[nt][x]);
                         sumB = e.add(sumB, s[nt][2 + x]);
                       }
-                    SmallVector<Value> o;
-                    for (int64_t dt = 0; dt < dTiles; ++dt)
-                      o.append({e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
-                                e.mul(st2[dt * 4 + 2], alphaB), e.mul(st2[dt * 4 + 3], alphaB)});
+                    // Once the row maxima settle, most tiles change none
+                    // of the warp's: skip the rescale of O then.
+                    Value settled = e.andi(e.cmp(CmpFPredicate::OEQ, newA, mA),
+                                           e.cmp(CmpFPredicate::OEQ, newB, mB));
+                    Value warpSettled = NVVM::VoteSyncOp::create(
+                        b, loc, b.getI1Type(), e.i32(-1), settled,
+                        NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::all));
+                    SmallVector<Type> oTypes(dTiles * 4, f32);
+                    SmallVector<Value> o = e.ifValues(
+                        warpSettled, oTypes,
+                        [&] { return SmallVector<Value>(st2.take_front(dTiles * 4)); },
+                        [&] {
+                          SmallVector<Value> scaled;
+                          for (int64_t dt = 0; dt < dTiles; ++dt)
+                            scaled.append({e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
+                                           e.mul(st2[dt * 4 + 2], alphaB),
+                                           e.mul(st2[dt * 4 + 3], alphaB)});
+                          return scaled;
+                        });
                     // P as 16-bit pairs: (row A | row B) x (keys 2 quad, +1)
                     // of each 8-key tile.
                     auto packP = [&](int64_t nt, bool rowB) {
@@ -893,8 +950,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     // The next iteration refills this stage (and P).
                     e.barrier();
                     return next;
-                  });
+                  }));
+              return segmentNext;
             });
+        state.erase(state.begin());
 
         // out = O / l, lse = m + log(l); rows that kept nothing: 0, -inf.
         Value mA = state[dTiles * 4], mB = state[dTiles * 4 + 1];
