@@ -40,6 +40,7 @@ def build_chained(name, B, L, H, Hk, D, W, form):
 # Compiled a second time with the row kernels (no compaction, no tensor
 # cores, per-row thresholds): the suite checks both give the same result.
 BASELINE_SUFFIX = "__rows"
+WGMMA_SUFFIX = "__wgmma"
 
 
 def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
@@ -60,6 +61,11 @@ def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
     for config in CORRECTNESS[:4]:
         path = os.path.join(out_dir, config[0] + BASELINE_SUFFIX)
         build(*config).compile("sm_90a", path=path, tensor_cores=False, block_select=False)
+        print("wrote", path)
+    # The wgmma kernel on every configuration, compared with the default.
+    for config in CORRECTNESS:
+        path = os.path.join(out_dir, config[0] + WGMMA_SUFFIX)
+        build(*config).compile("sm_90a", path=path, wgmma=True)
         print("wrote", path)
 
 
