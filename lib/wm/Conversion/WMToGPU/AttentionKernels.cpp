@@ -404,13 +404,15 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   bool causal = op.getCausal();
   int64_t warps = wgmma ? 4 : options.warps;
   int64_t threads = 32 * warps, blockRows = 16 * warps;
-  // Keys each thread tests per compaction round (loads in flight together;
-  // mma.sync holds Q fragments in registers meanwhile).
-  const int64_t kBallotSteps = wgmma ? 16 : 8;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
-  int64_t roundKeys = threads * kBallotSteps;
   AttentionSharedLayout layout(headDim, wgmma);
+  // A compaction round: 4 x kCompactSteps keys per thread (loads in flight
+  // together), half the candidate list.
+  const int64_t kCompactSteps = layout.candidates / (8 * threads);
+  int64_t roundKeys = threads * 4 * kCompactSteps;
+  // 16-byte bias loads need 16-byte aligned rows.
+  bool vectorBias = keys % 4 == 0;
   assert(layout.candidates % roundKeys == 0 &&
          (kTileKeys * quads) % threads == 0);
   // wgmma operand strides (bytes): 8-row groups of a tile are 16 * D bytes
@@ -419,7 +421,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32), f32 = Float32Type::get(ctx);
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {kBallotSteps * warps}, i32), // ballot counts
+      workgroupType(ctx, {kCompactSteps * warps}, i32), // compaction counts
       workgroupType(ctx, {warps}, f32),                // reductions
   };
 
@@ -432,7 +434,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value q = args[0], k = args[1], v = args[2], bias = args[3];
         Value tau = args[4];
         Value out = args[args.size() - 2], lse = args.back();
-        Value ballotCounts = smem[0], reduction = smem[1];
+        Value stepCounts = smem[0], reduction = smem[1];
         Value zero = e.index(0), one = e.index(1);
         Value shared = factory.dynamicSharedMemory(b, loc);
         auto region = [&](int64_t word) {
@@ -591,8 +593,6 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         // State: O (dTiles x 4), then mA, mB, lA, lB.
         SmallVector<Value> init(dTiles * 4, e.f32(0.0));
         init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
-        Value laneBit = arith::ShLIOp::create(b, loc, e.i32(1), e.toI32(lane));
-        Value lanesBelow = arith::SubIOp::create(b, loc, laneBit, e.i32(1));
         // Segments: as many keys from s0 on as the candidate list can take,
         // then their tiles.
         SmallVector<Value> segmentInit = {zero};
@@ -615,11 +615,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                 });
                 return {n, e.addi(s0, n)};
               };
-              // Rounds of kBallotSteps keys per thread, while the list has
-              // room for a whole round: all bias loads in flight at once,
-              // one warp ballot per step, one exchange of the warps' counts
-              // per round.
-              auto ballotSegment = [&]() -> SmallVector<Value> {
+              // Rounds of 4 x kCompactSteps keys per thread, while the list
+              // has room for a whole round: all bias loads in flight at
+              // once, one exchange of the warps' counts per round.
+              auto compactSegment = [&]() -> SmallVector<Value> {
                 SmallVector<Value> rounds = whileWithState(
                   e, ValueRange{s0, zero},
                   [&](ValueRange r) {
@@ -629,55 +628,95 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                   },
                   [&](ValueRange r) -> SmallVector<Value> {
                     Value j0 = r[0];
-                    ValueRange cnt = r.drop_front();
-                    SmallVector<Value> js, preds, ballots;
-                    for (int64_t u = 0; u < kBallotSteps; ++u) {
-                      Value j = e.addi(j0, e.addi(e.index(u * threads), tid));
-                      Value inRange = e.cmpi(CmpIPredicate::ult, j, keyEnd);
-                      Value kb = e.load(bias, {bIdx, g, e.select(inRange, j, zero)});
-                      js.push_back(j);
-                      preds.push_back(
-                          e.andi(inRange, e.cmp(CmpFPredicate::OGE, kb, tauLo)));
+                    Value running = r[1];
+                    // Step u: thread t tests keys j0 + (u T + t) 4 + x,
+                    // x < 4 (one 16-byte load when rows are 16-byte
+                    // aligned); a warp-wide scan of the per-thread counts
+                    // orders them.
+                    SmallVector<Value> firstKey, masks, exclusive, inclusive;
+                    SmallVector<SmallVector<Value>> keep(kCompactSteps);
+                    for (int64_t u = 0; u < kCompactSteps; ++u) {
+                      Value j = e.addi(j0, e.muli(e.addi(e.index(u * threads), tid),
+                                                  e.index(4)));
+                      firstKey.push_back(j);
+                      SmallVector<Value> values;
+                      if (vectorBias) {
+                        Value at = e.mini(j, e.index(keys - 4));
+                        Value ptr = e.elementPointer(biasBase, f32,
+                                                     e.toI64(e.addi(biasRow, at)));
+                        Value quad4 = LLVM::LoadOp::create(
+                            b, loc, VectorType::get({4}, f32), ptr, /*alignment=*/16);
+                        for (int64_t x = 0; x < 4; ++x)
+                          values.push_back(LLVM::ExtractElementOp::create(
+                              b, loc, quad4, e.i32(x)));
+                      } else {
+                        for (int64_t x = 0; x < 4; ++x)
+                          values.push_back(e.load(
+                              bias, {bIdx, g, e.mini(e.addi(j, e.index(x)),
+                                                     e.index(keys - 1))}));
+                      }
+                      Value mask = e.i32(0);
+                      for (int64_t x = 0; x < 4; ++x) {
+                        Value pred = e.andi(
+                            e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), keyEnd),
+                            e.cmp(CmpFPredicate::OGE, values[x], tauLo));
+                        keep[u].push_back(pred);
+                        mask = arith::OrIOp::create(
+                            b, loc, mask, e.select(pred, e.i32(1 << x), e.i32(0)));
+                      }
+                      masks.push_back(mask);
                     }
-                    for (Value pred : preds)
-                      ballots.push_back(NVVM::VoteSyncOp::create(
-                          b, loc, i32, e.i32(-1), pred,
-                          NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::ballot)));
+                    for (int64_t u = 0; u < kCompactSteps; ++u) {
+                      Value own = LLVM::CtPopOp::create(b, loc, i32, masks[u]);
+                      Value incl = own;
+                      for (int32_t off : {1, 2, 4, 8, 16}) {
+                        Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
+                                                          gpu::ShuffleMode::UP)
+                                       .getShuffleResult();
+                        incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
+                                        arith::AddIOp::create(b, loc, incl, up), incl);
+                      }
+                      inclusive.push_back(incl);
+                      exclusive.push_back(arith::SubIOp::create(b, loc, incl, own));
+                    }
                     e.barrier();
-                    e.ifThen(e.cmpi(CmpIPredicate::eq, lane, zero), [&] {
-                      for (int64_t u = 0; u < kBallotSteps; ++u)
+                    e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)), [&] {
+                      for (int64_t u = 0; u < kCompactSteps; ++u)
                         memref::StoreOp::create(
-                            b, loc, LLVM::CtPopOp::create(b, loc, i32, ballots[u]),
-                            ballotCounts,
+                            b, loc, inclusive[u], stepCounts,
                             ValueRange{e.addi(e.index(u * warps), warp)});
                     });
                     e.barrier();
                     // Candidates before (step u, this warp), in key order.
-                    Value running = cnt[0];
-                    SmallVector<Value> before(kBallotSteps);
-                    for (int64_t u = 0; u < kBallotSteps; ++u) {
+                    SmallVector<Value> before(kCompactSteps);
+                    for (int64_t u = 0; u < kCompactSteps; ++u) {
                       before[u] = running;
                       for (int64_t w = 0; w < warps; ++w) {
                         Value n = e.toIndex(memref::LoadOp::create(
-                            b, loc, ballotCounts, ValueRange{e.index(u * warps + w)}));
+                            b, loc, stepCounts, ValueRange{e.index(u * warps + w)}));
                         before[u] = e.select(e.cmpi(CmpIPredicate::eq, e.index(w), warp),
                                              running, before[u]);
                         running = e.addi(running, n);
                       }
                     }
-                    for (int64_t u = 0; u < kBallotSteps; ++u)
-                      e.ifThen(preds[u], [&] {
-                        Value below = arith::AndIOp::create(b, loc, ballots[u], lanesBelow);
-                        Value rank = e.toIndex(LLVM::CtPopOp::create(b, loc, i32, below));
-                        e.storeShared(e.toI32(js[u]), cand, e.addi(before[u], rank));
-                      });
+                    for (int64_t u = 0; u < kCompactSteps; ++u) {
+                      Value slot = e.addi(before[u], e.toIndex(exclusive[u]));
+                      for (int64_t x = 0; x < 4; ++x) {
+                        Value at = slot;
+                        e.ifThen(keep[u][x], [&] {
+                          e.storeShared(e.toI32(e.addi(firstKey[u], e.index(x))), cand, at);
+                        });
+                        slot = e.addi(slot, e.toIndex(arith::ExtUIOp::create(
+                                                b, loc, i32, keep[u][x])));
+                      }
+                    }
                     return {e.addi(j0, e.index(roundKeys)), running};
                   });
                 return {rounds[1], rounds[0]};
               };
               SmallVector<Value> compacted = e.ifValues(
                   e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
-                  {b.getIndexType(), b.getIndexType()}, denseSegment, ballotSegment);
+                  {b.getIndexType(), b.getIndexType()}, denseSegment, compactSegment);
               Value count = compacted[0], segmentEnd = compacted[1];
               e.barrier();
 
