@@ -1086,14 +1086,25 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         auto subI32 = [&](Value a, Value x) {
           return arith::SubIOp::create(b, loc, a, x).getResult();
         };
-        // Order-preserving 32-bit image of a bias (compared unsigned).
-        auto keyOf = [&](Value j) {
-          Value wide = orderedKey(e, e.load(bias, {bIdx, g, j}));
-          return arith::TruncIOp::create(b, loc, i32, wide).getResult();
+        // Order-preserving 32-bit image of a bias (compared unsigned):
+        // negative values flipped, the sign bit of the others raised.
+        auto ordered = [&](Value value) {
+          Value bits = arith::BitcastOp::create(b, loc, i32, value);
+          Value sign = arith::ShRSIOp::create(b, loc, bits, e.i32(31));
+          Value mask = arith::OrIOp::create(
+              b, loc, sign, e.i32(static_cast<int32_t>(0x80000000u)));
+          return arith::XOrIOp::create(b, loc, bits, mask).getResult();
         };
+        auto keyOf = [&](Value j) { return ordered(e.load(bias, {bIdx, g, j})); };
         auto valueOf = [&](Value key) {
-          return fromOrderedKey(
-              e, arith::ExtUIOp::create(b, loc, b.getI64Type(), key));
+          Value sign = arith::ShRSIOp::create(b, loc, key, e.i32(31));
+          Value mask = arith::OrIOp::create(
+              b, loc, arith::XOrIOp::create(b, loc, sign, e.i32(-1)),
+              e.i32(static_cast<int32_t>(0x80000000u)));
+          return arith::BitcastOp::create(
+                     b, loc, b.getF32Type(),
+                     arith::XOrIOp::create(b, loc, key, mask))
+              .getResult();
         };
         auto strided = [&](Value end, function_ref<void(Value)> body) {
           e.forEach(zero,
@@ -1105,23 +1116,47 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         };
         // Keys [0, end) in strides of the CTA, four loads in flight per
         // thread: body(j, ordered key, j < end).
-        auto sweep = [&](Value end,
-                         function_ref<void(Value, Value, Value)> body) {
+        // Keys [0, end): per step each thread takes 4 runs of `vec`
+        // consecutive keys (16-byte loads when bias rows are 16-byte
+        // aligned), all in flight together; body(ordered key, key < end).
+        int64_t vec = keys % 4 == 0 ? 4 : 1;
+        Value biasBase = e.basePointer(bias);
+        Value biasRow = e.muli(e.addi(e.muli(bIdx, e.index(kvHeads)), g),
+                               e.index(keys));
+        auto sweep = [&](Value end, function_ref<void(Value, Value)> body) {
           constexpr int64_t kUnroll = 4;
-          Value steps = e.ceilDiv(e.maxi(zero, e.subi(end, tid)),
-                                  e.index(kUnroll * kSelectThreads));
+          int64_t stride = kSelectThreads * vec;
+          Value steps = e.ceilDiv(end, e.index(kUnroll * stride));
           e.forEach(zero, steps, [&](Value step) {
-            SmallVector<Value> js, keysIn, valid;
+            SmallVector<Value> keysIn, valid;
             for (int64_t u = 0; u < kUnroll; ++u) {
               Value j = e.addi(
-                  tid, e.muli(e.addi(e.muli(step, e.index(kUnroll)), e.index(u)),
-                              e.index(kSelectThreads)));
-              js.push_back(j);
-              valid.push_back(e.cmpi(CmpIPredicate::ult, j, end));
-              keysIn.push_back(keyOf(e.select(valid.back(), j, zero)));
+                  e.muli(e.addi(e.muli(step, e.index(kUnroll)), e.index(u)),
+                         e.index(stride)),
+                  e.muli(tid, e.index(vec)));
+              SmallVector<Value> values;
+              if (vec == 4) {
+                Value at = e.mini(j, e.index(keys - 4));
+                Value quad4 = LLVM::LoadOp::create(
+                    b, loc, VectorType::get({4}, b.getF32Type()),
+                    e.elementPointer(biasBase, b.getF32Type(),
+                                     e.toI64(e.addi(biasRow, at))),
+                    /*alignment=*/16);
+                for (int64_t x = 0; x < 4; ++x)
+                  values.push_back(
+                      LLVM::ExtractElementOp::create(b, loc, quad4, e.i32(x)));
+              } else {
+                values.push_back(e.load(
+                    bias, {bIdx, g, e.mini(j, e.index(keys - 1))}));
+              }
+              for (int64_t x = 0; x < vec; ++x) {
+                keysIn.push_back(ordered(values[x]));
+                valid.push_back(
+                    e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), end));
+              }
             }
-            for (int64_t u = 0; u < kUnroll; ++u)
-              body(js[u], keysIn[u], valid[u]);
+            for (auto [key, isValid] : llvm::zip(keysIn, valid))
+              body(key, isValid);
           });
         };
         auto atomicAdd = [&](Value value, Value memref, Value i) {
@@ -1143,7 +1178,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
             for (int64_t r = 0; r < n; ++r)
               st(e.i32(0), hist, e.addi(tid, e.index(r * 256)));
             e.barrier();
-            sweep(end, [&](Value, Value key, Value valid) {
+            sweep(end, [&](Value key, Value valid) {
               Value digit = arith::AndIOp::create(
                   b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
                   e.i32(255));
@@ -1278,7 +1313,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                 st(tauKey, sortKey, e.index(kTauSlot));
                 st(tauTies, sortMult, e.index(kTauSlot));
               });
-              sweep(pEnd, [&](Value, Value key, Value valid) {
+              sweep(pEnd, [&](Value key, Value valid) {
                 Value aboveTau =
                     e.ori(e.cmpi(CmpIPredicate::eq, hasTau, e.boolean(false)),
                           e.cmpi(CmpIPredicate::ugt, key, tauKey));
