@@ -52,6 +52,6 @@ def all_configs():
 # Compiler variants of the benchmark configurations, timed side by side with
 # the default (suffix -> wm-to-nvvm options).
 VARIANTS = {
-    "__mma8": {"mma_warps": 8},
+    "__mma4": {"mma_warps": 4},
     "__wgmma": {"wgmma": True},
 }

@@ -57,8 +57,9 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Use the tensor-core attention kernel (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 128 rows (else one thread per row)">,
-    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"4",
-           "Warps per CTA of the mma.sync attention kernel (16 rows each)">,
+    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
+           "Warps per CTA of the mma.sync attention kernel (16 rows each; "
+           "0: 8 from 16K query rows on, else 4)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Attention with warpgroup wgmma (sm_90a) instead of mma.sync">,
   ];

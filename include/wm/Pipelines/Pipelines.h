@@ -46,9 +46,10 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                       llvm::cl::desc("Attention with warpgroup wgmma (needs "
                                      "sm_90a; else mma.sync)"),
                       llvm::cl::init(false)};
-  Option<int64_t> mmaWarps{*this, "mma-warps",
-                           llvm::cl::desc("Warps per tensor-core attention CTA"),
-                           llvm::cl::init(4)};
+  Option<int64_t> mmaWarps{
+      *this, "mma-warps",
+      llvm::cl::desc("Warps per mma.sync attention CTA (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

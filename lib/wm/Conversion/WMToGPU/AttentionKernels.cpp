@@ -402,7 +402,11 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
       half.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
-  int64_t warps = wgmma ? 4 : options.warps;
+  // Long sequences: 128-row CTAs halve the compaction and gathers per row.
+  int64_t warps = wgmma             ? 4
+                  : options.warps   ? options.warps
+                  : queries >= 16384 ? 8
+                                     : 4;
   int64_t threads = 32 * warps, blockRows = 16 * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;

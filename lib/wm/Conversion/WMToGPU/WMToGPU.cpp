@@ -363,8 +363,8 @@ struct ConvertWMToGPUPass
       return signalPassFailure();
     }
     // Ballot rounds of 8 keys per thread must tile a 4096-key segment.
-    if (mmaWarps != 4 && mmaWarps != 8) {
-      module.emitError() << "mma-warps must be 4 or 8";
+    if (mmaWarps != 0 && mmaWarps != 4 && mmaWarps != 8) {
+      module.emitError() << "mma-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
