@@ -14,18 +14,20 @@
 // CHECK: %[[MIN:.*]] = memref.alloc() : memref<1x2x4xf32>
 // The tensor-core kernel compacts keys by their bias: no summary kernel.
 // CHECK-NOT: @dma_block_summary
-// CHECK: %[[SMEM:.*]] = arith.constant 54272 : i32
+// CHECK: %[[SMEM:.*]] = arith.constant 70656 : i32
 // CHECK: gpu.launch_func @wm_kernels::@dma_attention_mma blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%{{.*}}, %{{.*}}, %{{.*}}) dynamic_shared_memory_size %[[SMEM]] args(%[[Q]] : {{.*}}, %[[K]] : {{.*}}, %[[V]] : {{.*}}, %[[BIAS]] : {{.*}}, %[[TAU]] : {{.*}}, %[[MAX]] : {{.*}}, %[[MIN]] : {{.*}}, %[[OUT]] : {{.*}}, %[[LSE]] : {{.*}})
 // CHECK-NOT: bufferization
 // CHECK: return
-// The tensor-core kernel: warp ballots compact the candidates into dynamic
-// shared memory, cp.async gathers tiles of them, mma.sync computes QK^T and
-// PV on bf16 with f32 accumulation, V fragments by ldmatrix.trans.
+// The tensor-core kernel: 16-byte bias loads and warp scans compact the
+// candidates into dynamic shared memory, cp.async gathers tiles of them,
+// mma.sync computes QK^T and PV on bf16 with f32 accumulation, V fragments
+// by ldmatrix.trans.
 // CHECK: gpu.module @wm_kernels
 // CHECK: llvm.mlir.global external @wm_dynamic_shared() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i8>
 // CHECK: gpu.func @dma_attention_mma({{.*}}) workgroup({{.*}}) kernel
 // CHECK: llvm.mlir.addressof @wm_dynamic_shared : !llvm.ptr<3>
-// CHECK: nvvm.vote.sync ballot
+// CHECK: llvm.load {{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: gpu.shuffle  up
 // CHECK: nvvm.cp.async.shared.global {{.*}}, 4, cache = ca, %{{.*}}
 // CHECK: nvvm.cp.async.shared.global {{.*}}, 16, cache = cg, %{{.*}}
 // CHECK: nvvm.cp.async.commit.group

@@ -315,6 +315,15 @@ bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
          headDim <= 256;
 }
 
+bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
+  auto constant = op.getTau().getDefiningOp<arith::ConstantOp>();
+  auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
+                        : SplatElementsAttr();
+  return splat && splat.getElementType().isF32() &&
+         splat.getSplatValue<APFloat>().isInfinity() &&
+         splat.getSplatValue<APFloat>().isNegative();
+}
+
 //===----------------------------------------------------------------------===//
 // dma_attention_mma / dma_attention_wgmma
 //===----------------------------------------------------------------------===//
@@ -469,24 +478,31 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value rowA = e.addi(i0, rowInTileA);
         Value rowB = e.addi(rowA, e.index(8));
         Value offset = e.index(keys - queries);
-        auto rowTau = [&](Value row) {
-          return e.ifValue(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
-                           [&] { return e.load(tau, {bIdx, g, row}); },
-                           [&] { return e.f32(INFINITY); });
-        };
-        Value tauA = rowTau(rowA), tauB = rowTau(rowB);
-        Value tauLo = blockReduce(e, e.min(tauA, tauB), reduction, warp, lane,
-                                  warps, Combine::min);
-        // No row of the block has a threshold: tiles the causal limit does
-        // not cut need no predicate at all.
-        auto liveTau = [&](Value row, Value t) {
-          return e.select(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), t,
-                          e.negInf());
-        };
-        Value tauHi = blockReduce(
-            e, e.max(liveTau(rowA, tauA), liveTau(rowB, tauB)), reduction,
-            warp, lane, warps, Combine::max);
-        Value noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
+        // Thresholds of the warp's rows, the block's smallest (which keys
+        // are candidates) and whether no row has one: then tiles the
+        // causal limit does not cut need no predicate at all. Without
+        // selection (constant -inf thresholds) all of it is static.
+        Value tauA = e.negInf(), tauB = e.negInf(), tauLo = e.negInf();
+        Value noThreshold = e.boolean(true);
+        if (!keepsEveryKey(op)) {
+          auto rowTau = [&](Value row) {
+            return e.ifValue(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+                             [&] { return e.load(tau, {bIdx, g, row}); },
+                             [&] { return e.f32(INFINITY); });
+          };
+          tauA = rowTau(rowA);
+          tauB = rowTau(rowB);
+          tauLo = blockReduce(e, e.min(tauA, tauB), reduction, warp, lane,
+                              warps, Combine::min);
+          auto liveTau = [&](Value row, Value t) {
+            return e.select(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
+                            t, e.negInf());
+          };
+          Value tauHi = blockReduce(
+              e, e.max(liveTau(rowA, tauA), liveTau(rowB, tauB)), reduction,
+              warp, lane, warps, Combine::max);
+          noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
+        }
         Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(blockRows)));
         Value keyEnd = causal ? e.maxi(zero, e.mini(e.index(keys),
                                                     e.addi(i1, offset)))

@@ -190,6 +190,9 @@ struct TensorCoreOptions {
   bool wgmma = false;
 };
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
+/// Whether `op` keeps every allowed key: its thresholds are the constant
+/// -inf (wm-select-keys found Lk <= W), known when the kernel is built.
+bool keepsEveryKey(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers,
                                const TensorCoreOptions &options);

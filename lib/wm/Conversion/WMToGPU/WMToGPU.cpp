@@ -331,7 +331,17 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
             dmaAttentionKernel(factory, host, o, args);
         })
         .Case([&](arith::ConstantOp o) {
-          fillKernel(factory, host, o, splat, args);
+          // Thresholds the tensor-core kernel knows to be -inf need no
+          // buffer contents.
+          bool staticUse = llvm::all_of(o->getUses(), [&](OpOperand &use) {
+            auto attention = dyn_cast<DmaThresholdAttentionOp>(use.getOwner());
+            return attention && tensorCores &&
+                   supportsTensorCoreAttention(attention) &&
+                   &use == &attention.getTauMutable() &&
+                   keepsEveryKey(attention);
+          });
+          if (!staticUse)
+            fillKernel(factory, host, o, splat, args);
         });
     lowered.push_back(&op);
   }
