@@ -34,13 +34,16 @@ def test_artifact_manifest_and_ptx(tmp_path):
     assert [i["name"] for i in manifest["inputs"]] == ["q", "k", "v", "bias"]
     assert [(o["shape"], o["dtype"]) for o in manifest["outputs"]] == [
         ([1, 512, 8, 64], "bf16"), ([1, 8, 512], "f32")]
+    # Block summaries serve the row kernels only: no launch for them here.
     kernels = [launch["kernel"] for launch in manifest["launches"]]
-    assert kernels == ["dma_select_blocks", "dma_block_summary", "dma_attention_mma"]
+    assert kernels == ["dma_select_blocks", "dma_attention_mma"]
     # Every launch argument names a known buffer; outputs are written in place.
     names = {b["name"] for part in ("inputs", "outputs", "buffers") for b in manifest[part]}
     attention = manifest["launches"][-1]
     assert all(arg["buffer"] in names for l in manifest["launches"] for arg in l["args"])
     assert [a["buffer"] for a in attention["args"]][-2:] == ["out0", "out1"]
+    # 4 warps of 16 rows; tiles and candidates in dynamic shared memory.
+    assert attention["block"] == [128, 1, 1] and attention["shared_bytes"] > 48 * 1024
     # The selection metadata is O(L): thresholds and block summaries only.
     scratch = sum(math.prod(b["shape"]) for b in manifest["buffers"])
     assert scratch < 4 * 512 * 2
