@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine, after bench/run_gpu.sh built the runtime: stall reasons,
-# issue and tensor-pipe utilisation of the attention kernel of each artifact
+# issue and tensor-pipe utilisation of one kernel (KERNEL, a regex; default
+# the attention kernel) of each artifact
 # named on the command line (one launch each, Nsight Compute).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +14,7 @@ METRICS+=",sm__pipe_tensor_op_gmma_cycles_active.avg.pct_of_peak_sustained_activ
 METRICS+=",sm__warps_active.avg.pct_of_peak_sustained_active,gpu__time_duration.sum"
 for artifact in "$@"; do
   echo "== $artifact"
-  "$NCU" --kernel-name regex:dma_attention --launch-count 1 --metrics "$METRICS" \
+  "$NCU" --kernel-name "regex:${KERNEL:-dma_attention}" --launch-count 1 --metrics "$METRICS" \
     python3 bench/profile_once.py "$artifact" 2>&1 |
     awk '/^    [a-z]/ && $NF+0 > 0.05 {print}' | sort -k3 -n -r | head -24
 done

@@ -1018,17 +1018,30 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value mA = state[dTiles * 4], mB = state[dTiles * 4 + 1];
         Value lA = e.quadSum(state[dTiles * 4 + 2]);
         Value lB = e.quadSum(state[dTiles * 4 + 3]);
+        bool pairedOutput =
+            cast<MemRefType>(out.getType()).getElementType() == half;
         auto finish = [&](Value row, Value m, Value l, int64_t base) {
           e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), [&] {
             Value kept = e.cmp(CmpFPredicate::OGT, l, e.f32(0.0));
             Value safeL = e.select(kept, l, e.f32(1.0));
-            for (int64_t dt = 0; dt < dTiles; ++dt)
-              for (int64_t x = 0; x < 2; ++x) {
-                Value d = e.addi(e.index(dt * 8 + x), e.muli(quad, e.index(2)));
-                Value value = e.select(kept, e.div(state[dt * 4 + base + x], safeL),
-                                       e.f32(0.0));
-                e.store(value, out, {bIdx, row, h, d});
+            // One division per row; (d, d + 1) stored as one 16-bit pair.
+            Value inverse = e.select(kept, e.div(e.f32(1.0), safeL), e.f32(0.0));
+            Value outBase = e.basePointer(out);
+            Value rowElement = qOffset(row, zero); // out has q's layout
+            for (int64_t dt = 0; dt < dTiles; ++dt) {
+              Value d = e.addi(e.index(dt * 8), e.muli(quad, e.index(2)));
+              Value lo = e.mul(state[dt * 4 + base], inverse);
+              Value hi = e.mul(state[dt * 4 + base + 1], inverse);
+              if (pairedOutput) {
+                Value ptr = e.elementPointer(outBase, b.getI16Type(),
+                                             e.addI64(rowElement, e.toI64(d)));
+                LLVM::StoreOp::create(b, loc, e.pack(lo, hi, half), ptr,
+                                      /*alignment=*/4);
+              } else {
+                e.store(lo, out, {bIdx, row, h, d});
+                e.store(hi, out, {bIdx, row, h, e.addi(d, one)});
               }
+            }
             e.ifThen(e.cmpi(CmpIPredicate::eq, quad, zero), [&] {
               // Back from the log2 domain: lse = (m2 + log2 l) ln 2.
               Value lse2 = e.add(m, math::Log2Op::create(b, loc, safeL));
