@@ -1080,8 +1080,9 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32);
   constexpr int64_t kCounter = 4; // scalars: (digit, rank) x 2, counter
+  constexpr int64_t kHistogramBins = 2048; // 11-bit digits
   SmallVector<Type> workgroup = {
-      workgroupType(ctx, {2 * 256}, i32),          // radix histograms
+      workgroupType(ctx, {2 * kHistogramBins}, i32), // radix histograms
       workgroupType(ctx, {2 * kSelectWarps}, i32), // per-warp scan totals
       workgroupType(ctx, {kCounter + 1}, i32),     // digits, ranks, counter
       workgroupType(ctx, {kSortSlots}, i32),   // sort: ordered keys
@@ -1206,29 +1207,56 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
           int64_t n = ranks.size();
           SmallVector<Value> prefix(n, e.i32(0)), k(ranks);
           Value mask = e.i32(0);
-          for (int shift = 24; shift >= 0; shift -= 8) {
+          // Digits of 11, 11 and 10 bits, most significant first.
+          for (auto digitBits : {std::pair<int, int>{21, 11}, {10, 11}, {0, 10}}) {
+            int shift = digitBits.first;
+            int64_t bins = int64_t(1) << digitBits.second;
+            int64_t perThread = bins / kSelectThreads;
+            bool first = shift == 21;
             e.barrier();
             for (int64_t r = 0; r < n; ++r)
-              st(e.i32(0), hist, e.addi(tid, e.index(r * 256)));
+              for (int64_t i = 0; i < perThread; ++i)
+                st(e.i32(0), hist,
+                   e.addi(tid, e.index(r * kHistogramBins + i * kSelectThreads)));
             e.barrier();
+            // Ranks whose digits agreed so far share rank 0's histogram
+            // (always in the first pass).
+            SmallVector<Value> ownHistogram(n, e.boolean(true));
+            for (int64_t r = 1; r < n; ++r)
+              ownHistogram[r] = first ? e.boolean(false)
+                                      : e.cmpi(CmpIPredicate::ne, prefix[r],
+                                               prefix[0]);
             sweep(end, [&](Value key, Value valid) {
               Value digit = arith::AndIOp::create(
                   b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
-                  e.i32(255));
+                  e.i32(bins - 1));
               Value masked = arith::AndIOp::create(b, loc, key, mask);
-              for (int64_t r = 0; r < n; ++r)
-                e.ifThen(e.andi(valid, e.cmpi(CmpIPredicate::eq, masked,
-                                              prefix[r])),
-                         [&] {
-                           atomicAdd(e.i32(1), hist,
-                                     e.addi(e.toIndex(digit), e.index(r * 256)));
-                         });
+              for (int64_t r = 0; r < n; ++r) {
+                if (r > 0 && first)
+                  continue;
+                Value match = e.andi(
+                    valid, e.cmpi(CmpIPredicate::eq, masked, prefix[r]));
+                e.ifThen(r == 0 ? match : e.andi(match, ownHistogram[r]), [&] {
+                  atomicAdd(e.i32(1), hist,
+                            e.addi(e.toIndex(digit), e.index(r * kHistogramBins)));
+                });
+              }
             });
             e.barrier();
             for (int64_t r = 0; r < n; ++r) {
-              // Inclusive scan of the bins from digit 255 down.
-              Value h = ld(hist, e.subi(e.index(256 * r + 255), tid));
-              Value incl = h;
+              // Thread t owns `perThread` bins from digit bins - 1 - t *
+              // perThread down; an inclusive scan of their sums over the
+              // CTA finds the thread holding the rank, which then walks its
+              // bins.
+              Value base = e.select(ownHistogram[r], e.index(r * kHistogramBins), zero);
+              Value top = e.subi(e.index(bins - 1), e.muli(tid, e.index(perThread)));
+              SmallVector<Value> own;
+              Value sum = e.i32(0);
+              for (int64_t i = 0; i < perThread; ++i) {
+                own.push_back(ld(hist, e.addi(base, e.subi(top, e.index(i)))));
+                sum = addI32(sum, own.back());
+              }
+              Value incl = sum;
               for (int32_t off : {1, 2, 4, 8, 16}) {
                 Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
                                                   gpu::ShuffleMode::UP)
@@ -1245,12 +1273,26 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                     e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
                     addI32(incl, ld(warpTotals, e.addi(totals, e.index(w)))),
                     incl);
-              Value above = subI32(incl, h);
+              Value above = subI32(incl, sum);
               Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k[r]),
                                    e.cmpi(CmpIPredicate::slt, above, k[r]));
               e.ifThen(found, [&] {
-                st(e.toI32(e.subi(e.index(255), tid)), scalars, e.index(2 * r));
-                st(subI32(k[r], above), scalars, e.index(2 * r + 1));
+                // The first of the thread's bins (from the top) where the
+                // count reaches the rank.
+                Value digit = e.toI32(top), rest = subI32(k[r], above);
+                Value seen = e.i32(0), done = e.boolean(false);
+                for (int64_t i = 0; i < perThread; ++i) {
+                  Value reach = e.andi(
+                      e.cmpi(CmpIPredicate::eq, done, e.boolean(false)),
+                      e.cmpi(CmpIPredicate::sge, addI32(seen, own[i]),
+                             subI32(k[r], above)));
+                  digit = e.select(reach, e.toI32(e.subi(top, e.index(i))), digit);
+                  rest = e.select(reach, subI32(subI32(k[r], above), seen), rest);
+                  done = e.ori(done, reach);
+                  seen = addI32(seen, own[i]);
+                }
+                st(digit, scalars, e.index(2 * r));
+                st(rest, scalars, e.index(2 * r + 1));
               });
             }
             e.barrier();
@@ -1262,7 +1304,8 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                   arith::ShLIOp::create(b, loc, digit, e.i32(shift)));
             }
             mask = arith::OrIOp::create(
-                b, loc, mask, e.i32(static_cast<int32_t>(255u << shift)));
+                b, loc, mask,
+                e.i32(static_cast<int32_t>(uint32_t(bins - 1) << shift)));
           }
           SmallVector<std::pair<Value, Value>> result;
           for (int64_t r = 0; r < n; ++r)
