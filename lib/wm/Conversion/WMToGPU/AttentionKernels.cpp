@@ -342,14 +342,11 @@ namespace {
 /// 128 bytes apart along the row and 16 * D bytes apart per 8 rows; chunk
 /// `item` of a cp.async sweep lands at byte 16 * item.
 struct AttentionSharedLayout {
-  AttentionSharedLayout(int64_t headDim, bool wgmma, int64_t warps)
+  AttentionSharedLayout(int64_t headDim, bool wgmma)
       : rowWords(wgmma ? headDim / 2 : headDim / 2 + kPad),
         tileWords(kTileKeys * rowWords),
-        // 4-warp CTAs run two per SM (the wgmma one also holds Q and P
-        // tiles); an 8-warp CTA has the SM's registers to itself, so
-        // shared memory for a longer candidate list.
-        candidates(wgmma ? 4096 : warps == 8 ? 16384 : 8192),
-        kStages(candidates),
+        // Two CTAs per SM: the wgmma one also holds Q and P tiles.
+        candidates(wgmma ? 4096 : 8192), kStages(candidates),
         vStages(kStages + 2 * tileWords), tileKeys(vStages + 2 * tileWords),
         tileBias(tileKeys + 2 * kTileKeys), query(tileBias + 2 * kTileKeys),
         probs(query + (wgmma ? kWgmmaRows * headDim / 2 : 0)),
@@ -422,7 +419,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   int64_t threads = 32 * warps, blockRows = 16 * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
-  AttentionSharedLayout layout(headDim, wgmma, warps);
+  AttentionSharedLayout layout(headDim, wgmma);
   // A compaction round: 4 x kCompactSteps keys per thread (loads in flight
   // together), half the candidate list.
   const int64_t kCompactSteps = layout.candidates / (8 * threads);
