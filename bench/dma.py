@@ -240,8 +240,13 @@ def main():
     parser.add_argument("--skip-flex", action="store_true")
     parser.add_argument("--only", choices=["correctness", "benchmark"], default=None)
     args = parser.parse_args()
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "unknown"
+    info = os.path.join(ARTIFACTS, "BUILD_INFO")
+    if os.path.exists(info):
+        with open(info) as f:
+            commit = "artifacts from " + f.read().strip()
+    else:
+        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True).stdout.strip() or "unknown"
     report = [f"# DMA on the GPU: {datetime.date.today()} · commit {commit} · "
               f"{torch.cuda.get_device_name()} · torch {torch.__version__}", ""]
     if args.only in (None, "correctness"):

@@ -43,7 +43,19 @@ BASELINE_SUFFIX = "__rows"
 WGMMA_SUFFIX = "__wgmma"
 
 
+def write_build_info(out_dir):
+    """The commit the artifacts come from (the GPU machine's copy of the
+    tree may not carry the repository's history)."""
+    import subprocess
+    commit = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "BUILD_INFO"), "w") as f:
+        f.write(commit + "\n")
+
+
 def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
+    write_build_info(out_dir)
     for config in all_configs():
         path = os.path.join(out_dir, config[0])
         build(*config).compile("sm_90a", path=path)
