@@ -42,13 +42,15 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     exactly what a launch manifest describes.
 
     Attention on bf16/f16 with a head dim multiple of 32 runs on tensor
-    cores: one CTA per block of 128 query rows compacts the keys any of its
-    rows may keep and computes QK^T and PV with mma.sync (see
-    AttentionKernels.cpp). Otherwise, and for the thresholds, one thread
-    per row: tau by a 32-step bisection over the order-preserving integer
-    image of the f32 bias (exact, no mask); attention by an online softmax
-    over the keys the row keeps, key blocks skipped on their maximum bias.
-    Offsets are 64-bit.
+    cores: one CTA per block of 64 or 128 query rows compacts the keys any
+    of its rows may keep, gathers them with cp.async and computes QK^T and
+    PV with mma.sync (or warpgroup wgmma with `wgmma`, sm_90a); thresholds
+    come from a radix select per block of 256 rows (see
+    AttentionKernels.cpp). Otherwise (and with block-select=false for the
+    thresholds) one thread per row: tau by a 32-step bisection over the
+    order-preserving integer image of the f32 bias (exact, no mask);
+    attention by an online softmax over the keys the row keeps, key blocks
+    skipped on their maximum bias. Offsets are 64-bit.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
@@ -56,7 +58,7 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Use the tensor-core attention kernel (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
-           "Compute thresholds per block of 128 rows (else one thread per row)">,
+           "Compute thresholds per block of 256 rows (else one thread per row)">,
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
            "Warps per CTA of the mma.sync attention kernel (16 rows each; "
            "0: 8 from 16K query rows on, else 4)">,

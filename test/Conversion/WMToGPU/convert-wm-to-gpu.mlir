@@ -1,5 +1,8 @@
 // RUN: wm-opt %s --split-input-file --wm-select-keys --convert-wm-to-gpu | FileCheck %s
 // RUN: wm-opt %s --split-input-file --wm-select-keys --convert-wm-to-gpu="tensor-cores=false block-select=false" | FileCheck %s --check-prefix=ROWS
+// RUN: not wm-opt %s --wm-select-keys --convert-wm-to-gpu="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=WARPS
+
+// WARPS: error: mma-warps must be 0 (automatic), 4 or 8
 
 // The host body becomes allocations and launches, in program order; the
 // outputs are written in place, the bias, thresholds and summaries get O(L)

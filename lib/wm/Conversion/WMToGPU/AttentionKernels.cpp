@@ -1,23 +1,23 @@
 //===- AttentionKernels.cpp - Tensor-core DMA kernels ---------------------===//
 //
-// The block-level DMA kernels of convert-wm-to-gpu, one CTA of eight warps
-// per (batch, head, block of 128 query rows):
+// The block-level DMA kernels of convert-wm-to-gpu:
 //
-// * dma_select_blocks: tau of the block's first row by a CTA-wide bisection
-//   over the order-preserving integer image of the bias (exact), then each
-//   later row incrementally: adding key x to a prefix whose W-th largest is
-//   tau changes it only if x > tau, to min(x, successor of tau) (or keeps
-//   tau when it is tied). Every decision is uniform across the CTA.
-// * dma_attention_mma: the candidate keys of the block (bias >= the block's
-//   smallest tau, causally visible to its last row) are compacted in key
-//   order (warp ballots), gathered 64 at a time into shared memory, and
-//   S = Q K^T and O += P V run on tensor cores (mma.sync m16n8k16, f32
-//   accumulation). Each warp owns 16 rows; the per-element predicate
-//   (causality, bias >= tau_i) is applied to S, the online softmax lives in
-//   registers and guards rows whose maximum is still -inf.
+// * dma_select_blocks, one CTA of 8 warps per (batch, kv head, block of 256
+//   query rows): tau of the block's first row and the 256th smallest of the
+//   top W by a radix select over the order-preserving 32-bit image of the
+//   bias, then a bitonic sort of the few values that can still be a row's
+//   tau, which each row walks to its rank. Exact with ties, O(L) memory.
+// * dma_attention_mma / dma_attention_wgmma, one CTA per (batch, head,
+//   block of 64 or 128 query rows): the candidate keys of the block (bias
+//   >= the block's smallest tau, causally visible to its last row) are
+//   compacted in key order into shared memory, gathered 64 at a time with
+//   cp.async into a two-stage pipeline, and S = Q K^T and O += P V run on
+//   tensor cores (mma.sync m16n8k16 with ldmatrix fragments, or warpgroup
+//   wgmma on sm_90a) with f32 accumulation and an online softmax in
+//   registers, in the log2 domain.
 //
-// Operands keep their memref types in the kernel signature; 32-bit pairs of
-// 16-bit values are loaded through their aligned pointers.
+// Operands keep their memref types in the kernel signature; vectors of
+// 16-bit values and biases are loaded through their aligned pointers.
 //
 //===----------------------------------------------------------------------===//
 

@@ -197,8 +197,8 @@ void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers,
                                const TensorCoreOptions &options);
 
-/// Thresholds per block of 128 query rows: one CTA-wide bisection for the
-/// block's first row, incremental updates for the others.
+/// Thresholds per block of 256 query rows: a radix select over the prefix
+/// the rows share, then each row's rank in a small sorted multiset.
 void blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                        DmaSelectOp op, ValueRange buffers);
 
