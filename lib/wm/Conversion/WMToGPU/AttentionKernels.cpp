@@ -227,6 +227,26 @@ struct Emitter : LoopBuilder {
                                                  ArrayRef<int64_t>{i}));
     return out;
   }
+  /// D = A B (+ D with `accumulate`) on a 64 x n x 16 warpgroup tile, A
+  /// and B read through shared-memory descriptors, f32 accumulation in the
+  /// struct `acc`; `transposeB`: B is MN-major.
+  Value wgmma(Value acc, Value descA, Value descB, int64_t n,
+              NVVM::WGMMATypes type, bool accumulate, bool transposeB) {
+    MLIRContext *ctx = builder().getContext();
+    auto in = NVVM::WGMMATypesAttr::get(ctx, type);
+    auto one = NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one);
+    return NVVM::WgmmaMmaAsyncOp::create(
+        builder(), location(), acc.getType(), acc, descA, descB,
+        NVVM::MMAShapeAttr::get(ctx, 64, n, 16), in, in,
+        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+        NVVM::WGMMAScaleOutAttr::get(ctx, accumulate
+                                              ? NVVM::WGMMAScaleOut::one
+                                              : NVVM::WGMMAScaleOut::zero),
+        one, one, NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::MMALayoutAttr::get(ctx, transposeB ? NVVM::MMALayout::row
+                                                 : NVVM::MMALayout::col),
+        /*satfinite=*/nullptr);
+  }
 };
 
 /// An scf.for carrying `init`; `body(iv, state)` returns the next state.
@@ -776,21 +796,12 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                       Value acc = packStruct(e, SmallVector<Value>(32, e.f32(0.0)));
                       for (int64_t ks = 0; ks < kSteps; ++ks) {
                         Value step = e.i64(ks * 2 * chunkBytes);
-                        acc = NVVM::WgmmaMmaAsyncOp::create(
-                            b, loc, acc.getType(), acc,
+                        acc = e.wgmma(
+                            acc,
                             wgmmaDescriptor(e, e.addI64(qAddress, step), chunkBytes, groupBytes),
                             wgmmaDescriptor(e, e.addI64(kAddress, step), chunkBytes, groupBytes),
-                            NVVM::MMAShapeAttr::get(ctx, 64, kTileKeys, 16),
-                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
-                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
-                            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-                            NVVM::WGMMAScaleOutAttr::get(
-                                ctx, ks == 0 ? NVVM::WGMMAScaleOut::zero : NVVM::WGMMAScaleOut::one),
-                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
-                            /*satfinite=*/nullptr);
+                            kTileKeys, wgmmaType, /*accumulate=*/ks > 0,
+                            /*transposeB=*/false);
                       }
                       NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
                       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
@@ -949,24 +960,16 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                       NVVM::WgmmaFenceAlignedOp::create(b, loc);
                       Value acc = packStruct(e, o);
                       for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
-                        acc = NVVM::WgmmaMmaAsyncOp::create(
-                            b, loc, acc.getType(), acc,
+                        acc = e.wgmma(
+                            acc,
                             wgmmaDescriptor(e, e.addI64(pAddress, e.i64(kk * 2 * chunkBytes)),
                                             chunkBytes, kTileKeys * 16),
                             // MN-major, no swizzle: the leading offset
                             // steps along K (8 keys), the stride along N.
                             wgmmaDescriptor(e, e.addI64(vAddress, e.i64(kk * 2 * groupBytes)),
                                             groupBytes, chunkBytes),
-                            NVVM::MMAShapeAttr::get(ctx, 64, headDim, 16),
-                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
-                            NVVM::WGMMATypesAttr::get(ctx, wgmmaType),
-                            NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-                            NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
-                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                            NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-                            NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-                            /*satfinite=*/nullptr);
+                            headDim, wgmmaType, /*accumulate=*/true,
+                            /*transposeB=*/true);
                       }
                       NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
                       NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
