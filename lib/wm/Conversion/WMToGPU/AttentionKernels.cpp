@@ -630,6 +630,313 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           }
         };
 
+        // Compacts the candidates of keys [s0, ...) into `cand`, in key
+        // order: returns their count and where the next segment starts.
+        auto compactCandidates = [&](Value s0) -> SmallVector<Value> {
+          // Compact candidates in key order. With no threshold in the
+          // block (tauLo = -inf) they are simply the visible keys.
+          auto denseSegment = [&]() -> SmallVector<Value> {
+            Value n = e.mini(e.index(layout.candidates), e.subi(keyEnd, s0));
+            e.forEach(zero, e.index(layout.candidates / threads), [&](Value round) {
+              Value t = e.addi(e.muli(round, e.index(threads)), tid);
+              e.storeShared(e.toI32(e.addi(s0, t)), cand, t);
+            });
+            return {n, e.addi(s0, n)};
+          };
+          // Rounds of 4 x kCompactSteps keys per thread, while the list
+          // has room for a whole round: all bias loads in flight at
+          // once, one exchange of the warps' counts per round.
+          auto compactSegment = [&]() -> SmallVector<Value> {
+            SmallVector<Value> rounds = whileWithState(
+              e, ValueRange{s0, zero},
+              [&](ValueRange r) {
+                return e.andi(e.cmpi(CmpIPredicate::slt, r[0], keyEnd),
+                              e.cmpi(CmpIPredicate::sle, e.addi(r[1], e.index(roundKeys)),
+                                     e.index(layout.candidates)));
+              },
+              [&](ValueRange r) -> SmallVector<Value> {
+                Value j0 = r[0];
+                Value running = r[1];
+                // Step u: thread t tests keys j0 + (u T + t) 4 + x,
+                // x < 4 (one 16-byte load when rows are 16-byte
+                // aligned); a warp-wide scan of the per-thread counts
+                // orders them.
+                SmallVector<Value> firstKey, masks, exclusive, inclusive;
+                SmallVector<SmallVector<Value>> keep(kCompactSteps);
+                for (int64_t u = 0; u < kCompactSteps; ++u) {
+                  Value j = e.addi(j0, e.muli(e.addi(e.index(u * threads), tid),
+                                              e.index(4)));
+                  firstKey.push_back(j);
+                  SmallVector<Value> values;
+                  if (vectorBias) {
+                    Value at = e.mini(j, e.index(keys - 4));
+                    Value ptr = e.elementPointer(biasBase, f32,
+                                                 e.toI64(e.addi(biasRow, at)));
+                    Value quad4 = LLVM::LoadOp::create(
+                        b, loc, VectorType::get({4}, f32), ptr, /*alignment=*/16);
+                    for (int64_t x = 0; x < 4; ++x)
+                      values.push_back(LLVM::ExtractElementOp::create(
+                          b, loc, quad4, e.i32(x)));
+                  } else {
+                    for (int64_t x = 0; x < 4; ++x)
+                      values.push_back(e.load(
+                          bias, {bIdx, g, e.mini(e.addi(j, e.index(x)),
+                                                 e.index(keys - 1))}));
+                  }
+                  Value mask = e.i32(0);
+                  for (int64_t x = 0; x < 4; ++x) {
+                    Value pred = e.andi(
+                        e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), keyEnd),
+                        e.cmp(CmpFPredicate::OGE, values[x], tauLo));
+                    keep[u].push_back(pred);
+                    mask = arith::OrIOp::create(
+                        b, loc, mask, e.select(pred, e.i32(1 << x), e.i32(0)));
+                  }
+                  masks.push_back(mask);
+                }
+                for (int64_t u = 0; u < kCompactSteps; ++u) {
+                  Value own = LLVM::CtPopOp::create(b, loc, i32, masks[u]);
+                  Value incl = own;
+                  for (int32_t off : {1, 2, 4, 8, 16}) {
+                    Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
+                                                      gpu::ShuffleMode::UP)
+                                   .getShuffleResult();
+                    incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
+                                    arith::AddIOp::create(b, loc, incl, up), incl);
+                  }
+                  inclusive.push_back(incl);
+                  exclusive.push_back(arith::SubIOp::create(b, loc, incl, own));
+                }
+                e.barrier();
+                e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)), [&] {
+                  for (int64_t u = 0; u < kCompactSteps; ++u)
+                    memref::StoreOp::create(
+                        b, loc, inclusive[u], stepCounts,
+                        ValueRange{e.addi(e.index(u * warps), warp)});
+                });
+                e.barrier();
+                // Candidates before (step u, this warp), in key order.
+                SmallVector<Value> before(kCompactSteps);
+                for (int64_t u = 0; u < kCompactSteps; ++u) {
+                  before[u] = running;
+                  for (int64_t w = 0; w < warps; ++w) {
+                    Value n = e.toIndex(memref::LoadOp::create(
+                        b, loc, stepCounts, ValueRange{e.index(u * warps + w)}));
+                    before[u] = e.select(e.cmpi(CmpIPredicate::eq, e.index(w), warp),
+                                         running, before[u]);
+                    running = e.addi(running, n);
+                  }
+                }
+                for (int64_t u = 0; u < kCompactSteps; ++u) {
+                  Value slot = e.addi(before[u], e.toIndex(exclusive[u]));
+                  for (int64_t x = 0; x < 4; ++x) {
+                    Value at = slot;
+                    e.ifThen(keep[u][x], [&] {
+                      e.storeShared(e.toI32(e.addi(firstKey[u], e.index(x))), cand, at);
+                    });
+                    slot = e.addi(slot, e.toIndex(arith::ExtUIOp::create(
+                                            b, loc, i32, keep[u][x])));
+                  }
+                }
+                return {e.addi(j0, e.index(roundKeys)), running};
+              });
+            return {rounds[1], rounds[0]};
+          };
+          return e.ifValues(e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
+                            {b.getIndexType(), b.getIndexType()}, denseSegment,
+                            compactSegment);
+        };
+
+        // S = Q K^T for this warp's 16 rows x the 64 keys of the tile at
+        // `stageWord`, as 32 values in the mma.sync C-fragment order (tile
+        // nt of 8 keys: rows A, A, B, B; keys 2 quad + x % 2).
+        auto queryKeyScores = [&](Value stageWord) {
+          SmallVector<Value> flat;
+          if (wgmma) {
+            Value qAddress = sharedAddress(qShared);
+            Value kAddress = sharedAddress(e.elementPointer(
+                kShared, i32, e.toI32(stageWord)));
+            NVVM::WgmmaFenceAlignedOp::create(b, loc);
+            Value acc = packStruct(e, SmallVector<Value>(32, e.f32(0.0)));
+            for (int64_t ks = 0; ks < kSteps; ++ks) {
+              Value step = e.i64(ks * 2 * chunkBytes);
+              acc = e.wgmma(
+                  acc,
+                  wgmmaDescriptor(e, e.addI64(qAddress, step), chunkBytes, groupBytes),
+                  wgmmaDescriptor(e, e.addI64(kAddress, step), chunkBytes, groupBytes),
+                  kTileKeys, wgmmaType, /*accumulate=*/ks > 0,
+                  /*transposeB=*/false);
+            }
+            NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+            NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+            flat = unpackStruct(e, acc, 32);
+          } else {
+            // One ldmatrix.x4 brings the B fragments of two key
+            // steps: lane l addresses key row l % 8, 8 dims at
+            // (l / 8) * 8.
+            Value matrixRow = e.remi(lane, e.index(8));
+            Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
+            for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+              SmallVector<Value> acc(4, e.f32(0.0));
+              Value rowWord = e.addi(
+                  stageWord, e.muli(e.addi(e.index(nt * 8), matrixRow),
+                                    e.index(layout.rowWords)));
+              for (int64_t ks = 0; ks < kSteps; ks += 2) {
+                SmallVector<Value> frags = e.loadMatrices(
+                    kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+                    /*transpose=*/false);
+                acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
+                            {frags[0], frags[1]}, acc, mmaType);
+                acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
+                            {frags[2], frags[3]}, acc, mmaType);
+              }
+              flat.append(acc);
+            }
+          }
+
+          return flat;
+        };
+
+        auto scoreTile = [&](ArrayRef<Value> flat, Value stageRow, Value c0,
+                             Value count) {
+          // Scores in the log2 domain (exp2 is one ex2.approx):
+          // fma(logit, scale log2 e, bias log2 e). Tiles inside
+          // the causal limit with every key present only test
+          // bias >= tau_i; tiles kept whole by every row test
+          // nothing; the others also test presence and causality.
+          auto column = [&](int64_t n) {
+            return e.addi(e.index((n / 4) * 8 + n % 2), e.muli(quad, e.index(2)));
+          };
+          SmallVector<Value> columnBias(kTileKeys / 4);
+          for (int64_t n = 0; n < kTileKeys / 4; ++n) {
+            int64_t flatIndex = (n / 2) * 4 + n % 2;
+            columnBias[n] = e.loadShared(tileBias, f32,
+                                         e.addi(stageRow, column(flatIndex)));
+          }
+          auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
+          enum class Test { none, bias, all };
+          auto scored = [&](Test test) {
+            Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
+            SmallVector<Value> scores;
+            for (int64_t n = 0; n < static_cast<int64_t>(flat.size()); ++n) {
+              Value kb = biasOf(n);
+              Value score = math::FmaOp::create(
+                  b, loc, flat[n], e.f32(scale * kLog2E),
+                  e.mul(kb, e.f32(kLog2E)));
+              bool isA = n % 4 < 2;
+              if (test != Test::none) {
+                Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB);
+                if (test == Test::all) {
+                  Value kIdx = e.loadShared(tileKey, i32, e.addi(stageRow, column(n)));
+                  keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
+                  if (causal)
+                    keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
+                                               isA ? limA : limB));
+                }
+                score = e.select(keep, score, e.negInf());
+              }
+              scores.push_back(score);
+            }
+            return scores;
+          };
+          Value whole = e.cmpi(CmpIPredicate::sle, e.addi(c0, e.index(kTileKeys)), count);
+          if (causal) {
+            Value last = candidateAt(e.mini(e.addi(c0, e.index(kTileKeys - 1)),
+                                            e.subi(count, one)));
+            whole = e.andi(whole, e.cmpi(CmpIPredicate::sle, last,
+                                         e.addi(i0, offset)));
+          }
+          SmallVector<Type> scoreTypes(flat.size(), f32);
+          SmallVector<Value> scores = e.ifValues(
+              whole, scoreTypes,
+              [&] {
+                return e.ifValues(
+                    noThreshold, scoreTypes, [&] { return scored(Test::none); },
+                    [&] { return scored(Test::bias); });
+              },
+              [&] { return scored(Test::all); });
+          return scores;
+        };
+
+        // O += P V for the tile at `stageWord`, P the exponentiated scores.
+        auto accumulateValues = [&](ArrayRef<SmallVector<Value>> s,
+                                    SmallVector<Value> o, Value stageWord) {
+          // P as 16-bit pairs: (row A | row B) x (keys 2 quad, +1)
+          // of each 8-key tile.
+          auto packP = [&](int64_t nt, bool rowB) {
+            int64_t x = rowB ? 2 : 0;
+            return e.pack(s[nt][x], s[nt][x + 1], half);
+          };
+          if (wgmma) {
+            // O += P V: P to shared memory (A operand, K-major),
+            // V (B operand) is MN-major: transposed.
+            for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
+              for (bool isB : {false, true}) {
+                // Row r of the tile, keys nt * 8 + 2 quad: word
+                // (r / 8) * 256 + nt * 32 + (r % 8) * 4 + quad.
+                Value rowGroup = e.addi(e.muli(warp, e.index(2)), e.index(isB ? 1 : 0));
+                Value word = e.addi(
+                    e.addi(e.muli(rowGroup, e.index(kTileKeys * 4)), e.index(nt * 32)),
+                    e.addi(e.muli(group, e.index(4)), quad));
+                e.storeShared(packP(nt, isB), pShared, word);
+              }
+            e.fenceAsyncShared();
+            e.barrier();
+            Value pAddress = sharedAddress(pShared);
+            Value vAddress = sharedAddress(e.elementPointer(
+                vShared, i32, e.toI32(stageWord)));
+            NVVM::WgmmaFenceAlignedOp::create(b, loc);
+            Value acc = packStruct(e, o);
+            for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+              acc = e.wgmma(
+                  acc,
+                  wgmmaDescriptor(e, e.addI64(pAddress, e.i64(kk * 2 * chunkBytes)),
+                                  chunkBytes, kTileKeys * 16),
+                  // MN-major, no swizzle: the leading offset
+                  // steps along K (8 keys), the stride along N.
+                  wgmmaDescriptor(e, e.addI64(vAddress, e.i64(kk * 2 * groupBytes)),
+                                  groupBytes, chunkBytes),
+                  headDim, wgmmaType, /*accumulate=*/true,
+                  /*transposeB=*/true);
+            }
+            NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+            NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+            o = unpackStruct(e, acc, dTiles * 4);
+          } else {
+            // O += P V, P straight from the S registers. V tiles
+            // are row-major (key, dim): one ldmatrix.x4.trans
+            // brings the B fragments of two dim tiles of a key
+            // step. Lane l addresses key (l / 8) % 2 * 8 + l % 8,
+            // dims of tile l / 16.
+            SmallVector<SmallVector<Value>> a;
+            for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
+              a.push_back({packP(2 * kk, false), packP(2 * kk, true),
+                           packP(2 * kk + 1, false), packP(2 * kk + 1, true)});
+            Value matrixRow = e.remi(lane, e.index(8));
+            Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
+                                       e.index(8)),
+                                matrixRow);
+            Value vCol = e.muli(e.divi(lane, e.index(16)), e.index(4));
+            for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+              Value rowWord = e.addi(
+                  stageWord, e.muli(e.addi(e.index(kk * 16), vRow),
+                                    e.index(layout.rowWords)));
+              for (int64_t dt = 0; dt < dTiles; dt += 2) {
+                SmallVector<Value> frags = e.loadMatrices(
+                    vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
+                    /*transpose=*/true);
+                auto acc0 = ArrayRef<Value>(o).slice(dt * 4, 4);
+                auto acc1 = ArrayRef<Value>(o).slice((dt + 1) * 4, 4);
+                SmallVector<Value> r0 = e.mma(a[kk], {frags[0], frags[1]}, acc0, mmaType);
+                SmallVector<Value> r1 = e.mma(a[kk], {frags[2], frags[3]}, acc1, mmaType);
+                llvm::copy(r0, o.begin() + dt * 4);
+                llvm::copy(r1, o.begin() + (dt + 1) * 4);
+              }
+            }
+          }
+          return o;
+        };
+
         // State: O (dTiles x 4), then mA, mB, lA, lB.
         SmallVector<Value> init(dTiles * 4, e.f32(0.0));
         init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
@@ -645,118 +952,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             [&](ValueRange segmentState) -> SmallVector<Value> {
               Value s0 = segmentState[0];
               ValueRange st = segmentState.drop_front();
-              // Compact candidates in key order. With no threshold in the
-              // block (tauLo = -inf) they are simply the visible keys.
-              auto denseSegment = [&]() -> SmallVector<Value> {
-                Value n = e.mini(e.index(layout.candidates), e.subi(keyEnd, s0));
-                e.forEach(zero, e.index(layout.candidates / threads), [&](Value round) {
-                  Value t = e.addi(e.muli(round, e.index(threads)), tid);
-                  e.storeShared(e.toI32(e.addi(s0, t)), cand, t);
-                });
-                return {n, e.addi(s0, n)};
-              };
-              // Rounds of 4 x kCompactSteps keys per thread, while the list
-              // has room for a whole round: all bias loads in flight at
-              // once, one exchange of the warps' counts per round.
-              auto compactSegment = [&]() -> SmallVector<Value> {
-                SmallVector<Value> rounds = whileWithState(
-                  e, ValueRange{s0, zero},
-                  [&](ValueRange r) {
-                    return e.andi(e.cmpi(CmpIPredicate::slt, r[0], keyEnd),
-                                  e.cmpi(CmpIPredicate::sle, e.addi(r[1], e.index(roundKeys)),
-                                         e.index(layout.candidates)));
-                  },
-                  [&](ValueRange r) -> SmallVector<Value> {
-                    Value j0 = r[0];
-                    Value running = r[1];
-                    // Step u: thread t tests keys j0 + (u T + t) 4 + x,
-                    // x < 4 (one 16-byte load when rows are 16-byte
-                    // aligned); a warp-wide scan of the per-thread counts
-                    // orders them.
-                    SmallVector<Value> firstKey, masks, exclusive, inclusive;
-                    SmallVector<SmallVector<Value>> keep(kCompactSteps);
-                    for (int64_t u = 0; u < kCompactSteps; ++u) {
-                      Value j = e.addi(j0, e.muli(e.addi(e.index(u * threads), tid),
-                                                  e.index(4)));
-                      firstKey.push_back(j);
-                      SmallVector<Value> values;
-                      if (vectorBias) {
-                        Value at = e.mini(j, e.index(keys - 4));
-                        Value ptr = e.elementPointer(biasBase, f32,
-                                                     e.toI64(e.addi(biasRow, at)));
-                        Value quad4 = LLVM::LoadOp::create(
-                            b, loc, VectorType::get({4}, f32), ptr, /*alignment=*/16);
-                        for (int64_t x = 0; x < 4; ++x)
-                          values.push_back(LLVM::ExtractElementOp::create(
-                              b, loc, quad4, e.i32(x)));
-                      } else {
-                        for (int64_t x = 0; x < 4; ++x)
-                          values.push_back(e.load(
-                              bias, {bIdx, g, e.mini(e.addi(j, e.index(x)),
-                                                     e.index(keys - 1))}));
-                      }
-                      Value mask = e.i32(0);
-                      for (int64_t x = 0; x < 4; ++x) {
-                        Value pred = e.andi(
-                            e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), keyEnd),
-                            e.cmp(CmpFPredicate::OGE, values[x], tauLo));
-                        keep[u].push_back(pred);
-                        mask = arith::OrIOp::create(
-                            b, loc, mask, e.select(pred, e.i32(1 << x), e.i32(0)));
-                      }
-                      masks.push_back(mask);
-                    }
-                    for (int64_t u = 0; u < kCompactSteps; ++u) {
-                      Value own = LLVM::CtPopOp::create(b, loc, i32, masks[u]);
-                      Value incl = own;
-                      for (int32_t off : {1, 2, 4, 8, 16}) {
-                        Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
-                                                          gpu::ShuffleMode::UP)
-                                       .getShuffleResult();
-                        incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
-                                        arith::AddIOp::create(b, loc, incl, up), incl);
-                      }
-                      inclusive.push_back(incl);
-                      exclusive.push_back(arith::SubIOp::create(b, loc, incl, own));
-                    }
-                    e.barrier();
-                    e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)), [&] {
-                      for (int64_t u = 0; u < kCompactSteps; ++u)
-                        memref::StoreOp::create(
-                            b, loc, inclusive[u], stepCounts,
-                            ValueRange{e.addi(e.index(u * warps), warp)});
-                    });
-                    e.barrier();
-                    // Candidates before (step u, this warp), in key order.
-                    SmallVector<Value> before(kCompactSteps);
-                    for (int64_t u = 0; u < kCompactSteps; ++u) {
-                      before[u] = running;
-                      for (int64_t w = 0; w < warps; ++w) {
-                        Value n = e.toIndex(memref::LoadOp::create(
-                            b, loc, stepCounts, ValueRange{e.index(u * warps + w)}));
-                        before[u] = e.select(e.cmpi(CmpIPredicate::eq, e.index(w), warp),
-                                             running, before[u]);
-                        running = e.addi(running, n);
-                      }
-                    }
-                    for (int64_t u = 0; u < kCompactSteps; ++u) {
-                      Value slot = e.addi(before[u], e.toIndex(exclusive[u]));
-                      for (int64_t x = 0; x < 4; ++x) {
-                        Value at = slot;
-                        e.ifThen(keep[u][x], [&] {
-                          e.storeShared(e.toI32(e.addi(firstKey[u], e.index(x))), cand, at);
-                        });
-                        slot = e.addi(slot, e.toIndex(arith::ExtUIOp::create(
-                                                b, loc, i32, keep[u][x])));
-                      }
-                    }
-                    return {e.addi(j0, e.index(roundKeys)), running};
-                  });
-                return {rounds[1], rounds[0]};
-              };
-              SmallVector<Value> compacted = e.ifValues(
-                  e.cmp(CmpFPredicate::OEQ, tauLo, e.negInf()),
-                  {b.getIndexType(), b.getIndexType()}, denseSegment, compactSegment);
+              SmallVector<Value> compacted = compactCandidates(s0);
               Value count = compacted[0], segmentEnd = compacted[1];
               e.barrier();
 
@@ -784,108 +980,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     Value stageWord = e.muli(stage, e.index(layout.tileWords));
                     Value c0 = e.muli(tile, e.index(kTileKeys));
 
-                    // S = Q K^T for this warp's 16 rows x 64 keys, as 32
-                    // values in the mma.sync C-fragment order (tile nt of 8
-                    // keys: rows A, A, B, B; keys 2 quad + x % 2).
-                    SmallVector<Value> flat;
-                    if (wgmma) {
-                      Value qAddress = sharedAddress(qShared);
-                      Value kAddress = sharedAddress(e.elementPointer(
-                          kShared, i32, e.toI32(stageWord)));
-                      NVVM::WgmmaFenceAlignedOp::create(b, loc);
-                      Value acc = packStruct(e, SmallVector<Value>(32, e.f32(0.0)));
-                      for (int64_t ks = 0; ks < kSteps; ++ks) {
-                        Value step = e.i64(ks * 2 * chunkBytes);
-                        acc = e.wgmma(
-                            acc,
-                            wgmmaDescriptor(e, e.addI64(qAddress, step), chunkBytes, groupBytes),
-                            wgmmaDescriptor(e, e.addI64(kAddress, step), chunkBytes, groupBytes),
-                            kTileKeys, wgmmaType, /*accumulate=*/ks > 0,
-                            /*transposeB=*/false);
-                      }
-                      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-                      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-                      flat = unpackStruct(e, acc, 32);
-                    } else {
-                      // One ldmatrix.x4 brings the B fragments of two key
-                      // steps: lane l addresses key row l % 8, 8 dims at
-                      // (l / 8) * 8.
-                      Value matrixRow = e.remi(lane, e.index(8));
-                      Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
-                      for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
-                        SmallVector<Value> acc(4, e.f32(0.0));
-                        Value rowWord = e.addi(
-                            stageWord, e.muli(e.addi(e.index(nt * 8), matrixRow),
-                                              e.index(layout.rowWords)));
-                        for (int64_t ks = 0; ks < kSteps; ks += 2) {
-                          SmallVector<Value> frags = e.loadMatrices(
-                              kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
-                              /*transpose=*/false);
-                          acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
-                                      {frags[0], frags[1]}, acc, mmaType);
-                          acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
-                                      {frags[2], frags[3]}, acc, mmaType);
-                        }
-                        flat.append(acc);
-                      }
-                    }
-
-                    // Scores in the log2 domain (exp2 is one ex2.approx):
-                    // fma(logit, scale log2 e, bias log2 e). Tiles inside
-                    // the causal limit with every key present only test
-                    // bias >= tau_i; tiles kept whole by every row test
-                    // nothing; the others also test presence and causality.
-                    auto column = [&](int64_t n) {
-                      return e.addi(e.index((n / 4) * 8 + n % 2), e.muli(quad, e.index(2)));
-                    };
-                    SmallVector<Value> columnBias(kTileKeys / 4);
-                    for (int64_t n = 0; n < kTileKeys / 4; ++n) {
-                      int64_t flatIndex = (n / 2) * 4 + n % 2;
-                      columnBias[n] = e.loadShared(tileBias, f32,
-                                                   e.addi(stageRow, column(flatIndex)));
-                    }
-                    auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
-                    enum class Test { none, bias, all };
-                    auto scored = [&](Test test) {
-                      Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
-                      SmallVector<Value> scores;
-                      for (int64_t n = 0; n < static_cast<int64_t>(flat.size()); ++n) {
-                        Value kb = biasOf(n);
-                        Value score = math::FmaOp::create(
-                            b, loc, flat[n], e.f32(scale * kLog2E),
-                            e.mul(kb, e.f32(kLog2E)));
-                        bool isA = n % 4 < 2;
-                        if (test != Test::none) {
-                          Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB);
-                          if (test == Test::all) {
-                            Value kIdx = e.loadShared(tileKey, i32, e.addi(stageRow, column(n)));
-                            keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
-                            if (causal)
-                              keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
-                                                         isA ? limA : limB));
-                          }
-                          score = e.select(keep, score, e.negInf());
-                        }
-                        scores.push_back(score);
-                      }
-                      return scores;
-                    };
-                    Value whole = e.cmpi(CmpIPredicate::sle, e.addi(c0, e.index(kTileKeys)), count);
-                    if (causal) {
-                      Value last = candidateAt(e.mini(e.addi(c0, e.index(kTileKeys - 1)),
-                                                      e.subi(count, one)));
-                      whole = e.andi(whole, e.cmpi(CmpIPredicate::sle, last,
-                                                   e.addi(i0, offset)));
-                    }
-                    SmallVector<Type> scoreTypes(flat.size(), f32);
-                    SmallVector<Value> scores = e.ifValues(
-                        whole, scoreTypes,
-                        [&] {
-                          return e.ifValues(
-                              noThreshold, scoreTypes, [&] { return scored(Test::none); },
-                              [&] { return scored(Test::bias); });
-                        },
-                        [&] { return scored(Test::all); });
+                    SmallVector<Value> flat = queryKeyScores(stageWord);
+                    SmallVector<Value> scores = scoreTile(flat, stageRow, c0, count);
                     SmallVector<SmallVector<Value>> s(kTileKeys / 8);
                     for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
                       s[nt].assign(scores.begin() + nt * 4, scores.begin() + nt * 4 + 4);
@@ -933,79 +1029,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                            e.mul(st2[dt * 4 + 3], alphaB)});
                           return scaled;
                         });
-                    // P as 16-bit pairs: (row A | row B) x (keys 2 quad, +1)
-                    // of each 8-key tile.
-                    auto packP = [&](int64_t nt, bool rowB) {
-                      int64_t x = rowB ? 2 : 0;
-                      return e.pack(s[nt][x], s[nt][x + 1], half);
-                    };
-                    if (wgmma) {
-                      // O += P V: P to shared memory (A operand, K-major),
-                      // V (B operand) is MN-major: transposed.
-                      for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
-                        for (bool isB : {false, true}) {
-                          // Row r of the tile, keys nt * 8 + 2 quad: word
-                          // (r / 8) * 256 + nt * 32 + (r % 8) * 4 + quad.
-                          Value rowGroup = e.addi(e.muli(warp, e.index(2)), e.index(isB ? 1 : 0));
-                          Value word = e.addi(
-                              e.addi(e.muli(rowGroup, e.index(kTileKeys * 4)), e.index(nt * 32)),
-                              e.addi(e.muli(group, e.index(4)), quad));
-                          e.storeShared(packP(nt, isB), pShared, word);
-                        }
-                      e.fenceAsyncShared();
-                      e.barrier();
-                      Value pAddress = sharedAddress(pShared);
-                      Value vAddress = sharedAddress(e.elementPointer(
-                          vShared, i32, e.toI32(stageWord)));
-                      NVVM::WgmmaFenceAlignedOp::create(b, loc);
-                      Value acc = packStruct(e, o);
-                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
-                        acc = e.wgmma(
-                            acc,
-                            wgmmaDescriptor(e, e.addI64(pAddress, e.i64(kk * 2 * chunkBytes)),
-                                            chunkBytes, kTileKeys * 16),
-                            // MN-major, no swizzle: the leading offset
-                            // steps along K (8 keys), the stride along N.
-                            wgmmaDescriptor(e, e.addI64(vAddress, e.i64(kk * 2 * groupBytes)),
-                                            groupBytes, chunkBytes),
-                            headDim, wgmmaType, /*accumulate=*/true,
-                            /*transposeB=*/true);
-                      }
-                      NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-                      NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-                      o = unpackStruct(e, acc, dTiles * 4);
-                    } else {
-                      // O += P V, P straight from the S registers. V tiles
-                      // are row-major (key, dim): one ldmatrix.x4.trans
-                      // brings the B fragments of two dim tiles of a key
-                      // step. Lane l addresses key (l / 8) % 2 * 8 + l % 8,
-                      // dims of tile l / 16.
-                      SmallVector<SmallVector<Value>> a;
-                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
-                        a.push_back({packP(2 * kk, false), packP(2 * kk, true),
-                                     packP(2 * kk + 1, false), packP(2 * kk + 1, true)});
-                      Value matrixRow = e.remi(lane, e.index(8));
-                      Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
-                                                 e.index(8)),
-                                          matrixRow);
-                      Value vCol = e.muli(e.divi(lane, e.index(16)), e.index(4));
-                      for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
-                        Value rowWord = e.addi(
-                            stageWord, e.muli(e.addi(e.index(kk * 16), vRow),
-                                              e.index(layout.rowWords)));
-                        for (int64_t dt = 0; dt < dTiles; dt += 2) {
-                          SmallVector<Value> frags = e.loadMatrices(
-                              vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
-                              /*transpose=*/true);
-                          auto acc0 = ArrayRef<Value>(o).slice(dt * 4, 4);
-                          auto acc1 = ArrayRef<Value>(o).slice((dt + 1) * 4, 4);
-                          SmallVector<Value> r0 = e.mma(a[kk], {frags[0], frags[1]}, acc0, mmaType);
-                          SmallVector<Value> r1 = e.mma(a[kk], {frags[2], frags[3]}, acc1, mmaType);
-                          llvm::copy(r0, o.begin() + dt * 4);
-                          llvm::copy(r1, o.begin() + (dt + 1) * 4);
-                        }
-                      }
-                    }
+                    o = accumulateValues(s, std::move(o), stageWord);
                     SmallVector<Value> next(o);
                     next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
                                  e.add(e.mul(lB, alphaB), sumB)});
