@@ -99,8 +99,8 @@ struct Emitter : LoopBuilder {
         NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
   }
 
-  /// A pointer in `addressSpace` (1 global, 3 shared) to the first element
-  /// of `memref`.
+  /// A pointer in `addressSpace` (1: global) to the first element of
+  /// `memref`.
   Value pointerTo(Value memref, unsigned addressSpace) {
     Value address = memref::ExtractAlignedPointerAsIndexOp::create(
         builder(), location(), builder().getIndexType(), memref);
@@ -110,7 +110,6 @@ struct Emitter : LoopBuilder {
                                     toI64(address), nullptr);
   }
   Value basePointer(Value memref) { return pointerTo(memref, 1); }
-  Value sharedPointer(Value memref) { return pointerTo(memref, 3); }
   /// `base` advanced by `offset` elements of `element` type.
   Value elementPointer(Value base, Type element, Value offset) {
     return LLVM::GEPOp::create(builder(), location(), base.getType(), element,
@@ -122,17 +121,18 @@ struct Emitter : LoopBuilder {
     return LLVM::LoadOp::create(builder(), location(), builder().getI32Type(),
                                 ptr, /*alignment=*/4);
   }
-  /// The 4 x i32 (8 16-bit elements) starting at `element`, 16-byte aligned.
-  SmallVector<Value> loadQuad(Value base, Value element) {
-    Value ptr = elementPointer(base, builder().getI16Type(), element);
-    auto vecType = VectorType::get({4}, builder().getI32Type());
-    Value quadValue = LLVM::LoadOp::create(builder(), location(), vecType,
-                                           ptr, /*alignment=*/16);
-    SmallVector<Value> words;
-    for (int64_t w = 0; w < 4; ++w)
-      words.push_back(LLVM::ExtractElementOp::create(builder(), location(),
-                                                     quadValue, i32(w)));
-    return words;
+  /// The 4 values of 32-bit `type` at `element` of `base`, one 16-byte
+  /// aligned load.
+  SmallVector<Value> loadFour(Value base, Type type, Value element) {
+    Value ptr = elementPointer(base, type, element);
+    Value four = LLVM::LoadOp::create(builder(), location(),
+                                      VectorType::get({4}, type), ptr,
+                                      /*alignment=*/16);
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < 4; ++i)
+      values.push_back(LLVM::ExtractElementOp::create(builder(), location(),
+                                                      four, i32(i)));
+    return values;
   }
   /// ldmatrix.x4 of 8x8 16-bit matrices: lane l names row l % 8 of matrix
   /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix
@@ -670,13 +670,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                   SmallVector<Value> values;
                   if (vectorBias) {
                     Value at = e.mini(j, e.index(keys - 4));
-                    Value ptr = e.elementPointer(biasBase, f32,
-                                                 e.toI64(e.addi(biasRow, at)));
-                    Value quad4 = LLVM::LoadOp::create(
-                        b, loc, VectorType::get({4}, f32), ptr, /*alignment=*/16);
-                    for (int64_t x = 0; x < 4; ++x)
-                      values.push_back(LLVM::ExtractElementOp::create(
-                          b, loc, quad4, e.i32(x)));
+                    values = e.loadFour(biasBase, f32, e.toI64(e.addi(biasRow, at)));
                   } else {
                     for (int64_t x = 0; x < 4; ++x)
                       values.push_back(e.load(
@@ -1198,14 +1192,8 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               SmallVector<Value> values;
               if (vec == 4) {
                 Value at = e.mini(j, e.index(keys - 4));
-                Value quad4 = LLVM::LoadOp::create(
-                    b, loc, VectorType::get({4}, b.getF32Type()),
-                    e.elementPointer(biasBase, b.getF32Type(),
-                                     e.toI64(e.addi(biasRow, at))),
-                    /*alignment=*/16);
-                for (int64_t x = 0; x < 4; ++x)
-                  values.push_back(
-                      LLVM::ExtractElementOp::create(b, loc, quad4, e.i32(x)));
+                values = e.loadFour(biasBase, b.getF32Type(),
+                                    e.toI64(e.addi(biasRow, at)));
               } else {
                 values.push_back(e.load(
                     bias, {bIdx, g, e.mini(j, e.index(keys - 1))}));
