@@ -84,6 +84,17 @@ struct Emitter : LoopBuilder {
     v = max(v, shuffleXor(v, 1));
     return max(v, shuffleXor(v, 2));
   }
+  /// Inclusive prefix sum of an i32 over the lanes of a warp.
+  Value warpInclusiveSum(Value v, Value lane) {
+    for (int32_t offset : {1, 2, 4, 8, 16}) {
+      Value up = gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
+                                        gpu::ShuffleMode::UP)
+                     .getShuffleResult();
+      v = select(cmpi(arith::CmpIPredicate::uge, lane, index(offset)),
+                 arith::AddIOp::create(builder(), location(), v, up), v);
+    }
+    return v;
+  }
   Value quadSum(Value v) {
     v = add(v, shuffleXor(v, 1));
     return add(v, shuffleXor(v, 2));
@@ -690,14 +701,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                 }
                 for (int64_t u = 0; u < kCompactSteps; ++u) {
                   Value own = LLVM::CtPopOp::create(b, loc, i32, masks[u]);
-                  Value incl = own;
-                  for (int32_t off : {1, 2, 4, 8, 16}) {
-                    Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
-                                                      gpu::ShuffleMode::UP)
-                                   .getShuffleResult();
-                    incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
-                                    arith::AddIOp::create(b, loc, incl, up), incl);
-                  }
+                  Value incl = e.warpInclusiveSum(own, lane);
                   inclusive.push_back(incl);
                   exclusive.push_back(arith::SubIOp::create(b, loc, incl, own));
                 }
@@ -1271,14 +1275,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                 own.push_back(ld(hist, e.addi(base, e.subi(top, e.index(i)))));
                 sum = addI32(sum, own.back());
               }
-              Value incl = sum;
-              for (int32_t off : {1, 2, 4, 8, 16}) {
-                Value up = gpu::ShuffleOp::create(b, loc, incl, off, 32,
-                                                  gpu::ShuffleMode::UP)
-                               .getShuffleResult();
-                incl = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(off)),
-                                addI32(incl, up), incl);
-              }
+              Value incl = e.warpInclusiveSum(sum, lane);
               Value totals = e.index(r * kSelectWarps);
               e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)),
                        [&] { st(incl, warpTotals, e.addi(totals, warp)); });
