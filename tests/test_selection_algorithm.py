@@ -1,0 +1,125 @@
+"""The block selection algorithm of the GPU kernel dma_select_blocks
+(lib/wm/Conversion/WMToGPU/AttentionKernels.cpp), step for step in numpy:
+radix select of tau and `upper` over the order-preserving 32-bit keys, the
+small multiset between them plus the block's new keys, and each row's walk to
+its rank. Checked against the reference thresholds (tests/reference) on
+shapes and ties the GPU suite does not reach. The GPU kernel itself is checked
+on the H200 (bench/dma.py)."""
+import numpy as np
+import pytest
+
+from tests.reference import dma_tau
+
+DIGITS = ((21, 11), (10, 11), (0, 10))  # (shift, bits), most significant first
+
+
+def ordered(values):
+    bits = values.astype(np.float32).view(np.uint32)
+    return np.where(bits >> 31, ~bits, bits | np.uint32(0x80000000)).astype(np.uint32)
+
+
+def from_ordered(key):
+    key = np.uint32(key)
+    bits = key ^ np.uint32(0x80000000) if key >> 31 else ~key
+    return np.array([bits], np.uint32).view(np.float32)[0]
+
+
+def radix_select(keys, rank):
+    """The rank-th largest key (1-based) and how many keys equal to it belong
+    to the top `rank`, digit by digit from a histogram per pass."""
+    prefix, mask, k = 0, 0, rank
+    for shift, bits in DIGITS:
+        match = keys[(keys & np.uint32(mask)) == np.uint32(prefix)]
+        hist = np.bincount((match >> shift) & ((1 << bits) - 1), minlength=1 << bits)
+        above = 0
+        for digit in range((1 << bits) - 1, -1, -1):  # from the top
+            if above + hist[digit] >= k:
+                break
+            above += hist[digit]
+        k -= above
+        prefix |= digit << shift
+        mask |= ((1 << bits) - 1) << shift
+    return prefix, k
+
+
+def block_thresholds(bias_row, Lq, window, rows):
+    """tau for every query row, computed per block of `rows` rows as the
+    kernel does (causal, prefix scope, Lk > W)."""
+    Lk = bias_row.shape[0]
+    keys = ordered(bias_row)
+    offset = Lk - Lq + 1
+    tau = np.full(Lq, -np.inf, np.float32)
+    for i0 in range(0, Lq, rows):
+        row_end = min(Lq, i0 + rows)
+        if row_end - 1 + offset < window:
+            continue  # no row of the block reaches W keys
+        p_end = max(0, min(Lk, i0 + offset))
+        m = min(window, p_end)
+        has_tau, has_upper = p_end >= window, m > rows - 1
+        prefix = keys[:p_end]
+        tau_key, ties = radix_select(prefix, window) if has_tau else (0, 0)
+        upper = radix_select(prefix, m - (rows - 1))[0] if has_upper else None
+        # (key, multiplicity, key index or -1 for values every row sees)
+        entries = [(tau_key, ties, -1)] if has_tau else []
+        above = prefix > tau_key if has_tau else np.ones(p_end, bool)
+        below = prefix < upper if has_upper else np.ones(p_end, bool)
+        between = prefix[above & below]
+        assert len(between) <= 2 * rows, "the kernel's list holds 2 x rows values"
+        entries += [(int(x), 1, -1) for x in between]
+        if has_upper:
+            entries.append((upper, int(np.sum(above & (prefix == upper))), -1))
+        entries += [(int(keys[j]), 1, j) for j in range(p_end, min(p_end + rows, Lk))]
+        assert len(entries) <= 4 * rows, "the kernel sorts 4 x rows slots"
+        entries.sort(key=lambda e: e[0])
+        for row in range(i0, row_end):
+            size = row + offset
+            if size < window:
+                continue
+            rank = size - window + 1 - (p_end - m)
+            count = 0
+            for key, mult, idx in entries:
+                if idx < 0 or idx < size:
+                    count += mult
+                if count >= rank:
+                    tau[row] = from_ordered(key)
+                    break
+            else:
+                raise AssertionError(f"row {row}: rank {rank} not reached")
+    return tau
+
+
+CASES = [
+    # (Lq, Lk, W, rows per block)
+    (300, 300, 64, 256),
+    (300, 300, 64, 16),
+    (300, 300, 8, 16),
+    (300, 300, 200, 16),
+    (100, 300, 64, 16),   # Lq < Lk: rows start with a long prefix
+    (300, 100, 32, 16),   # Lq > Lk: early rows see no key
+    (1, 500, 64, 256),    # decode
+    (1000, 1000, 600, 256),
+]
+
+
+@pytest.mark.parametrize("Lq,Lk,W,rows", CASES)
+@pytest.mark.parametrize("bias_kind", ["continuous", "tied", "constant", "signed_zeros"])
+def test_block_thresholds_match_reference(Lq, Lk, W, rows, bias_kind):
+    rng = np.random.default_rng(Lq * 7 + Lk + W)
+    bias = rng.standard_normal(Lk).astype(np.float32)
+    if bias_kind == "tied":
+        bias = np.round(bias * 2) / 2
+    elif bias_kind == "constant":
+        bias = np.full(Lk, 0.25, np.float32)
+    elif bias_kind == "signed_zeros":
+        bias = np.where(rng.random(Lk) < 0.5, np.float32(-0.0), np.float32(0.0))
+        bias[rng.random(Lk) < 0.2] = 1.0
+    got = block_thresholds(bias, Lq, W, rows)
+    want = dma_tau(bias, Lq, causal=True, window=W)
+    assert np.array_equal(got.astype(np.float64), want)
+
+
+def test_ordered_keys_sort_like_floats():
+    values = np.array([-np.inf, -2.5, -1e-30, -0.0, 0.0, 1e-30, 3.0, np.inf], np.float32)
+    keys = ordered(values)
+    assert np.all(np.diff(keys.astype(np.int64)) > 0)
+    assert all(from_ordered(k) == v for k, v in zip(keys, values))
