@@ -123,3 +123,24 @@ def test_ordered_keys_sort_like_floats():
     keys = ordered(values)
     assert np.all(np.diff(keys.astype(np.int64)) > 0)
     assert all(from_ordered(k) == v for k, v in zip(keys, values))
+
+
+@pytest.mark.parametrize("Lq,Lk,W,rows", [(512, 512, 64, 64), (512, 512, 200, 128),
+                                          (256, 640, 100, 64), (640, 256, 50, 64)])
+def test_block_candidates_cover_kept_keys(Lq, Lk, W, rows):
+    """The attention kernel's candidates for a block of rows: keys up to the
+    causal limit of its last row with bias >= the block's smallest tau. They
+    contain every key a row of the block keeps, and (without ties) number at
+    most W + rows: the prefix argument behind O(L (W + rows)) work."""
+    rng = np.random.default_rng(Lq + Lk + W)
+    bias = rng.standard_normal(Lk).astype(np.float32)
+    tau = dma_tau(bias, Lq, causal=True, window=W)
+    offset = Lk - Lq
+    for i0 in range(0, Lq, rows):
+        block = np.arange(i0, min(Lq, i0 + rows))
+        key_end = max(0, min(Lk, block[-1] + offset + 1))
+        candidates = np.flatnonzero(bias[:key_end] >= tau[block].min())
+        assert len(candidates) <= W + rows
+        for i in block:
+            kept = np.flatnonzero((bias >= tau[i]) & (np.arange(Lk) <= i + offset))
+            assert np.isin(kept, candidates).all()
