@@ -273,7 +273,7 @@ forWithState(Emitter &e, Value lb, Value ub, ValueRange init,
   return loop.getResults();
 }
 
-enum class Combine { min, max, sum };
+enum class Combine { min, max };
 
 /// An scf.while carrying `init`: runs `body(state)` (the next state) while
 /// `condition(state)` holds; returns the final state.
@@ -305,11 +305,6 @@ Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
       return e.min(a, b);
     case Combine::max:
       return e.max(a, b);
-    case Combine::sum:
-      if (a.getType().isIndex() || a.getType().isInteger(32))
-        return arith::AddIOp::create(e.builder(), e.location(), a, b)
-            .getResult();
-      return e.add(a, b);
     }
     llvm_unreachable("unknown combine");
   };
@@ -1145,26 +1140,10 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         auto subI32 = [&](Value a, Value x) {
           return arith::SubIOp::create(b, loc, a, x).getResult();
         };
-        // Order-preserving 32-bit image of a bias (compared unsigned):
-        // negative values flipped, the sign bit of the others raised.
-        auto ordered = [&](Value value) {
-          Value bits = arith::BitcastOp::create(b, loc, i32, value);
-          Value sign = arith::ShRSIOp::create(b, loc, bits, e.i32(31));
-          Value mask = arith::OrIOp::create(
-              b, loc, sign, e.i32(static_cast<int32_t>(0x80000000u)));
-          return arith::XOrIOp::create(b, loc, bits, mask).getResult();
+        auto keyOf = [&](Value j) {
+          return orderedKey(e, e.load(bias, {bIdx, g, j}));
         };
-        auto keyOf = [&](Value j) { return ordered(e.load(bias, {bIdx, g, j})); };
-        auto valueOf = [&](Value key) {
-          Value sign = arith::ShRSIOp::create(b, loc, key, e.i32(31));
-          Value mask = arith::OrIOp::create(
-              b, loc, arith::XOrIOp::create(b, loc, sign, e.i32(-1)),
-              e.i32(static_cast<int32_t>(0x80000000u)));
-          return arith::BitcastOp::create(
-                     b, loc, b.getF32Type(),
-                     arith::XOrIOp::create(b, loc, key, mask))
-              .getResult();
-        };
+        auto valueOf = [&](Value key) { return fromOrderedKey(e, key); };
         auto strided = [&](Value end, function_ref<void(Value)> body) {
           e.forEach(zero,
                     e.ceilDiv(e.maxi(zero, e.subi(end, tid)),
@@ -1173,8 +1152,6 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                       body(e.addi(tid, e.muli(step, e.index(kSelectThreads))));
                     });
         };
-        // Keys [0, end) in strides of the CTA, four loads in flight per
-        // thread: body(j, ordered key, j < end).
         // Keys [0, end): per step each thread takes 4 runs of `vec`
         // consecutive keys (16-byte loads when bias rows are 16-byte
         // aligned), all in flight together; body(ordered key, key < end).
@@ -1203,7 +1180,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                     bias, {bIdx, g, e.mini(j, e.index(keys - 1))}));
               }
               for (int64_t x = 0; x < vec; ++x) {
-                keysIn.push_back(ordered(values[x]));
+                keysIn.push_back(orderedKey(e, values[x]));
                 valid.push_back(
                     e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), end));
               }

@@ -152,33 +152,34 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 }
 
 
-/// Order-preserving map of f32 bit patterns to [0, 2^32) (as i64).
+/// Order-preserving map of an f32 to a 32-bit key compared unsigned:
+/// negative values have every bit flipped, the others their sign bit raised.
 inline Value orderedKey(LoopBuilder &lb, Value value) {
   OpBuilder &b = lb.builder();
   Location loc = lb.location();
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
-  Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
-  auto i64 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
   };
-  Value negative = lb.cmpi(arith::CmpIPredicate::uge, wide, i64(0x80000000LL));
-  Value flipped = arith::XOrIOp::create(b, loc, wide, i64(0xFFFFFFFFLL));
-  Value raised = arith::OrIOp::create(b, loc, wide, i64(0x80000000LL));
-  return lb.select(negative, flipped, raised);
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+  Value sign = arith::ShRSIOp::create(b, loc, bits, i32(31));
+  Value mask = arith::OrIOp::create(b, loc, sign,
+                                    i32(static_cast<int32_t>(0x80000000u)));
+  return arith::XOrIOp::create(b, loc, bits, mask);
 }
 
+/// The f32 whose orderedKey is `key`.
 inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
   OpBuilder &b = lb.builder();
   Location loc = lb.location();
-  auto i64 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 64).getResult();
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
   };
-  Value positive = lb.cmpi(arith::CmpIPredicate::uge, key, i64(0x80000000LL));
-  Value wide = lb.select(positive,
-                         arith::XOrIOp::create(b, loc, key, i64(0x80000000LL)),
-                         arith::XOrIOp::create(b, loc, key, i64(0xFFFFFFFFLL)));
-  Value bits = arith::TruncIOp::create(b, loc, b.getI32Type(), wide);
-  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+  Value sign = arith::ShRSIOp::create(b, loc, key, i32(31));
+  Value mask = arith::OrIOp::create(
+      b, loc, arith::XOrIOp::create(b, loc, sign, i32(-1)),
+      i32(static_cast<int32_t>(0x80000000u)));
+  return arith::BitcastOp::create(b, loc, b.getF32Type(),
+                                  arith::XOrIOp::create(b, loc, key, mask));
 }
 
 /// The tensor-core attention kernels (bf16/f16, head dim a multiple of 32):

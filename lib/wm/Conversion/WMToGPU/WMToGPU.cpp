@@ -101,7 +101,9 @@ void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
                         b, loc, t, arith::ShLIOp::create(b, loc, one64, shift));
                     Value count = lb.reduce(
                         lb.index(0), end, lb.index(0), [&](Value j, Value n) {
-                          Value key = orderedKey(lb, lb.load(args[0], {bg0, g, j}));
+                          Value key = arith::ExtUIOp::create(
+                              b, loc, b.getI64Type(),
+                              orderedKey(lb, lb.load(args[0], {bg0, g, j})));
                           return lb.select(
                               lb.cmpi(CmpIPredicate::uge, key, candidate),
                               lb.addi(n, lb.index(1)), n);
@@ -110,7 +112,8 @@ void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
                         lb.cmpi(CmpIPredicate::sge, count, lb.index(window)),
                         candidate, t);
                   });
-              return fromOrderedKey(lb, found);
+              return fromOrderedKey(
+                  lb, arith::TruncIOp::create(b, loc, b.getI32Type(), found));
             },
             [&] { return lb.negInf(); });
         lb.store(tau, args[1], {bg0, g, i});
