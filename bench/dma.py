@@ -74,6 +74,20 @@ def artifact(name, keep=None):
 TIED = ("c_L1000_W64_gqa4", "c_L4096_W1024_mqa", "c_L4096_W64_global", "c_L16384_W1024")
 
 
+def variants(name, suffixes):
+    """The compiled variants name + suffix present among the artifacts."""
+    return [s for s in suffixes if os.path.isdir(os.path.join(ARTIFACTS, name + s))]
+
+
+def distance(art, inputs, out, lse):
+    """Runs `art` with poisoned outputs; the relative errors of `out` and
+    `lse` measured against its outputs."""
+    art.poison_outputs = True
+    other_out, other_lse = art(*inputs)
+    art.poison_outputs = False
+    return rel_error(out, other_out), rel_error(lse, other_lse)
+
+
 def correctness():
     rows = []
     cases = [(cfg, False) for cfg in CORRECTNESS] + [(cfg, True) for cfg in CORRECTNESS if cfg[0] in TIED]
@@ -91,13 +105,8 @@ def correctness():
         # work by tensor-core tiles, per-row thresholds) and through the
         # wgmma kernel must agree.
         agree = []
-        for suffix in ("__rows", "__wgmma"):
-            if not os.path.isdir(os.path.join(ARTIFACTS, name + suffix)):
-                continue
-            other = artifact(name + suffix)
-            other.poison_outputs = True
-            other_out, other_lse = other(q, k, v, bias)
-            d_out, d_lse = rel_error(out, other_out), rel_error(lse, other_lse)
+        for suffix in variants(name, ("__rows", "__wgmma")):
+            d_out, d_lse = distance(artifact(name + suffix), (q, k, v, bias), out, lse)
             agree.append(f"{suffix[2:]} {max(d_out, d_lse):.1e}")
             ok = ok and d_out <= TOLERANCE and d_lse <= TOLERANCE
         agree = ", ".join(agree) or "-"
@@ -171,17 +180,12 @@ def benchmark(skip_flex):
         peak_extra = torch.cuda.max_memory_allocated() - base
         ours = time_ms(lambda: art(q, k, v, bias))
         # Variants: their time, and their distance to the default's result.
-        variants = []
+        timed = []
         out, lse = art(q, k, v, bias)
-        for suffix in VARIANTS:
-            if not os.path.isdir(os.path.join(ARTIFACTS, name + suffix)):
-                continue
+        for suffix in variants(name, VARIANTS):
             other = artifact(name + suffix)
-            other.poison_outputs = True
-            o_out, o_lse = other(q, k, v, bias)
-            diff = max(rel_error(o_out, out), rel_error(o_lse, lse))
-            other.poison_outputs = False
-            variants.append(f"{suffix[2:]}: {time_ms(lambda: other(q, k, v, bias)):.3f} ({diff:.1e})")
+            diff = max(distance(other, (q, k, v, bias), out, lse))
+            timed.append(f"{suffix[2:]}: {time_ms(lambda: other(q, k, v, bias)):.3f} ({diff:.1e})")
         sel = time_ms(lambda: selection(q, k, v, bias))
         qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
         sdpa = time_ms(lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=True))
@@ -199,7 +203,7 @@ def benchmark(skip_flex):
         tflops = 4 * B * D * kept / (ours * 1e-3) / 1e12
         rows.append((name, f"{ours:.3f}", f"{sel:.3f}", f"{sdpa:.3f}", flex, f"{tflops:.1f}",
                      f"{skipped:.3f}", f"{scratch / 2**20:.2f}", f"{peak_extra / 2**20:.1f}",
-                     f"{sdpa / ours:.3f}", "; ".join(variants) or "-"))
+                     f"{sdpa / ours:.3f}", "; ".join(timed) or "-"))
         print(rows[-1], flush=True)
     return rows
 
