@@ -67,12 +67,6 @@ struct Emitter : LoopBuilder {
     return arith::IndexCastOp::create(builder(), location(),
                                       builder().getIndexType(), integer);
   }
-  Value addI64(Value a, Value b) {
-    return arith::AddIOp::create(builder(), location(), a, b);
-  }
-  Value mulI64(Value a, Value b) {
-    return arith::MulIOp::create(builder(), location(), a, b);
-  }
   Value exp2(Value v) { return math::Exp2Op::create(builder(), location(), v); }
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
@@ -605,7 +599,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           rowStep = threads / quads;
           wordStep = rowStep * layout.rowWords;
         }
-        Value threadElement = e.addI64(kvRow, e.toI64(e.muli(threadC4, e.index(8))));
+        Value threadElement = e.addi(kvRow, e.toI64(e.muli(threadC4, e.index(8))));
         auto issueTile = [&](Value tile, Value stage, Value count) {
           Value c0 = e.muli(tile, e.index(kTileKeys));
           Value stageRow = e.muli(stage, e.index(kTileKeys));
@@ -626,8 +620,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             Value row = e.addi(threadRow, e.index(r * rowStep));
             Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
             Value kIdx = candidateAt(e.select(valid, e.addi(c0, row), zero));
-            Value element = e.addI64(
-                e.mulI64(e.toI64(kIdx), e.i64(kvHeads * headDim)), threadElement);
+            Value element = e.addi(
+                e.muli(e.toI64(kIdx), e.i64(kvHeads * headDim)), threadElement);
             Value word = e.toI32(e.addi(stageWord, e.index(r * wordStep)));
             e.copyAsync(e.elementPointer(kShared, i32, word),
                         e.elementPointer(kBase, i16, element), 16, valid);
@@ -755,8 +749,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               Value step = e.i64(ks * 2 * chunkBytes);
               acc = e.wgmma(
                   acc,
-                  wgmmaDescriptor(e, e.addI64(qAddress, step), chunkBytes, groupBytes),
-                  wgmmaDescriptor(e, e.addI64(kAddress, step), chunkBytes, groupBytes),
+                  wgmmaDescriptor(e, e.addi(qAddress, step), chunkBytes, groupBytes),
+                  wgmmaDescriptor(e, e.addi(kAddress, step), chunkBytes, groupBytes),
                   kTileKeys, wgmmaType, /*accumulate=*/ks > 0,
                   /*transposeB=*/false);
             }
@@ -883,11 +877,11 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
               acc = e.wgmma(
                   acc,
-                  wgmmaDescriptor(e, e.addI64(pAddress, e.i64(kk * 2 * chunkBytes)),
+                  wgmmaDescriptor(e, e.addi(pAddress, e.i64(kk * 2 * chunkBytes)),
                                   chunkBytes, kTileKeys * 16),
                   // MN-major, no swizzle: the leading offset
                   // steps along K (8 keys), the stride along N.
-                  wgmmaDescriptor(e, e.addI64(vAddress, e.i64(kk * 2 * groupBytes)),
+                  wgmmaDescriptor(e, e.addi(vAddress, e.i64(kk * 2 * groupBytes)),
                                   groupBytes, chunkBytes),
                   headDim, wgmmaType, /*accumulate=*/true,
                   /*transposeB=*/true);
@@ -1054,7 +1048,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               Value hi = e.mul(state[dt * 4 + base + 1], inverse);
               if (pairedOutput) {
                 Value ptr = e.elementPointer(outBase, b.getI16Type(),
-                                             e.addI64(rowElement, e.toI64(d)));
+                                             e.addi(rowElement, e.toI64(d)));
                 LLVM::StoreOp::create(b, loc, e.pack(lo, hi, half), ptr,
                                       /*alignment=*/4);
               } else {
@@ -1133,12 +1127,6 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         };
         auto st = [&](Value value, Value memref, Value i) {
           memref::StoreOp::create(b, loc, value, memref, ValueRange{i});
-        };
-        auto addI32 = [&](Value a, Value x) {
-          return arith::AddIOp::create(b, loc, a, x).getResult();
-        };
-        auto subI32 = [&](Value a, Value x) {
-          return arith::SubIOp::create(b, loc, a, x).getResult();
         };
         auto keyOf = [&](Value j) {
           return orderedKey(e, e.load(bias, {bIdx, g, j}));
@@ -1250,7 +1238,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               Value sum = e.i32(0);
               for (int64_t i = 0; i < perThread; ++i) {
                 own.push_back(ld(hist, e.addi(base, e.subi(top, e.index(i)))));
-                sum = addI32(sum, own.back());
+                sum = e.addi(sum, own.back());
               }
               Value incl = e.warpInclusiveSum(sum, lane);
               Value totals = e.index(r * kSelectWarps);
@@ -1260,25 +1248,25 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               for (int64_t w = 0; w < kSelectWarps; ++w)
                 incl = e.select(
                     e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
-                    addI32(incl, ld(warpTotals, e.addi(totals, e.index(w)))),
+                    e.addi(incl, ld(warpTotals, e.addi(totals, e.index(w)))),
                     incl);
-              Value above = subI32(incl, sum);
+              Value above = e.subi(incl, sum);
               Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k[r]),
                                    e.cmpi(CmpIPredicate::slt, above, k[r]));
               e.ifThen(found, [&] {
                 // The first of the thread's bins (from the top) where the
                 // count reaches the rank.
-                Value digit = e.toI32(top), rest = subI32(k[r], above);
+                Value digit = e.toI32(top), rest = e.subi(k[r], above);
                 Value seen = e.i32(0), done = e.boolean(false);
                 for (int64_t i = 0; i < perThread; ++i) {
                   Value reach = e.andi(
                       e.cmpi(CmpIPredicate::eq, done, e.boolean(false)),
-                      e.cmpi(CmpIPredicate::sge, addI32(seen, own[i]),
-                             subI32(k[r], above)));
+                      e.cmpi(CmpIPredicate::sge, e.addi(seen, own[i]),
+                             e.subi(k[r], above)));
                   digit = e.select(reach, e.toI32(e.subi(top, e.index(i))), digit);
-                  rest = e.select(reach, subI32(subI32(k[r], above), seen), rest);
+                  rest = e.select(reach, e.subi(e.subi(k[r], above), seen), rest);
                   done = e.ori(done, reach);
-                  seen = addI32(seen, own[i]);
+                  seen = e.addi(seen, own[i]);
                 }
                 st(digit, scalars, e.index(2 * r));
                 st(rest, scalars, e.index(2 * r + 1));
@@ -1471,7 +1459,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                       e.cmpi(CmpIPredicate::slt, idx, e.i32(0)),
                                       e.cmpi(CmpIPredicate::slt, idx, size32));
                                   Value next =
-                                      addI32(count, e.select(visible,
+                                      e.addi(count, e.select(visible,
                                                              ld(sortMult, slot),
                                                              e.i32(0)));
                                   Value more = e.andi(
