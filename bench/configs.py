@@ -52,6 +52,15 @@ def all_configs():
 # Compiler variants of the benchmark configurations, timed side by side with
 # the default (suffix -> wm-to-nvvm options).
 VARIANTS = {
-    "__mma4": {"mma_warps": 4},
+    "__w4": {"mma_warps": 4},
+    "__w8": {"mma_warps": 8},
+    "__r16": {"mma_warp_rows": 16},
+    "__wgmma": {"wgmma": True},
+}
+
+# Kernels compiled for every correctness configuration too, whose results
+# must agree with the default's.
+CORRECTNESS_VARIANTS = {
+    "__r16": {"mma_warp_rows": 16},
     "__wgmma": {"wgmma": True},
 }

@@ -22,8 +22,8 @@ os.environ.setdefault("WM_BUILD_DIR", os.path.join(ROOT, "build-gpu"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, VARIANTS,  # noqa: E402
-                           benchmark_config, dtype_of)
+from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, CORRECTNESS_VARIANTS,  # noqa: E402
+                           VARIANTS, benchmark_config, dtype_of)
 from bench.torch_reference import dma_attention as reference, thresholds  # noqa: E402
 from wm import gpu  # noqa: E402
 
@@ -103,9 +103,9 @@ def correctness():
         ok = e_out <= TOLERANCE and e_lse <= TOLERANCE
         # The same op through the row kernels (no compaction, no skipping of
         # work by tensor-core tiles, per-row thresholds) and through the
-        # wgmma kernel must agree.
+        # other tensor-core kernels must agree.
         agree = []
-        for suffix in variants(name, ("__rows", "__wgmma")):
+        for suffix in variants(name, ("__rows", *CORRECTNESS_VARIANTS)):
             d_out, d_lse = distance(artifact(name + suffix), (q, k, v, bias), out, lse)
             agree.append(f"{suffix[2:]} {max(d_out, d_lse):.1e}")
             ok = ok and d_out <= TOLERANCE and d_lse <= TOLERANCE

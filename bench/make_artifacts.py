@@ -8,8 +8,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
 
 import wm  # noqa: E402
-from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, VARIANTS, all_configs,  # noqa: E402
-                           benchmark_config, dtype_of)
+from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, CORRECTNESS_VARIANTS,  # noqa: E402
+                           VARIANTS, all_configs, benchmark_config, dtype_of)
 
 
 def build(name, B, Lq, Lk, H, Hk, D, causal, window, scope):
@@ -40,7 +40,6 @@ def build_chained(name, B, L, H, Hk, D, W, form):
 # Compiled a second time with the row kernels (no compaction, no tensor
 # cores, per-row thresholds): the suite checks both give the same result.
 BASELINE_SUFFIX = "__rows"
-WGMMA_SUFFIX = "__wgmma"
 
 
 def write_build_info(out_dir):
@@ -74,11 +73,12 @@ def main(out_dir=os.path.join(ROOT, "bench", "artifacts")):
         path = os.path.join(out_dir, config[0] + BASELINE_SUFFIX)
         build(*config).compile("sm_90a", path=path, tensor_cores=False, block_select=False)
         print("wrote", path)
-    # The wgmma kernel on every configuration, compared with the default.
-    for config in CORRECTNESS:
-        path = os.path.join(out_dir, config[0] + WGMMA_SUFFIX)
-        build(*config).compile("sm_90a", path=path, wgmma=True)
-        print("wrote", path)
+    # Other kernels on every configuration, compared with the default.
+    for suffix, options in CORRECTNESS_VARIANTS.items():
+        for config in CORRECTNESS:
+            path = os.path.join(out_dir, config[0] + suffix)
+            build(*config).compile("sm_90a", path=path, **options)
+            print("wrote", path)
 
 
 if __name__ == "__main__":

@@ -60,8 +60,13 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 256 rows (else one thread per row)">,
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
-           "Warps per CTA of the mma.sync attention kernel (16 rows each; "
-           "0: 8 from 16K query rows on, else 4)">,
+           "Warps per CTA of the mma.sync attention kernel (0: 8 from 32K "
+           "query rows on with 32-row warps, from 16K with 16-row warps, "
+           "else 4)">,
+    Option<"mmaWarpRows", "mma-warp-rows", "int64_t", /*default=*/"0",
+           "Query rows per mma.sync warp: 16 (Q fragments in registers, "
+           "double-buffered K and V), 32 (each K and V fragment used twice, "
+           "Q read from shared memory); 0: 32">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Attention with warpgroup wgmma (sm_90a) instead of mma.sync">,
   ];

@@ -50,6 +50,10 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       *this, "mma-warps",
       llvm::cl::desc("Warps per mma.sync attention CTA (0: automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> mmaWarpRows{
+      *this, "mma-warp-rows",
+      llvm::cl::desc("Query rows per mma.sync warp, 16 or 32 (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

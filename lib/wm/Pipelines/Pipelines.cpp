@@ -70,6 +70,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
+                            options.mmaWarpRows,
                             options.wgmma && options.chip == "sm_90a"}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

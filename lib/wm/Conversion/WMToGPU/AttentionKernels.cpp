@@ -351,25 +351,29 @@ bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
 namespace {
 
 /// Dynamic shared memory of the tensor-core attention kernels, as offsets in
-/// 32-bit words: the candidate list of a segment, two stages of K and V
-/// tiles, two stages of the tiles' key indices and biases, and for wgmma the
-/// Q tile and the P tile.
+/// 32-bit words: the candidate list of a segment, `stages` stages of K and V
+/// tiles and of the tiles' key indices and biases, the Q tile (wgmma, and
+/// mma.sync with 32-row warps, which read Q fragments with ldmatrix) and for
+/// wgmma the P tile.
 ///
-/// mma.sync tiles are row-major with D / 2 + kPad words per key (ldmatrix
-/// rows in distinct banks). wgmma tiles are in the no-swizzle canonical
-/// layout: 16-byte chunk c of row r (8 elements) at byte
+/// mma.sync tiles are row-major with D / 2 + kPad words per key or query
+/// (ldmatrix rows in distinct banks). wgmma tiles are in the no-swizzle
+/// canonical layout: 16-byte chunk c of row r (8 elements) at byte
 /// ((r / 8) * (D / 8) + c) * 128 + (r % 8) * 16, i.e. 8 x 8 core matrices
 /// 128 bytes apart along the row and 16 * D bytes apart per 8 rows; chunk
 /// `item` of a cp.async sweep lands at byte 16 * item.
 struct AttentionSharedLayout {
-  AttentionSharedLayout(int64_t headDim, bool wgmma)
+  AttentionSharedLayout(int64_t headDim, bool wgmma, int64_t stages,
+                        int64_t queryRows)
       : rowWords(wgmma ? headDim / 2 : headDim / 2 + kPad),
         tileWords(kTileKeys * rowWords),
         // Two CTAs per SM: the wgmma one also holds Q and P tiles.
         candidates(wgmma ? 4096 : 8192), kStages(candidates),
-        vStages(kStages + 2 * tileWords), tileKeys(vStages + 2 * tileWords),
-        tileBias(tileKeys + 2 * kTileKeys), query(tileBias + 2 * kTileKeys),
-        probs(query + (wgmma ? kWgmmaRows * headDim / 2 : 0)),
+        vStages(kStages + stages * tileWords),
+        tileKeys(vStages + stages * tileWords),
+        tileBias(tileKeys + stages * kTileKeys),
+        query(tileBias + stages * kTileKeys),
+        probs(query + queryRows * rowWords),
         words(probs + (wgmma ? kWgmmaRows * kTileKeys / 2 : 0)) {}
   static constexpr int64_t kWgmmaRows = 64; // one warpgroup
   int64_t rowWords, tileWords, candidates, kStages, vStages, tileKeys,
@@ -431,15 +435,30 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
       half.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
-  // Long sequences: 128-row CTAs halve the compaction and gathers per row.
-  int64_t warps = wgmma             ? 4
-                  : options.warps   ? options.warps
-                  : queries >= 16384 ? 8
-                                     : 4;
-  int64_t threads = 32 * warps, blockRows = 16 * warps;
+  // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
+  // from shared memory twice: half the ldmatrix traffic per mma of 16-row
+  // warps.
+  int64_t rowTiles = wgmma ? 1 : options.warpRows / 16;
+  // Long sequences: larger CTAs halve the compaction and gathers per row.
+  int64_t warps = wgmma           ? 4
+                  : options.warps ? options.warps
+                  : queries >= (rowTiles == 2 ? 32768 : 16384) ? 8
+                                                               : 4;
+  int64_t warpRows = 16 * rowTiles;
+  int64_t threads = 32 * warps, blockRows = warpRows * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
-  AttentionSharedLayout layout(headDim, wgmma);
+  // 16-row warps keep their Q fragments in registers and double-buffer K
+  // and V tiles. 32-row warps have no registers left for Q: they read its
+  // fragments from shared memory, and load V of a tile while its scores are
+  // computed and K of the next one while P V is (FlashAttention-2's single
+  // stage), so that two CTAs still fit an SM.
+  bool qInRegisters = !wgmma && rowTiles == 1;
+  int64_t stages = rowTiles == 1 ? 2 : 1;
+  AttentionSharedLayout layout(headDim, wgmma, stages,
+                               wgmma          ? AttentionSharedLayout::kWgmmaRows
+                               : qInRegisters ? 0
+                                              : blockRows);
   // A compaction round: 4 x kCompactSteps keys per thread (loads in flight
   // together), half the candidate list.
   const int64_t kCompactSteps = layout.candidates / (8 * threads);
@@ -494,15 +513,21 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value bIdx = c[1], h = c[2];
         Value g = e.divi(h, e.index(heads / kvHeads));
         Value i0 = e.muli(qb, e.index(blockRows));
-        Value rowInTileA = e.addi(e.muli(warp, e.index(16)), group);
-        Value rowA = e.addi(i0, rowInTileA);
-        Value rowB = e.addi(rowA, e.index(8));
+        // Row tile r of the warp holds rows A (group) and B (group + 8).
+        SmallVector<Value> rowA, rowB;
+        for (int64_t r = 0; r < rowTiles; ++r) {
+          rowA.push_back(e.addi(
+              i0, e.addi(e.muli(warp, e.index(warpRows)),
+                         e.addi(e.index(16 * r), group))));
+          rowB.push_back(e.addi(rowA.back(), e.index(8)));
+        }
         Value offset = e.index(keys - queries);
         // Thresholds of the warp's rows, the block's smallest (which keys
         // are candidates) and whether no row has one: then tiles the
         // causal limit does not cut need no predicate at all. Without
         // selection (constant -inf thresholds) all of it is static.
-        Value tauA = e.negInf(), tauB = e.negInf(), tauLo = e.negInf();
+        SmallVector<Value> tauA(rowTiles, e.negInf()), tauB(rowTiles, e.negInf());
+        Value tauLo = e.negInf();
         Value noThreshold = e.boolean(true);
         if (!keepsEveryKey(op)) {
           auto rowTau = [&](Value row) {
@@ -510,17 +535,24 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                              [&] { return e.load(tau, {bIdx, g, row}); },
                              [&] { return e.f32(INFINITY); });
           };
-          tauA = rowTau(rowA);
-          tauB = rowTau(rowB);
-          tauLo = blockReduce(e, e.min(tauA, tauB), reduction, warp, lane,
-                              warps, Combine::min);
           auto liveTau = [&](Value row, Value t) {
             return e.select(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
                             t, e.negInf());
           };
-          Value tauHi = blockReduce(
-              e, e.max(liveTau(rowA, tauA), liveTau(rowB, tauB)), reduction,
-              warp, lane, warps, Combine::max);
+          Value lowest, highest;
+          for (int64_t r = 0; r < rowTiles; ++r) {
+            tauA[r] = rowTau(rowA[r]);
+            tauB[r] = rowTau(rowB[r]);
+            Value low = e.min(tauA[r], tauB[r]);
+            Value high = e.max(liveTau(rowA[r], tauA[r]),
+                               liveTau(rowB[r], tauB[r]));
+            lowest = r ? e.min(lowest, low) : low;
+            highest = r ? e.max(highest, high) : high;
+          }
+          tauLo = blockReduce(e, lowest, reduction, warp, lane, warps,
+                              Combine::min);
+          Value tauHi = blockReduce(e, highest, reduction, warp, lane, warps,
+                                    Combine::max);
           noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
         }
         Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(blockRows)));
@@ -553,7 +585,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             e.copyAsync(e.elementPointer(qShared, i32, e.toI32(e.muli(item, e.index(4)))),
                         e.elementPointer(qBase, i16, element), 16, valid);
           }
-        } else {
+        } else if (qInRegisters) {
           auto loadQ = [&](Value row, Value d) {
             return e.ifValue(
                 e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
@@ -563,8 +595,22 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           for (int64_t ks = 0; ks < kSteps; ++ks) {
             Value d0 = e.addi(e.index(ks * 16), e.muli(quad, e.index(2)));
             Value d1 = e.addi(d0, e.index(8));
-            qFrag.append({loadQ(rowA, d0), loadQ(rowB, d0), loadQ(rowA, d1),
-                          loadQ(rowB, d1)});
+            qFrag.append({loadQ(rowA[0], d0), loadQ(rowB[0], d0),
+                          loadQ(rowA[0], d1), loadQ(rowB[0], d1)});
+          }
+        } else {
+          // Padded rows like the K tiles; rows past the end are zeros.
+          for (int64_t r = 0; r < blockRows * quads / threads; ++r) {
+            Value item = e.addi(e.index(r * threads), tid);
+            Value row = e.divi(item, e.index(quads));
+            Value c4 = e.remi(item, e.index(quads));
+            Value qRow = e.addi(i0, row);
+            Value valid = e.cmpi(CmpIPredicate::ult, qRow, e.index(queries));
+            Value element = qOffset(e.select(valid, qRow, i0), e.muli(c4, e.index(8)));
+            Value word = e.addi(e.muli(row, e.index(layout.rowWords)),
+                                e.muli(c4, e.index(4)));
+            e.copyAsync(e.elementPointer(qShared, i32, e.toI32(word)),
+                        e.elementPointer(qBase, i16, element), 16, valid);
           }
         }
         // K and V elements: key * Hk * D + the (b, g) base, 64-bit.
@@ -573,9 +619,6 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         Value biasRow = e.muli(e.addi(e.muli(bIdx, e.index(kvHeads)), g),
                                e.index(keys));
 
-        // Starts the asynchronous copy of candidate tile `tile` into `stage`:
-        // its keys (-1 past the end), biases, K and V rows (zero-filled past
-        // the end).
         auto candidateAt = [&](Value slot) {
           return e.toIndex(e.loadShared(cand, i32, slot));
         };
@@ -600,10 +643,15 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           wordStep = rowStep * layout.rowWords;
         }
         Value threadElement = e.addi(kvRow, e.toI64(e.muli(threadC4, e.index(8))));
-        auto issueTile = [&](Value tile, Value stage, Value count) {
+        // Starts the asynchronous copies of candidate tile `tile` into
+        // `stage`: with `keysAndK` its keys (-1 past the end), biases and K
+        // rows, with `values` its V rows (rows past the end zero-filled).
+        auto issueTile = [&](Value tile, Value stage, Value count,
+                             bool keysAndK, bool values) {
           Value c0 = e.muli(tile, e.index(kTileKeys));
           Value stageRow = e.muli(stage, e.index(kTileKeys));
-          e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
+          if (keysAndK)
+            e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kTileKeys)), [&] {
             Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, tid), count);
             Value kIdx = candidateAt(e.select(valid, e.addi(c0, tid), zero));
             Value slot = e.addi(stageRow, tid);
@@ -623,10 +671,12 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             Value element = e.addi(
                 e.muli(e.toI64(kIdx), e.i64(kvHeads * headDim)), threadElement);
             Value word = e.toI32(e.addi(stageWord, e.index(r * wordStep)));
-            e.copyAsync(e.elementPointer(kShared, i32, word),
-                        e.elementPointer(kBase, i16, element), 16, valid);
-            e.copyAsync(e.elementPointer(vShared, i32, word),
-                        e.elementPointer(vBase, i16, element), 16, valid);
+            if (keysAndK)
+              e.copyAsync(e.elementPointer(kShared, i32, word),
+                          e.elementPointer(kBase, i16, element), 16, valid);
+            if (values)
+              e.copyAsync(e.elementPointer(vShared, i32, word),
+                          e.elementPointer(vBase, i16, element), 16, valid);
           }
         };
 
@@ -734,9 +784,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                             compactSegment);
         };
 
-        // S = Q K^T for this warp's 16 rows x the 64 keys of the tile at
-        // `stageWord`, as 32 values in the mma.sync C-fragment order (tile
-        // nt of 8 keys: rows A, A, B, B; keys 2 quad + x % 2).
+        // S = Q K^T for the warp's rows x the 64 keys of the tile at
+        // `stageWord`, as 32 values per row tile in the mma.sync C-fragment
+        // order (tile nt of 8 keys: rows A, A, B, B; keys 2 quad + x % 2).
         auto queryKeyScores = [&](Value stageWord) {
           SmallVector<Value> flat;
           if (wgmma) {
@@ -763,21 +813,65 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             // (l / 8) * 8.
             Value matrixRow = e.remi(lane, e.index(8));
             Value matrixCol = e.muli(e.divi(lane, e.index(8)), e.index(4));
-            for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
-              SmallVector<Value> acc(4, e.f32(0.0));
+            auto keyFragments = [&](int64_t nt, int64_t ks) {
               Value rowWord = e.addi(
                   stageWord, e.muli(e.addi(e.index(nt * 8), matrixRow),
                                     e.index(layout.rowWords)));
-              for (int64_t ks = 0; ks < kSteps; ks += 2) {
-                SmallVector<Value> frags = e.loadMatrices(
-                    kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
-                    /*transpose=*/false);
-                acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
-                            {frags[0], frags[1]}, acc, mmaType);
-                acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
-                            {frags[2], frags[3]}, acc, mmaType);
+              return e.loadMatrices(
+                  kShared, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+                  /*transpose=*/false);
+            };
+            if (qInRegisters) {
+              for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
+                SmallVector<Value> acc(4, e.f32(0.0));
+                for (int64_t ks = 0; ks < kSteps; ks += 2) {
+                  SmallVector<Value> frags = keyFragments(nt, ks);
+                  acc = e.mma(ArrayRef<Value>(qFrag).slice(ks * 4, 4),
+                              {frags[0], frags[1]}, acc, mmaType);
+                  acc = e.mma(ArrayRef<Value>(qFrag).slice((ks + 1) * 4, 4),
+                              {frags[2], frags[3]}, acc, mmaType);
+                }
+                flat.append(acc);
               }
-              flat.append(acc);
+            } else {
+              // Q's A fragments by ldmatrix.x4: lane l addresses row
+              // l % 8 + 8 ((l / 8) % 2) of the row tile, dims 8 (l / 16).
+              Value qRow = e.addi(
+                  e.addi(e.muli(warp, e.index(warpRows)), matrixRow),
+                  e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)), e.index(8)));
+              Value qWord = e.addi(e.muli(qRow, e.index(layout.rowWords)),
+                                   e.muli(e.divi(lane, e.index(16)), e.index(4)));
+              // Here one ldmatrix.x4 of K brings the B fragments of two
+              // key tiles of one step (fewer live Q fragments): lane l
+              // addresses key row l % 8 + 8 (l / 16), dims 8 ((l / 8) % 2).
+              Value pairRow = e.addi(matrixRow, e.muli(e.divi(lane, e.index(16)), e.index(8)));
+              Value pairCol = e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)), e.index(4));
+              int64_t keyTiles = kTileKeys / 8;
+              SmallVector<SmallVector<Value>> acc(
+                  rowTiles * keyTiles, SmallVector<Value>(4, e.f32(0.0)));
+              for (int64_t ks = 0; ks < kSteps; ++ks) {
+                SmallVector<SmallVector<Value>> a;
+                for (int64_t r = 0; r < rowTiles; ++r)
+                  a.push_back(e.loadMatrices(
+                      qShared, e.addi(qWord, e.index(r * 16 * layout.rowWords + ks * 8)),
+                      /*transpose=*/false));
+                for (int64_t nt = 0; nt < keyTiles; nt += 2) {
+                  Value rowWord = e.addi(
+                      stageWord, e.muli(e.addi(e.index(nt * 8), pairRow),
+                                        e.index(layout.rowWords)));
+                  SmallVector<Value> frags = e.loadMatrices(
+                      kShared, e.addi(rowWord, e.addi(e.index(ks * 8), pairCol)),
+                      /*transpose=*/false);
+                  for (int64_t r = 0; r < rowTiles; ++r)
+                    for (int64_t half : {0, 1}) {
+                      SmallVector<Value> &c = acc[r * keyTiles + nt + half];
+                      c = e.mma(a[r], {frags[2 * half], frags[2 * half + 1]}, c,
+                                mmaType);
+                    }
+                }
+              }
+              for (ArrayRef<Value> c : acc)
+                flat.append(c.begin(), c.end());
             }
           }
 
@@ -803,26 +897,33 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
           enum class Test { none, bias, all };
           auto scored = [&](Test test) {
-            Value limA = e.addi(rowA, offset), limB = e.addi(rowB, offset);
+            SmallVector<Value> keyIndex;
+            if (test == Test::all)
+              for (int64_t n = 0; n < kTileKeys / 2; ++n)
+                keyIndex.push_back(
+                    e.loadShared(tileKey, i32, e.addi(stageRow, column(n))));
             SmallVector<Value> scores;
-            for (int64_t n = 0; n < static_cast<int64_t>(flat.size()); ++n) {
-              Value kb = biasOf(n);
-              Value score = math::FmaOp::create(
-                  b, loc, flat[n], e.f32(scale * kLog2E),
-                  e.mul(kb, e.f32(kLog2E)));
-              bool isA = n % 4 < 2;
-              if (test != Test::none) {
-                Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA : tauB);
-                if (test == Test::all) {
-                  Value kIdx = e.loadShared(tileKey, i32, e.addi(stageRow, column(n)));
-                  keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
-                  if (causal)
-                    keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
-                                               isA ? limA : limB));
+            for (int64_t r = 0; r < static_cast<int64_t>(flat.size()) / 32; ++r) {
+              Value limA = e.addi(rowA[r], offset), limB = e.addi(rowB[r], offset);
+              for (int64_t n = 0; n < 32; ++n) {
+                Value kb = biasOf(n);
+                Value score = math::FmaOp::create(
+                    b, loc, flat[r * 32 + n], e.f32(scale * kLog2E),
+                    e.mul(kb, e.f32(kLog2E)));
+                bool isA = n % 4 < 2;
+                if (test != Test::none) {
+                  Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA[r] : tauB[r]);
+                  if (test == Test::all) {
+                    Value kIdx = keyIndex[n];
+                    keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
+                    if (causal)
+                      keep = e.andi(keep, e.cmpi(CmpIPredicate::sle, e.toIndex(kIdx),
+                                                 isA ? limA : limB));
+                  }
+                  score = e.select(keep, score, e.negInf());
                 }
-                score = e.select(keep, score, e.negInf());
+                scores.push_back(score);
               }
-              scores.push_back(score);
             }
             return scores;
           };
@@ -895,10 +996,14 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             // brings the B fragments of two dim tiles of a key
             // step. Lane l addresses key (l / 8) % 2 * 8 + l % 8,
             // dims of tile l / 16.
-            SmallVector<SmallVector<Value>> a;
-            for (int64_t kk = 0; kk < kTileKeys / 16; ++kk)
-              a.push_back({packP(2 * kk, false), packP(2 * kk, true),
-                           packP(2 * kk + 1, false), packP(2 * kk + 1, true)});
+            int64_t keyTiles = kTileKeys / 8;
+            SmallVector<SmallVector<Value>> a; // row tile r, key step kk
+            for (int64_t r = 0; r < rowTiles; ++r)
+              for (int64_t kk = 0; kk < kTileKeys / 16; ++kk) {
+                int64_t nt = r * keyTiles + 2 * kk;
+                a.push_back({packP(nt, false), packP(nt, true),
+                             packP(nt + 1, false), packP(nt + 1, true)});
+              }
             Value matrixRow = e.remi(lane, e.index(8));
             Value vRow = e.addi(e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)),
                                        e.index(8)),
@@ -912,21 +1017,105 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                 SmallVector<Value> frags = e.loadMatrices(
                     vShared, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)),
                     /*transpose=*/true);
-                auto acc0 = ArrayRef<Value>(o).slice(dt * 4, 4);
-                auto acc1 = ArrayRef<Value>(o).slice((dt + 1) * 4, 4);
-                SmallVector<Value> r0 = e.mma(a[kk], {frags[0], frags[1]}, acc0, mmaType);
-                SmallVector<Value> r1 = e.mma(a[kk], {frags[2], frags[3]}, acc1, mmaType);
-                llvm::copy(r0, o.begin() + dt * 4);
-                llvm::copy(r1, o.begin() + (dt + 1) * 4);
+                for (int64_t r = 0; r < rowTiles; ++r) {
+                  ArrayRef<Value> ar = a[r * (kTileKeys / 16) + kk];
+                  int64_t at = (r * dTiles + dt) * 4;
+                  SmallVector<Value> r0 = e.mma(
+                      ar, {frags[0], frags[1]}, ArrayRef<Value>(o).slice(at, 4), mmaType);
+                  SmallVector<Value> r1 = e.mma(
+                      ar, {frags[2], frags[3]}, ArrayRef<Value>(o).slice(at + 4, 4), mmaType);
+                  llvm::copy(r0, o.begin() + at);
+                  llvm::copy(r1, o.begin() + at + 4);
+                }
               }
             }
           }
           return o;
         };
 
-        // State: O (dTiles x 4), then mA, mB, lA, lB.
-        SmallVector<Value> init(dTiles * 4, e.f32(0.0));
-        init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
+        // State: O (row tile, dim tile, 4 values), then mA, mB, lA, lB of
+        // each row tile.
+        int64_t oCount = rowTiles * dTiles * 4;
+        SmallVector<Value> init(oCount, e.f32(0.0));
+        for (int64_t r = 0; r < rowTiles; ++r)
+          init.append({e.negInf(), e.negInf(), e.f32(0.0), e.f32(0.0)});
+
+        // One tile of candidates: scores, online softmax, then
+        // `beforeValues()` (the single stage hands K over to V there) and
+        // O += P V. Returns the next state.
+        auto attendTile = [&](ValueRange st2, Value stage, Value c0, Value count,
+                              function_ref<void()> beforeValues) {
+          Value stageRow = e.muli(stage, e.index(kTileKeys));
+          Value stageWord = e.muli(stage, e.index(layout.tileWords));
+          SmallVector<Value> flat = queryKeyScores(stageWord);
+          SmallVector<Value> scores = scoreTile(flat, stageRow, c0, count);
+          int64_t keyTiles = kTileKeys / 8;
+          SmallVector<SmallVector<Value>> s(rowTiles * keyTiles);
+          for (int64_t nt = 0; nt < rowTiles * keyTiles; ++nt)
+            s[nt].assign(scores.begin() + nt * 4, scores.begin() + nt * 4 + 4);
+          // A row whose max is still -inf keeps nothing yet: use 0 as its
+          // reference so no exp(-inf - -inf) appears.
+          auto safe = [&](Value m) {
+            return e.select(e.cmp(CmpFPredicate::OEQ, m, e.negInf()), e.f32(0.0), m);
+          };
+          SmallVector<Value> alphaA, alphaB, softmaxState;
+          Value settled;
+          for (int64_t r = 0; r < rowTiles; ++r) {
+            MutableArrayRef<SmallVector<Value>> sr =
+                MutableArrayRef<SmallVector<Value>>(s).slice(r * keyTiles, keyTiles);
+            Value maxA = e.negInf(), maxB = e.negInf();
+            for (int64_t nt = 0; nt < keyTiles; ++nt) {
+              maxA = e.max(maxA, e.max(sr[nt][0], sr[nt][1]));
+              maxB = e.max(maxB, e.max(sr[nt][2], sr[nt][3]));
+            }
+            maxA = e.quadMax(maxA);
+            maxB = e.quadMax(maxB);
+            Value mA = st2[oCount + 4 * r], mB = st2[oCount + 4 * r + 1];
+            Value lA = st2[oCount + 4 * r + 2], lB = st2[oCount + 4 * r + 3];
+            Value newA = e.max(mA, maxA), newB = e.max(mB, maxB);
+            Value refA = safe(newA), refB = safe(newB);
+            alphaA.push_back(e.exp2(e.sub(mA, refA)));
+            alphaB.push_back(e.exp2(e.sub(mB, refB)));
+            Value sumA = e.f32(0.0), sumB = e.f32(0.0);
+            for (int64_t nt = 0; nt < keyTiles; ++nt)
+              for (int64_t x = 0; x < 2; ++x) {
+                sr[nt][x] = e.exp2(e.sub(sr[nt][x], refA));
+                sr[nt][2 + x] = e.exp2(e.sub(sr[nt][2 + x], refB));
+                sumA = e.add(sumA, sr[nt][x]);
+                sumB = e.add(sumB, sr[nt][2 + x]);
+              }
+            Value rowsSettled = e.andi(e.cmp(CmpFPredicate::OEQ, newA, mA),
+                                       e.cmp(CmpFPredicate::OEQ, newB, mB));
+            settled = r ? e.andi(settled, rowsSettled) : rowsSettled;
+            softmaxState.append({newA, newB, e.add(e.mul(lA, alphaA[r]), sumA),
+                                 e.add(e.mul(lB, alphaB[r]), sumB)});
+          }
+          // Once the row maxima settle, most tiles change none of the
+          // warp's: skip the rescale of O then.
+          Value warpSettled = NVVM::VoteSyncOp::create(
+              b, loc, b.getI1Type(), e.i32(-1), settled,
+              NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::all));
+          SmallVector<Type> oTypes(oCount, f32);
+          SmallVector<Value> o = e.ifValues(
+              warpSettled, oTypes,
+              [&] { return SmallVector<Value>(st2.take_front(oCount)); },
+              [&] {
+                SmallVector<Value> scaled;
+                for (int64_t r = 0; r < rowTiles; ++r)
+                  for (int64_t dt = 0; dt < dTiles; ++dt) {
+                    int64_t at = (r * dTiles + dt) * 4;
+                    scaled.append({e.mul(st2[at], alphaA[r]), e.mul(st2[at + 1], alphaA[r]),
+                                   e.mul(st2[at + 2], alphaB[r]),
+                                   e.mul(st2[at + 3], alphaB[r])});
+                  }
+                return scaled;
+              });
+          beforeValues();
+          SmallVector<Value> next = accumulateValues(s, std::move(o), stageWord);
+          next.append(softmaxState);
+          return next;
+        };
+
         // Segments: as many keys from s0 on as the candidate list can take,
         // then their tiles.
         SmallVector<Value> segmentInit = {zero};
@@ -943,98 +1132,58 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               Value count = compacted[0], segmentEnd = compacted[1];
               e.barrier();
 
-              // Tiles of 64 candidates, double-buffered: tile t + 1 is in
-              // flight (cp.async) while tile t is computed.
               Value tiles = e.ceilDiv(count, e.index(kTileKeys));
+              bool twoStages = stages == 2;
               e.ifThen(e.cmpi(CmpIPredicate::sgt, tiles, zero),
-                       [&] { issueTile(zero, zero, count); });
+                       [&] { issueTile(zero, zero, count, true, twoStages); });
               NVVM::CpAsyncCommitGroupOp::create(b, loc);
               SmallVector<Value> segmentNext = {segmentEnd};
               segmentNext.append(forWithState(
                   e, zero, tiles, st,
                   [&](Value tile, ValueRange st2) -> SmallVector<Value> {
-                    Value stage = e.remi(tile, e.index(2));
                     Value nextTile = e.addi(tile, one);
-                    e.ifThen(e.cmpi(CmpIPredicate::slt, nextTile, tiles), [&] {
-                      issueTile(nextTile, e.subi(one, stage), count);
-                    });
-                    NVVM::CpAsyncCommitGroupOp::create(b, loc);
-                    NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
-                    if (wgmma) // the tile is read by the async proxy
-                      e.fenceAsyncShared();
-                    e.barrier();
-                    Value stageRow = e.muli(stage, e.index(kTileKeys));
-                    Value stageWord = e.muli(stage, e.index(layout.tileWords));
                     Value c0 = e.muli(tile, e.index(kTileKeys));
-
-                    SmallVector<Value> flat = queryKeyScores(stageWord);
-                    SmallVector<Value> scores = scoreTile(flat, stageRow, c0, count);
-                    SmallVector<SmallVector<Value>> s(kTileKeys / 8);
-                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
-                      s[nt].assign(scores.begin() + nt * 4, scores.begin() + nt * 4 + 4);
-                    Value maxA = e.negInf(), maxB = e.negInf();
-                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt) {
-                      maxA = e.max(maxA, e.max(s[nt][0], s[nt][1]));
-                      maxB = e.max(maxB, e.max(s[nt][2], s[nt][3]));
+                    if (twoStages) {
+                      // Tile t + 1 is in flight while tile t is computed.
+                      Value stage = e.remi(tile, e.index(2));
+                      e.ifThen(e.cmpi(CmpIPredicate::slt, nextTile, tiles), [&] {
+                        issueTile(nextTile, e.subi(one, stage), count, true, true);
+                      });
+                      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+                      NVVM::CpAsyncWaitGroupOp::create(b, loc, 1);
+                      if (wgmma) // the tile is read by the async proxy
+                        e.fenceAsyncShared();
+                      e.barrier();
+                      SmallVector<Value> next = attendTile(st2, stage, c0, count, [] {});
+                      // The next iteration refills this stage (and P).
+                      e.barrier();
+                      return next;
                     }
-                    maxA = e.quadMax(maxA);
-                    maxB = e.quadMax(maxB);
-                    Value mA = st2[dTiles * 4], mB = st2[dTiles * 4 + 1];
-                    Value lA = st2[dTiles * 4 + 2], lB = st2[dTiles * 4 + 3];
-                    // A row whose max is still -inf keeps nothing yet: use 0
-                    // as its reference so no exp(-inf - -inf) appears.
-                    auto safe = [&](Value m) {
-                      return e.select(e.cmp(CmpFPredicate::OEQ, m, e.negInf()), e.f32(0.0), m);
-                    };
-                    Value newA = e.max(mA, maxA), newB = e.max(mB, maxB);
-                    Value refA = safe(newA), refB = safe(newB);
-                    Value alphaA = e.exp2(e.sub(mA, refA)), alphaB = e.exp2(e.sub(mB, refB));
-                    Value sumA = e.f32(0.0), sumB = e.f32(0.0);
-                    for (int64_t nt = 0; nt < kTileKeys / 8; ++nt)
-                      for (int64_t x = 0; x < 2; ++x) {
-                        s[nt][x] = e.exp2(e.sub(s[nt][x], refA));
-                        s[nt][2 + x] = e.exp2(e.sub(s[nt][2 + x], refB));
-                        sumA = e.add(sumA, s[nt][x]);
-                        sumB = e.add(sumB, s[nt][2 + x]);
-                      }
-                    // Once the row maxima settle, most tiles change none
-                    // of the warp's: skip the rescale of O then.
-                    Value settled = e.andi(e.cmp(CmpFPredicate::OEQ, newA, mA),
-                                           e.cmp(CmpFPredicate::OEQ, newB, mB));
-                    Value warpSettled = NVVM::VoteSyncOp::create(
-                        b, loc, b.getI1Type(), e.i32(-1), settled,
-                        NVVM::VoteSyncKindAttr::get(ctx, NVVM::VoteSyncKind::all));
-                    SmallVector<Type> oTypes(dTiles * 4, f32);
-                    SmallVector<Value> o = e.ifValues(
-                        warpSettled, oTypes,
-                        [&] { return SmallVector<Value>(st2.take_front(dTiles * 4)); },
-                        [&] {
-                          SmallVector<Value> scaled;
-                          for (int64_t dt = 0; dt < dTiles; ++dt)
-                            scaled.append({e.mul(st2[dt * 4], alphaA), e.mul(st2[dt * 4 + 1], alphaA),
-                                           e.mul(st2[dt * 4 + 2], alphaB),
-                                           e.mul(st2[dt * 4 + 3], alphaB)});
-                          return scaled;
-                        });
-                    o = accumulateValues(s, std::move(o), stageWord);
-                    SmallVector<Value> next(o);
-                    next.append({newA, newB, e.add(e.mul(lA, alphaA), sumA),
-                                 e.add(e.mul(lB, alphaB), sumB)});
-                    // The next iteration refills this stage (and P).
+                    // One stage: K of tile t has landed; V of tile t loads
+                    // while its scores are computed, K of tile t + 1 while
+                    // P V is.
+                    NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
                     e.barrier();
-                    return next;
+                    issueTile(tile, zero, count, false, true);
+                    NVVM::CpAsyncCommitGroupOp::create(b, loc);
+                    return attendTile(st2, zero, c0, count, [&] {
+                      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
+                      e.barrier();
+                      e.ifThen(e.cmpi(CmpIPredicate::slt, nextTile, tiles), [&] {
+                        issueTile(nextTile, zero, count, true, false);
+                      });
+                      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+                    });
                   }));
               return segmentNext;
             });
         state.erase(state.begin());
 
         // out = O / l, lse = m + log(l); rows that kept nothing: 0, -inf.
-        Value mA = state[dTiles * 4], mB = state[dTiles * 4 + 1];
-        Value lA = e.quadSum(state[dTiles * 4 + 2]);
-        Value lB = e.quadSum(state[dTiles * 4 + 3]);
         bool pairedOutput =
             cast<MemRefType>(out.getType()).getElementType() == half;
-        auto finish = [&](Value row, Value m, Value l, int64_t base) {
+        // Row tile r's row A (`base` 0) or B (`base` 2).
+        auto finish = [&](Value row, Value m, Value l, int64_t r, int64_t base) {
           e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), [&] {
             Value kept = e.cmp(CmpFPredicate::OGT, l, e.f32(0.0));
             Value safeL = e.select(kept, l, e.f32(1.0));
@@ -1044,8 +1193,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             Value rowElement = qOffset(row, zero); // out has q's layout
             for (int64_t dt = 0; dt < dTiles; ++dt) {
               Value d = e.addi(e.index(dt * 8), e.muli(quad, e.index(2)));
-              Value lo = e.mul(state[dt * 4 + base], inverse);
-              Value hi = e.mul(state[dt * 4 + base + 1], inverse);
+              int64_t at = (r * dTiles + dt) * 4 + base;
+              Value lo = e.mul(state[at], inverse);
+              Value hi = e.mul(state[at + 1], inverse);
               if (pairedOutput) {
                 Value ptr = e.elementPointer(outBase, b.getI16Type(),
                                              e.addi(rowElement, e.toI64(d)));
@@ -1064,8 +1214,11 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             });
           });
         };
-        finish(rowA, mA, lA, 0);
-        finish(rowB, mB, lB, 2);
+        for (int64_t r = 0; r < rowTiles; ++r) {
+          ArrayRef<Value> softmax = ArrayRef<Value>(state).slice(oCount + 4 * r, 4);
+          finish(rowA[r], softmax[0], e.quadSum(softmax[2]), r, 0);
+          finish(rowB[r], softmax[1], e.quadSum(softmax[3]), r, 2);
+        }
       });
 }
 

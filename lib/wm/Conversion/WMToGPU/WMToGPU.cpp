@@ -380,6 +380,10 @@ struct ConvertWMToGPUPass
       module.emitError() << "mma-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
+    if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {
+      module.emitError() << "mma-warp-rows must be 0 (automatic), 16 or 32";
+      return signalPassFailure();
+    }
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
     KernelFactory factory(module, threadsPerBlock);
@@ -390,7 +394,7 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect,
-                                             TensorCoreOptions{mmaWarps, wgmma})))
+                                             TensorCoreOptions{mmaWarps, mmaWarpRows ? mmaWarpRows : 32, wgmma})))
         return signalPassFailure();
     }
   }
