@@ -15,5 +15,6 @@ for name in "$@"; do
     --section MemoryWorkloadAnalysis_Tables --section MemoryWorkloadAnalysis \
     --section WarpStateStats --section Occupancy --section LaunchStats \
     --section InstructionStats \
+    --metrics "regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio" \
     python3 bench/profile_once.py "$name" 2>&1 | grep -v '^==PROF==' | grep -v '^ *$'
 done
