@@ -188,7 +188,7 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
 /// rows).
 struct TensorCoreOptions {
   int64_t warps = 4;
-  int64_t warpRows = 32; // query rows per mma.sync warp: 16 or 32
+  int64_t warpRows = 0; // query rows per mma.sync warp: 16, 32, 0 automatic
   bool wgmma = false;
 };
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);

@@ -394,7 +394,7 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect,
-                                             TensorCoreOptions{mmaWarps, mmaWarpRows ? mmaWarpRows : 32, wgmma})))
+                                             TensorCoreOptions{mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();
     }
   }
