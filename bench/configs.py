@@ -17,7 +17,19 @@ CORRECTNESS = [
     # f16 storage (the mma.sync f16 path); names ending in _f16 mean f16.
     ("c_L4096_W1024_gqa4_f16", 2, 4096, 4096, 16, 4, 128, True, 1024, "prefix"),
     ("c_L1000_W64_f16", 1, 1000, 1000, 8, 8, 64, True, 64, "global"),
+    # Lengths that are not multiples of 4 (no 16-byte bias loads), W not a
+    # power of two, a chunk of queries at the end of a longer key sequence.
+    ("c_L999_W64_odd", 1, 999, 999, 16, 4, 128, True, 64, "prefix"),
+    ("c_L1001_W256_noncausal", 1, 1001, 1001, 8, 8, 64, False, 256, "prefix"),
+    ("c_L777_W100_global", 2, 777, 777, 8, 2, 64, True, 100, "global"),
+    ("c_Lq300_Lk1003_chunk", 1, 300, 1003, 16, 4, 128, True, 128, "prefix"),
 ]
+
+# Also compiled with the row kernels (no compaction, no tensor cores,
+# per-row thresholds): both must give the same result.
+ROWS_BASELINE = ("c_L1000_W64_gqa4", "c_L1000_W1024_d64", "c_L1000_global",
+                 "c_L1000_noncausal", "c_L999_W64_odd", "c_L1001_W256_noncausal",
+                 "c_L777_W100_global", "c_Lq300_Lk1003_chunk")
 
 
 # The bias computed on the GPU by wm.dma_bias from the values, then attention:

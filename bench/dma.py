@@ -71,7 +71,8 @@ def artifact(name, keep=None):
 
 
 # Configurations run a second time on a bias with massive ties.
-TIED = ("c_L1000_W64_gqa4", "c_L4096_W1024_mqa", "c_L4096_W64_global", "c_L16384_W1024")
+TIED = ("c_L1000_W64_gqa4", "c_L4096_W1024_mqa", "c_L4096_W64_global", "c_L16384_W1024",
+        "c_L999_W64_odd", "c_Lq300_Lk1003_chunk")
 
 
 def variants(name, suffixes):
