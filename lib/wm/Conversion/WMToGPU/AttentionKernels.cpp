@@ -1249,15 +1249,16 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   constexpr int64_t kPairsPerThread = kSortSlots / 2 / kSelectThreads;
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32);
-  constexpr int64_t kCounter = 4; // scalars: (digit, rank) x 2, counter
+  // scalars: (digit, rank) x 2, list length, copies of `upper`.
+  constexpr int64_t kCounter = 4, kUpperCount = 5;
   constexpr int64_t kHistogramBins = 2048; // 11-bit digits
   SmallVector<Type> workgroup = {
       workgroupType(ctx, {2 * kHistogramBins}, i32), // radix histograms
-      workgroupType(ctx, {2 * kSelectWarps}, i32), // per-warp scan totals
-      workgroupType(ctx, {kCounter + 1}, i32),     // digits, ranks, counter
-      workgroupType(ctx, {kSortSlots}, i32),   // sort: ordered keys
-      workgroupType(ctx, {kSortSlots}, i32),   // sort: multiplicities
-      workgroupType(ctx, {kSortSlots}, i32)};  // sort: key index or -1
+      workgroupType(ctx, {2 * kSelectWarps}, i32),   // per-warp scan totals
+      workgroupType(ctx, {kUpperCount + 1}, i32),    // scalars
+      // Multiset entries: ordered key << 32 | payload, the payload a new
+      // key's index, or ~multiplicity for values every row sees.
+      workgroupType(ctx, {kSortSlots}, IntegerType::get(ctx, 64))};
 
   factory.launchBlocks(
       host, op.getLoc(), "dma_select_blocks", buffers,
@@ -1268,7 +1269,19 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
         Location loc = op.getLoc();
         Value bias = args[0], tau = args[1];
         Value hist = smem[0], warpTotals = smem[1], scalars = smem[2];
-        Value sortKey = smem[3], sortMult = smem[4], sortIdx = smem[5];
+        Value entries = smem[3];
+        auto entry = [&](Value key, Value payload) {
+          Type i64 = b.getI64Type();
+          Value high = arith::ShLIOp::create(
+              b, loc, arith::ExtUIOp::create(b, loc, i64, key), e.i64(32));
+          return arith::OrIOp::create(
+                     b, loc, high, arith::ExtUIOp::create(b, loc, i64, payload))
+              .getResult();
+        };
+        auto everyRow = [&](Value multiplicity) {
+          return arith::XOrIOp::create(b, loc, multiplicity, e.i32(-1))
+              .getResult();
+        };
         Value zero = e.index(0), one = e.index(1);
         Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
         Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
@@ -1509,18 +1522,16 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
               Value upperKey = e.select(hasUpper, t[2], noKey);
               // The multiset, sorted below: padding first.
               e.barrier();
-              for (int64_t part = 0; part < kSortSlots / kSelectThreads; ++part) {
-                Value slot = e.addi(tid, e.index(part * kSelectThreads));
-                st(noKey, sortKey, slot);
-                st(e.i32(0), sortMult, slot);
-                st(noKey, sortIdx, slot);
-              }
-              e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero),
-                       [&] { st(e.i32(0), scalars, e.index(kCounter)); });
+              for (int64_t part = 0; part < kSortSlots / kSelectThreads; ++part)
+                st(entry(noKey, everyRow(e.i32(0))), entries,
+                   e.addi(tid, e.index(part * kSelectThreads)));
+              e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
+                st(e.i32(0), scalars, e.index(kCounter));
+                st(e.i32(0), scalars, e.index(kUpperCount));
+              });
               e.barrier();
               e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
-                st(tauKey, sortKey, e.index(kTauSlot));
-                st(tauTies, sortMult, e.index(kTauSlot));
+                st(entry(tauKey, everyRow(tauTies)), entries, e.index(kTauSlot));
               });
               sweep(pEnd, [&](Value key, Value valid) {
                 Value aboveTau =
@@ -1533,29 +1544,27 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                   Value slot = memref::AtomicRMWOp::create(
                       b, loc, arith::AtomicRMWKind::addi, e.i32(1), scalars,
                       ValueRange{e.index(kCounter)});
-                  st(key, sortKey, e.toIndex(slot));
-                  st(e.i32(1), sortMult, e.toIndex(slot));
+                  st(entry(key, everyRow(e.i32(1))), entries, e.toIndex(slot));
                 });
                 e.ifThen(
                     e.andi(e.andi(valid, hasUpper),
                            e.andi(aboveTau,
                                   e.cmpi(CmpIPredicate::eq, key, upperKey))),
-                    [&] {
-                      atomicAdd(e.i32(1), sortMult, e.index(kUpperSlot));
-                    });
+                    [&] { atomicAdd(e.i32(1), scalars, e.index(kUpperCount)); });
               });
               e.ifThen(
                   e.cmpi(CmpIPredicate::ult, tid, e.index(kSelectRows)), [&] {
                     Value j = e.addi(pEnd, tid);
                     e.ifThen(e.cmpi(CmpIPredicate::ult, j, e.index(keys)), [&] {
-                      Value slot = e.addi(e.index(kNewSlot), tid);
-                      st(keyOf(j), sortKey, slot);
-                      st(e.i32(1), sortMult, slot);
-                      st(e.toI32(j), sortIdx, slot);
+                      st(entry(keyOf(j), e.toI32(j)), entries,
+                         e.addi(e.index(kNewSlot), tid));
                     });
                   });
-              e.ifThen(e.andi(hasUpper, e.cmpi(CmpIPredicate::eq, tid, zero)),
-                       [&] { st(upperKey, sortKey, e.index(kUpperSlot)); });
+              e.barrier();
+              e.ifThen(e.andi(hasUpper, e.cmpi(CmpIPredicate::eq, tid, zero)), [&] {
+                st(entry(upperKey, everyRow(ld(scalars, e.index(kUpperCount)))),
+                   entries, e.index(kUpperSlot));
+              });
               // Bitonic sort, ascending by ordered key.
               for (int64_t size = 2; size <= kSortSlots; size *= 2)
                 for (int64_t stride = size / 2; stride >= 1; stride /= 2) {
@@ -1569,17 +1578,12 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                   Value ascending = e.cmpi(
                       CmpIPredicate::eq,
                       e.remi(e.divi(lo, e.index(size)), e.index(2)), zero);
-                  Value kLo = ld(sortKey, lo), kHi = ld(sortKey, hi);
-                  Value swap =
-                      e.cmpi(CmpIPredicate::eq,
-                             e.cmpi(CmpIPredicate::ugt, kLo, kHi), ascending);
-                  e.ifThen(swap, [&] {
-                    for (Value array : {sortKey, sortMult, sortIdx}) {
-                      Value a = ld(array, lo), x = ld(array, hi);
-                      st(x, array, lo);
-                      st(a, array, hi);
-                    }
-                  });
+                  Value first = ld(entries, lo), second = ld(entries, hi);
+                  Value swap = e.cmpi(
+                      CmpIPredicate::eq,
+                      e.cmpi(CmpIPredicate::ugt, first, second), ascending);
+                  st(e.select(swap, second, first), entries, lo);
+                  st(e.select(swap, first, second), entries, hi);
                   }
                 }
               e.barrier();
@@ -1610,14 +1614,18 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                       {b.getIndexType(), i32}, {loc, loc});
                                   Value slot = before->getArgument(0),
                                         count = before->getArgument(1);
-                                  Value idx = ld(sortIdx, slot);
+                                  Value payload = arith::TruncIOp::create(
+                                      b, loc, i32, ld(entries, slot));
+                                  Value shared = e.cmpi(CmpIPredicate::slt,
+                                                        payload, e.i32(0));
                                   Value visible = e.ori(
-                                      e.cmpi(CmpIPredicate::slt, idx, e.i32(0)),
-                                      e.cmpi(CmpIPredicate::slt, idx, size32));
-                                  Value next =
-                                      e.addi(count, e.select(visible,
-                                                             ld(sortMult, slot),
-                                                             e.i32(0)));
+                                      shared, e.cmpi(CmpIPredicate::slt,
+                                                     payload, size32));
+                                  Value multiplicity = e.select(
+                                      shared, everyRow(payload), e.i32(1));
+                                  Value next = e.addi(
+                                      count, e.select(visible, multiplicity,
+                                                      e.i32(0)));
                                   Value more = e.andi(
                                       e.cmpi(CmpIPredicate::slt, next, rank),
                                       e.cmpi(CmpIPredicate::ult, slot,
@@ -1633,7 +1641,11 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                           e.addi(after->getArgument(0), one),
                                           after->getArgument(1)});
                                 }
-                                return valueOf(ld(sortKey, walk.getResult(0)));
+                                Value found = ld(entries, walk.getResult(0));
+                                return valueOf(arith::TruncIOp::create(
+                                    b, loc, i32,
+                                    arith::ShRUIOp::create(b, loc, found,
+                                                           e.i64(32))));
                               });
                           e.store(value, tau, {bIdx, g, row});
                         });
