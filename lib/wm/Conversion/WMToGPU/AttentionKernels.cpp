@@ -531,7 +531,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         // selection (constant -inf thresholds) all of it is static.
         SmallVector<Value> tauA(rowTiles, e.negInf()), tauB(rowTiles, e.negInf());
         Value tauLo = e.negInf();
-        Value noThreshold = e.boolean(true);
+        Value noThreshold = e.boolean(true), warpTauHi;
         if (!keepsEveryKey(op)) {
           auto rowTau = [&](Value row) {
             return e.ifValue(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
@@ -557,6 +557,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           Value tauHi = blockReduce(e, highest, reduction, warp, lane, warps,
                                     Combine::max);
           noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
+          // The warp's largest threshold (lanes of a row group share rows).
+          warpTauHi = highest;
+          for (int32_t lanes : {4, 8, 16})
+            warpTauHi = e.max(warpTauHi, e.shuffleXor(warpTauHi, lanes));
         }
         Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(blockRows)));
         Value keyEnd = causal ? e.maxi(zero, e.mini(e.index(keys),
@@ -898,6 +902,19 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          e.addi(stageRow, column(flatIndex)));
           }
           auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
+          // A warp keeps every key of a whole tile whose smallest bias
+          // reaches all its rows' thresholds (the lanes of a row group hold
+          // all 64 columns).
+          Value keepsAll = noThreshold;
+          if (!keepsEveryKey(op)) {
+            Value lowest = columnBias[0];
+            for (Value kb : ArrayRef<Value>(columnBias).drop_front())
+              lowest = e.min(lowest, kb);
+            for (int32_t lanes : {1, 2})
+              lowest = e.min(lowest, e.shuffleXor(lowest, lanes));
+            keepsAll = e.ori(noThreshold,
+                             e.cmp(CmpFPredicate::OGE, lowest, warpTauHi));
+          }
           enum class Test { none, bias, all };
           auto scored = [&](Test test) {
             SmallVector<Value> keyIndex;
@@ -942,7 +959,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               whole, scoreTypes,
               [&] {
                 return e.ifValues(
-                    noThreshold, scoreTypes, [&] { return scored(Test::none); },
+                    keepsAll, scoreTypes, [&] { return scored(Test::none); },
                     [&] { return scored(Test::bias); });
               },
               [&] { return scored(Test::all); });
