@@ -438,16 +438,16 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
   // from shared memory twice: half the ldmatrix traffic per mma of 16-row
   // warps. Past D = 128 their accumulators alone would fill the registers.
-  int64_t warpRows = options.warpRows ? options.warpRows
-                     : headDim <= 128 ? 32
-                                      : 16;
-  int64_t rowTiles = wgmma ? 1 : warpRows / 16;
+  int64_t rowTiles = wgmma              ? 1
+                     : options.warpRows ? options.warpRows / 16
+                     : headDim <= 128   ? 2
+                                        : 1;
   // Long sequences: larger CTAs halve the compaction and gathers per row.
   int64_t warps = wgmma           ? 4
                   : options.warps ? options.warps
                   : queries >= (rowTiles == 2 ? 32768 : 16384) ? 8
                                                                : 4;
-  warpRows = 16 * rowTiles;
+  int64_t warpRows = 16 * rowTiles;
   int64_t threads = 32 * warps, blockRows = warpRows * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
