@@ -1263,7 +1263,7 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
   constexpr int64_t kUpperSlot = kTauSlot + 1;
   static_assert(kSelectThreads == 256 && kSelectRows == kSelectThreads,
                 "one histogram bin and one row per thread");
-  constexpr int64_t kPairsPerThread = kSortSlots / 2 / kSelectThreads;
+  constexpr int64_t kWalkSlots = 4; // entries per step of a row's rank walk
   MLIRContext *ctx = host.getContext();
   Type i32 = IntegerType::get(ctx, 32);
   // scalars: (digit, rank) x 2, list length, copies of `upper`.
@@ -1582,27 +1582,66 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                 st(entry(upperKey, everyRow(ld(scalars, e.index(kUpperCount)))),
                    entries, e.index(kUpperSlot));
               });
-              // Bitonic sort, ascending by ordered key.
+              // Bitonic sort, ascending by ordered key. Thread t holds
+              // entries 4t .. 4t + 3 in registers: exchanges within a
+              // thread or a warp (strides below 128) need no barrier, only
+              // the strides across warps go through shared memory.
+              e.barrier();
+              auto bit = [&](Value i, int64_t mask) {
+                return e.cmpi(CmpIPredicate::eq,
+                              arith::AndIOp::create(b, loc, i, e.index(mask)), zero);
+              };
+              // Entry i keeps the smaller of itself and its partner when it
+              // is the lower one of an ascending pair or the upper one of a
+              // descending pair.
+              auto exchange = [&](Value mine, Value other, Value i, int64_t size,
+                                  int64_t stride) {
+                Value keepMin = e.cmpi(CmpIPredicate::eq, bit(i, stride), bit(i, size));
+                return e.select(keepMin, arith::MinUIOp::create(b, loc, mine, other),
+                                arith::MaxUIOp::create(b, loc, mine, other));
+              };
+              auto shuffle64 = [&](Value value, int32_t lanes) {
+                Type i64 = b.getI64Type();
+                Value low = arith::TruncIOp::create(b, loc, i32, value);
+                Value high = arith::TruncIOp::create(
+                    b, loc, i32, arith::ShRUIOp::create(b, loc, value, e.i64(32)));
+                auto widen = [&](Value half) {
+                  return arith::ExtUIOp::create(b, loc, i64, e.shuffleXor(half, lanes));
+                };
+                return arith::OrIOp::create(
+                           b, loc, widen(low),
+                           arith::ShLIOp::create(b, loc, widen(high), e.i64(32)))
+                    .getResult();
+              };
+              constexpr int64_t kOwn = kSortSlots / kSelectThreads, kWarpSlots = 32 * kOwn;
+              SmallVector<Value> own, index;
+              for (int64_t j = 0; j < kOwn; ++j) {
+                index.push_back(e.addi(e.muli(tid, e.index(kOwn)), e.index(j)));
+                own.push_back(ld(entries, index.back()));
+              }
               for (int64_t size = 2; size <= kSortSlots; size *= 2)
                 for (int64_t stride = size / 2; stride >= 1; stride /= 2) {
-                  e.barrier();
-                  for (int64_t p = 0; p < kPairsPerThread; ++p) {
-                  Value pair = e.addi(tid, e.index(p * kSelectThreads));
-                  Value lo = e.addi(
-                      e.muli(e.divi(pair, e.index(stride)), e.index(2 * stride)),
-                      e.remi(pair, e.index(stride)));
-                  Value hi = e.addi(lo, e.index(stride));
-                  Value ascending = e.cmpi(
-                      CmpIPredicate::eq,
-                      e.remi(e.divi(lo, e.index(size)), e.index(2)), zero);
-                  Value first = ld(entries, lo), second = ld(entries, hi);
-                  Value swap = e.cmpi(
-                      CmpIPredicate::eq,
-                      e.cmpi(CmpIPredicate::ugt, first, second), ascending);
-                  st(e.select(swap, second, first), entries, lo);
-                  st(e.select(swap, first, second), entries, hi);
+                  SmallVector<Value> other(kOwn);
+                  if (stride < kOwn) {
+                    for (int64_t j = 0; j < kOwn; ++j)
+                      other[j] = own[j ^ stride];
+                  } else if (stride < kWarpSlots) {
+                    for (int64_t j = 0; j < kOwn; ++j)
+                      other[j] = shuffle64(own[j], stride / kOwn);
+                  } else {
+                    for (int64_t j = 0; j < kOwn; ++j)
+                      st(own[j], entries, index[j]);
+                    e.barrier();
+                    for (int64_t j = 0; j < kOwn; ++j)
+                      other[j] = ld(entries, arith::XOrIOp::create(
+                                                 b, loc, index[j], e.index(stride)));
+                    e.barrier();
                   }
+                  for (int64_t j = 0; j < kOwn; ++j)
+                    own[j] = exchange(own[j], other[j], index[j], size, stride);
                 }
+              for (int64_t j = 0; j < kOwn; ++j)
+                st(own[j], entries, index[j]);
               e.barrier();
               // Each row walks the sorted multiset up to its rank.
               e.ifThen(
@@ -1619,11 +1658,25 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                     e.subi(e.addi(e.subi(size, win), one),
                                            e.subi(pEnd, m)));
                                 Value size32 = e.toI32(size);
-                                // (slot, count so far) until the count reaches
-                                // the rank.
+                                // What an entry adds to the row's count.
+                                auto weight = [&](Value entry) {
+                                  Value payload = arith::TruncIOp::create(b, loc, i32, entry);
+                                  Value shared = e.cmpi(CmpIPredicate::slt, payload, e.i32(0));
+                                  Value visible = e.ori(
+                                      shared, e.cmpi(CmpIPredicate::slt, payload, size32));
+                                  return e.select(
+                                      visible, e.select(shared, everyRow(payload), e.i32(1)),
+                                      e.i32(0));
+                                };
+                                // Groups of kWalkSlots entries, loaded
+                                // together, until the count reaches the
+                                // rank: the last group's start, the count
+                                // before it, the count after it, its entries.
+                                Type i64 = b.getI64Type();
+                                SmallVector<Type> group = {b.getIndexType(), i32, i32};
+                                group.append(kWalkSlots, i64);
                                 auto walk = scf::WhileOp::create(
-                                    b, loc, TypeRange{b.getIndexType(), i32},
-                                    ValueRange{zero, e.i32(0)});
+                                    b, loc, group, ValueRange{zero, e.i32(0)});
                                 {
                                   OpBuilder::InsertionGuard guard(b);
                                   Block *before = b.createBlock(
@@ -1631,34 +1684,39 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
                                       {b.getIndexType(), i32}, {loc, loc});
                                   Value slot = before->getArgument(0),
                                         count = before->getArgument(1);
-                                  Value payload = arith::TruncIOp::create(
-                                      b, loc, i32, ld(entries, slot));
-                                  Value shared = e.cmpi(CmpIPredicate::slt,
-                                                        payload, e.i32(0));
-                                  Value visible = e.ori(
-                                      shared, e.cmpi(CmpIPredicate::slt,
-                                                     payload, size32));
-                                  Value multiplicity = e.select(
-                                      shared, everyRow(payload), e.i32(1));
-                                  Value next = e.addi(
-                                      count, e.select(visible, multiplicity,
-                                                      e.i32(0)));
+                                  SmallVector<Value> forward = {slot, count, count};
+                                  for (int64_t k = 0; k < kWalkSlots; ++k) {
+                                    forward.push_back(ld(entries, e.addi(slot, e.index(k))));
+                                    forward[2] = e.addi(forward[2], weight(forward.back()));
+                                  }
                                   Value more = e.andi(
-                                      e.cmpi(CmpIPredicate::slt, next, rank),
+                                      e.cmpi(CmpIPredicate::slt, forward[2], rank),
                                       e.cmpi(CmpIPredicate::ult, slot,
-                                             e.index(kSortSlots - 1)));
-                                  scf::ConditionOp::create(
-                                      b, loc, more, ValueRange{slot, next});
+                                             e.index(kSortSlots - kWalkSlots)));
+                                  scf::ConditionOp::create(b, loc, more, forward);
                                   Block *after = b.createBlock(
-                                      &walk.getAfter(), {},
-                                      {b.getIndexType(), i32}, {loc, loc});
+                                      &walk.getAfter(), {}, group,
+                                      SmallVector<Location>(group.size(), loc));
                                   scf::YieldOp::create(
                                       b, loc,
-                                      ValueRange{
-                                          e.addi(after->getArgument(0), one),
-                                          after->getArgument(1)});
+                                      ValueRange{e.addi(after->getArgument(0),
+                                                        e.index(kWalkSlots)),
+                                                 after->getArgument(2)});
                                 }
-                                Value found = ld(entries, walk.getResult(0));
+                                // The group's first entry reaching the rank;
+                                // none: the last slot.
+                                Value running = walk.getResult(1);
+                                Value found = walk.getResults().back();
+                                Value done = e.boolean(false);
+                                for (int64_t k = 0; k < kWalkSlots; ++k) {
+                                  Value entry = walk.getResult(3 + k);
+                                  running = e.addi(running, weight(entry));
+                                  Value hit = e.andi(
+                                      e.cmpi(CmpIPredicate::sge, running, rank),
+                                      e.cmpi(CmpIPredicate::eq, done, e.boolean(false)));
+                                  found = e.select(hit, entry, found);
+                                  done = e.ori(done, hit);
+                                }
                                 return valueOf(arith::TruncIOp::create(
                                     b, loc, i32,
                                     arith::ShRUIOp::create(b, loc, found,
