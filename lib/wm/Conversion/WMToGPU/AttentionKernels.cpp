@@ -67,7 +67,15 @@ struct Emitter : LoopBuilder {
     return arith::IndexCastOp::create(builder(), location(),
                                       builder().getIndexType(), integer);
   }
-  Value exp2(Value v) { return math::Exp2Op::create(builder(), location(), v); }
+  /// 2^v as one ex2.approx.ftz.f32: the softmax weights can lose
+  /// subnormals, and without .ftz ptxas adds a fix-up per call for them.
+  Value exp2(Value v) {
+    return LLVM::CallIntrinsicOp::create(
+               builder(), location(), builder().getF32Type(),
+               builder().getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+               ValueRange{v})
+        .getResult(0);
+  }
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
                                   gpu::ShuffleMode::XOR)
