@@ -1,7 +1,8 @@
 // The DMA layer compiles to PTX for the H200 without a CUDA toolkit: sm_90a,
 // 16-byte bias loads and warp scans for the key compaction, cp.async gathers
-// into dynamic shared memory, tensor-core mma.sync on bf16, radix select with
-// shared atomics. With wgmma=true the attention runs on warpgroup wgmma.
+// into dynamic shared memory, tensor-core mma.sync on bf16, the softmax on
+// ex2.approx.ftz, radix select with shared atomics and a multiset sorted with
+// warp shuffles. With wgmma=true the attention runs on warpgroup wgmma.
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm | FileCheck %s
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="wgmma=true" | FileCheck %s --check-prefix=WGMMA
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="tensor-cores=false" | FileCheck %s --check-prefix=ROWS
@@ -16,8 +17,10 @@
 // CHECK-SAME: cp.async.cg.shared.global
 // CHECK-SAME: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK-SAME: ex2.approx.ftz.f32
 // CHECK-SAME: .entry dma_select_blocks
 // CHECK-SAME: atom.shared.add.u32
+// CHECK-SAME: shfl.sync.bfly.b32
 
 // WGMMA: gpu.launch_func @wm_kernels::@dma_attention_wgmma
 // WGMMA: gpu.binary @wm_kernels
