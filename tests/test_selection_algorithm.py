@@ -1,8 +1,9 @@
 """The block selection algorithm of the GPU kernel dma_select_blocks
 (lib/wm/Conversion/WMToGPU/AttentionKernels.cpp), step for step in numpy:
 radix select of tau and `upper` over the order-preserving 32-bit keys, the
-small multiset between them plus the block's new keys, and each row's walk to
-its rank. Checked against the reference thresholds (tests/reference) on
+small multiset between them plus the block's new keys as packed 64-bit
+entries, the kernel's bitonic network over them, and each row's walk to its
+rank in groups of 4 entries. Checked against the reference thresholds (tests/reference) on
 shapes and ties the GPU suite does not reach. The GPU kernel itself is checked
 on the H200 (bench/dma.py)."""
 import numpy as np
@@ -42,6 +43,67 @@ def radix_select(keys, rank):
     return prefix, k
 
 
+NO_ENTRY = (1 << 64) - 1  # padding: sorts last, multiplicity 0
+WALK_GROUP = 4
+
+
+def entry(key, payload):
+    """ordered key << 32 | payload: a new key's index, or ~multiplicity (as
+    32 bits) for values every row sees."""
+    return (int(key) << 32) | (int(payload) & 0xFFFFFFFF)
+
+
+def every_row(multiplicity):
+    return ~int(multiplicity)
+
+
+def bitonic(entries):
+    """The kernel's network: entry i meets i ^ stride and keeps the smaller
+    one when it is the lower of an ascending pair (i & size == 0) or the
+    upper of a descending one. Threads, warps and shared memory only decide
+    where the partner comes from, not the result."""
+    a = list(entries)
+    n = len(a)
+    size = 2
+    while size <= n:
+        stride = size // 2
+        while stride >= 1:
+            b = list(a)
+            for i in range(n):
+                other = a[i ^ stride]
+                keep_min = ((i & stride) == 0) == ((i & size) == 0)
+                b[i] = min(a[i], other) if keep_min else max(a[i], other)
+            a = b
+            stride //= 2
+        size *= 2
+    return a
+
+
+def weight(packed, size):
+    """What an entry adds to the count of a row that sees `size` keys."""
+    payload = packed & 0xFFFFFFFF
+    if payload >> 31:  # every row sees it
+        return (~payload) & 0xFFFFFFFF
+    return 1 if payload < size else 0
+
+
+def walk(entries, rank, size):
+    """Groups of WALK_GROUP entries until the count reaches the rank; the key
+    of the first entry in the last group that reaches it (else the last)."""
+    count, start = 0, 0
+    while True:
+        group = entries[start:start + WALK_GROUP]
+        total = count + sum(weight(e, size) for e in group)
+        if total >= rank or start == len(entries) - WALK_GROUP:
+            break
+        count, start = total, start + WALK_GROUP
+    for e in group:
+        count += weight(e, size)
+        if count >= rank:
+            return e >> 32, True
+    return group[-1] >> 32, False
+
+
 def block_thresholds(bias_row, Lq, window, rows):
     """tau for every query row, computed per block of `rows` rows as the
     kernel does (causal, prefix scope, Lk > W)."""
@@ -59,32 +121,27 @@ def block_thresholds(bias_row, Lq, window, rows):
         prefix = keys[:p_end]
         tau_key, ties = radix_select(prefix, window) if has_tau else (0, 0)
         upper = radix_select(prefix, m - (rows - 1))[0] if has_upper else None
-        # (key, multiplicity, key index or -1 for values every row sees)
-        entries = [(tau_key, ties, -1)] if has_tau else []
+        # tau with its ties (key 0, multiplicity 0 when there is none)
+        entries = [entry(tau_key, every_row(ties))]
         above = prefix > tau_key if has_tau else np.ones(p_end, bool)
         below = prefix < upper if has_upper else np.ones(p_end, bool)
         between = prefix[above & below]
         assert len(between) <= 2 * rows, "the kernel's list holds 2 x rows values"
-        entries += [(int(x), 1, -1) for x in between]
+        entries += [entry(x, every_row(1)) for x in between]
         if has_upper:
-            entries.append((upper, int(np.sum(above & (prefix == upper))), -1))
-        entries += [(int(keys[j]), 1, j) for j in range(p_end, min(p_end + rows, Lk))]
+            entries.append(entry(upper, every_row(np.sum(above & (prefix == upper)))))
+        entries += [entry(keys[j], j) for j in range(p_end, min(p_end + rows, Lk))]
         assert len(entries) <= 4 * rows, "the kernel sorts 4 x rows slots"
-        entries.sort(key=lambda e: e[0])
+        entries = bitonic(entries + [NO_ENTRY] * (4 * rows - len(entries)))
+        assert entries == sorted(entries)
         for row in range(i0, row_end):
             size = row + offset
             if size < window:
                 continue
             rank = size - window + 1 - (p_end - m)
-            count = 0
-            for key, mult, idx in entries:
-                if idx < 0 or idx < size:
-                    count += mult
-                if count >= rank:
-                    tau[row] = from_ordered(key)
-                    break
-            else:
-                raise AssertionError(f"row {row}: rank {rank} not reached")
+            key, reached = walk(entries, rank, size)
+            assert reached, f"row {row}: rank {rank} not reached"
+            tau[row] = from_ordered(key)
     return tau
 
 
