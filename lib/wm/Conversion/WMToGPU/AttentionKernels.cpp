@@ -8,13 +8,13 @@
 //   bias, then a bitonic sort of the few values that can still be a row's
 //   tau, which each row walks to its rank. Exact with ties, O(L) memory.
 // * dma_attention_mma / dma_attention_wgmma, one CTA per (batch, head,
-//   block of 64 or 128 query rows): the candidate keys of the block (bias
-//   >= the block's smallest tau, causally visible to its last row) are
-//   compacted in key order into shared memory, gathered 64 at a time with
-//   cp.async into a two-stage pipeline, and S = Q K^T and O += P V run on
-//   tensor cores (mma.sync m16n8k16 with ldmatrix fragments, or warpgroup
-//   wgmma on sm_90a) with f32 accumulation and an online softmax in
-//   registers, in the log2 domain.
+//   block of query rows: 4 or 8 warps of 32 or 16 rows, or one warpgroup of
+//   64 for wgmma): the candidate keys of the block (bias >= the block's
+//   smallest tau, causally visible to its last row) are compacted in key
+//   order into shared memory, gathered 64 at a time with cp.async, and
+//   S = Q K^T and O += P V run on tensor cores (mma.sync m16n8k16 with
+//   ldmatrix fragments, or warpgroup wgmma on sm_90a) with f32 accumulation
+//   and an online softmax in registers, in the log2 domain.
 //
 // Operands keep their memref types in the kernel signature; vectors of
 // 16-bit values and biases are loaded through their aligned pointers.
@@ -81,10 +81,20 @@ struct Emitter : LoopBuilder {
                                   gpu::ShuffleMode::XOR)
         .getShuffleResult();
   }
+  /// Combines `v` over the lanes whose ids differ only in the bits of
+  /// `offsets`, by xor shuffles in that order.
+  Value xorReduce(Value v, ArrayRef<int32_t> offsets,
+                  function_ref<Value(Value, Value)> combine) {
+    for (int32_t offset : offsets)
+      v = combine(v, shuffleXor(v, offset));
+    return v;
+  }
   /// Reduces over the 4 lanes of an mma row group (xor 1, 2).
   Value quadMax(Value v) {
-    v = max(v, shuffleXor(v, 1));
-    return max(v, shuffleXor(v, 2));
+    return xorReduce(v, {1, 2}, [&](Value a, Value b) { return max(a, b); });
+  }
+  Value quadMin(Value v) {
+    return xorReduce(v, {1, 2}, [&](Value a, Value b) { return min(a, b); });
   }
   /// Inclusive prefix sum of an i32 over the lanes of a warp.
   Value warpInclusiveSum(Value v, Value lane) {
@@ -98,8 +108,7 @@ struct Emitter : LoopBuilder {
     return v;
   }
   Value quadSum(Value v) {
-    v = add(v, shuffleXor(v, 1));
-    return add(v, shuffleXor(v, 2));
+    return xorReduce(v, {1, 2}, [&](Value a, Value b) { return add(a, b); });
   }
   void barrier() { gpu::BarrierOp::create(builder(), location()); }
   /// Orders this thread's shared-memory writes before reads of the async
@@ -310,8 +319,7 @@ Value blockReduce(Emitter &e, Value value, Value scratch, Value warp,
     }
     llvm_unreachable("unknown combine");
   };
-  for (int32_t offset : {16, 8, 4, 2, 1})
-    value = combine(value, e.shuffleXor(value, offset));
+  value = e.xorReduce(value, {16, 8, 4, 2, 1}, combine);
   e.barrier();
   e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(0)),
            [&] { memref::StoreOp::create(e.builder(), e.location(), value,
@@ -566,9 +574,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                     Combine::max);
           noThreshold = e.cmp(CmpFPredicate::OEQ, tauHi, e.negInf());
           // The warp's largest threshold (lanes of a row group share rows).
-          warpTauHi = highest;
-          for (int32_t lanes : {4, 8, 16})
-            warpTauHi = e.max(warpTauHi, e.shuffleXor(warpTauHi, lanes));
+          warpTauHi = e.xorReduce(highest, {4, 8, 16},
+                                  [&](Value a, Value b) { return e.max(a, b); });
         }
         Value i1 = e.mini(e.index(queries), e.addi(i0, e.index(blockRows)));
         Value keyEnd = causal ? e.maxi(zero, e.mini(e.index(keys),
@@ -918,8 +925,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             Value lowest = columnBias[0];
             for (Value kb : ArrayRef<Value>(columnBias).drop_front())
               lowest = e.min(lowest, kb);
-            for (int32_t lanes : {1, 2})
-              lowest = e.min(lowest, e.shuffleXor(lowest, lanes));
+            lowest = e.quadMin(lowest);
             keepsAll = e.ori(noThreshold,
                              e.cmp(CmpFPredicate::OGE, lowest, warpTauHi));
           }
