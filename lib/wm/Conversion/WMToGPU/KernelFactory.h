@@ -184,11 +184,11 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
 
 /// The tensor-core attention kernels (bf16/f16, head dim a multiple of 32):
 /// per block of query rows, attention over the compacted candidate keys,
-/// with mma.sync (16 x `warps` rows) or with sm_90a warpgroup wgmma (64
-/// rows).
+/// with mma.sync (`warps` warps of `warpRows` rows) or with sm_90a
+/// warpgroup wgmma (64 rows). 0 picks automatically.
 struct TensorCoreOptions {
-  int64_t warps = 4;
-  int64_t warpRows = 0; // query rows per mma.sync warp: 16, 32, 0 automatic
+  int64_t warps = 0;    // 4 or 8
+  int64_t warpRows = 0; // 16 or 32
   bool wgmma = false;
 };
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);

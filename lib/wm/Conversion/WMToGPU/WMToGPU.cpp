@@ -280,6 +280,11 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     buffers[write.getSource()] = write.getDest();
   }
 
+  // Attention that runs on the tensor-core kernel (else the row kernel).
+  auto onTensorCores = [&](Operation *op) {
+    auto attention = dyn_cast<DmaThresholdAttentionOp>(op);
+    return attention && tensorCores && supportsTensorCoreAttention(attention);
+  };
   SmallVector<Operation *> lowered;
   for (Operation &op : func.getBody().getOps()) {
     if (isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
@@ -319,16 +324,13 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         .Case([&](DmaBlockSummaryOp o) {
           // The tensor-core kernel compacts keys by their bias directly;
           // summaries only serve the row kernels.
-          bool rowKernelUse = llvm::any_of(o->getUsers(), [&](Operation *user) {
-            auto attention = dyn_cast<DmaThresholdAttentionOp>(user);
-            return !attention || !tensorCores ||
-                   !supportsTensorCoreAttention(attention);
-          });
+          bool rowKernelUse = llvm::any_of(
+              o->getUsers(), [&](Operation *user) { return !onTensorCores(user); });
           if (rowKernelUse)
             dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaThresholdAttentionOp o) {
-          if (tensorCores && supportsTensorCoreAttention(o))
+          if (onTensorCores(o))
             tensorCoreAttentionKernel(factory, host, o, args, tensorCoreOptions);
           else
             dmaAttentionKernel(factory, host, o, args);
@@ -337,11 +339,10 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
           // Thresholds the tensor-core kernel knows to be -inf need no
           // buffer contents.
           bool staticUse = llvm::all_of(o->getUses(), [&](OpOperand &use) {
-            auto attention = dyn_cast<DmaThresholdAttentionOp>(use.getOwner());
-            return attention && tensorCores &&
-                   supportsTensorCoreAttention(attention) &&
-                   &use == &attention.getTauMutable() &&
-                   keepsEveryKey(attention);
+            if (!onTensorCores(use.getOwner()))
+              return false;
+            auto attention = cast<DmaThresholdAttentionOp>(use.getOwner());
+            return &use == &attention.getTauMutable() && keepsEveryKey(attention);
           });
           if (!staticUse)
             fillKernel(factory, host, o, splat, args);
@@ -375,7 +376,7 @@ struct ConvertWMToGPUPass
       module.emitError() << "threads-per-block must be in [1, 1024]";
       return signalPassFailure();
     }
-    // Ballot rounds of 8 keys per thread must tile a 4096-key segment.
+    // The compaction rounds and tile copies split evenly over 4 or 8 warps.
     if (mmaWarps != 0 && mmaWarps != 4 && mmaWarps != 8) {
       module.emitError() << "mma-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
