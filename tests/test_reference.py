@@ -189,6 +189,56 @@ def test_dma_gqa_equals_repeated_kv(scope):
         np.testing.assert_allclose(a_, b_, atol=1e-13)
 
 
+@pytest.mark.parametrize("scope", ["prefix", "global"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_dma_nonfinite_bias_ranks_first(scope, bad):
+    """Spec 'Conventions': a NaN or +inf bias ranks above every number; rows that may
+    see that key keep it and are NaN (lse NaN or +inf); rows that cannot see it keep
+    their answer in prefix scope (global scope: the key still takes a place in the set)."""
+    r = rng(11)
+    B, L, H, D, W, j = 1, 24, 2, 4, 5, 9
+    q, k, v = (r.standard_normal((B, L, H, D)) for _ in range(3))
+    bias = r.standard_normal((B, H, L))
+    base_out, base_lse = dma_attention(q, k, v, bias, causal=True, window=W, scope=scope)
+    bias[0, 1, j] = bad
+    out, lse = dma_attention(q, k, v, bias, causal=True, window=W, scope=scope)
+    keep = dma_keep_mask(bias, L, True, W, scope)[0, 1]
+    assert np.array_equal(keep[:, j], np.arange(L) >= j)  # every row that sees j keeps it
+    assert keep[j:].sum(axis=1).max() <= W
+    assert np.isnan(out[0, j:, 1]).all() and not np.isnan(out[0, :j, 1]).any()
+    want = np.isnan if np.isnan(bad) else np.isposinf
+    assert want(lse[0, 1, j:]).all() and not np.isnan(lse[0, 1, :j]).any()
+    np.testing.assert_array_equal(out[0, :, 0], base_out[0, :, 0])  # other kv head untouched
+    if scope == "prefix":
+        np.testing.assert_array_equal(out[0, :j, 1], base_out[0, :j, 1])
+        np.testing.assert_array_equal(lse[0, 1, :j], base_lse[0, 1, :j])
+
+
+def test_dma_nan_in_qkv_reaches_exactly_the_rows_that_read_it():
+    r = rng(12)
+    B, L, H, Hk, D, W = 1, 16, 4, 2, 4, 3
+    q, k, v = r.standard_normal((B, L, H, D)), *(r.standard_normal((B, L, Hk, D)) for _ in range(2))
+    bias = r.standard_normal((B, Hk, L))
+    keep = dma_keep_mask(bias, L, True, W)[0]          # (Hk, Lq, Lk)
+    grp = np.arange(H) // (H // Hk)
+    q2 = q.copy(); q2[0, 6, 3, 1] = np.nan             # row 6 of head 3
+    out, lse = dma_attention(q2, k, v, bias, causal=True, window=W)
+    assert np.argwhere(np.isnan(lse)).tolist() == [[0, 3, 6]]
+    assert np.isnan(out[0, 6, 3]).all() and np.isnan(out).sum() == D
+    k2 = k.copy(); k2[0, 7, 1, 0] = np.nan             # key 7 of kv head 1
+    out, lse = dma_attention(q, k2, v, bias, causal=True, window=W)
+    rows = keep[1][:, 7]
+    for h in range(H):
+        assert np.array_equal(np.isnan(lse[0, h]), rows & (grp[h] == 1))
+    v2 = v.copy(); v2[0, 7, 1, 2] = np.nan             # one value entry: that column only
+    out, lse = dma_attention(q, k, v2, bias, causal=True, window=W)
+    assert not np.isnan(lse).any()
+    for h in range(H):
+        want = np.zeros((L, D), bool)
+        want[:, 2] = rows & (grp[h] == 1)
+        assert np.array_equal(np.isnan(out[0, :, h]), want)
+
+
 def test_dma_scale_does_not_touch_bias_and_bf16_inputs():
     r = rng(10)
     q, k, v = (r.standard_normal((1, 16, 1, 4)).astype(ml_dtypes.bfloat16) for _ in range(3))

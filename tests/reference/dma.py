@@ -28,15 +28,27 @@ def dma_allowed(Lq, Lk, causal):
     return np.arange(Lk)[None, :] <= np.arange(Lq)[:, None] + (Lk - Lq)
 
 
+def _rank_order(values):
+    """Indices of `values` from the largest down, NaN above +inf above every number
+    (the order torch.topk uses; spec 'Conventions'); stable among equal entries."""
+    return np.lexsort((np.arange(len(values)), -np.nan_to_num(values, nan=0.0),
+                       ~np.isnan(values)))
+
+
+def _same_rank(values, tau):
+    """values tied with tau in that order (every NaN ties with NaN)."""
+    return (values == tau) | (np.isnan(values) & np.isnan(tau))
+
+
 def _top_w(row, idx, W):
     """Mask over row selecting the W largest of row[idx], plus every key tied with the W-th."""
     m = np.zeros(row.shape, dtype=bool)
     if len(idx) <= W:
         m[idx] = True
         return m
-    order = idx[np.argsort(-row[idx], kind="stable")]
+    order = idx[_rank_order(row[idx])]
     m[order[:W]] = True
-    m[idx[row[idx] == row[order[W - 1]]]] = True  # spec: ties with tau are kept
+    m[idx[_same_rank(row[idx], row[order[W - 1]])]] = True  # spec: ties with tau are kept
     return m
 
 
@@ -66,7 +78,8 @@ def dma_tau(bias_row, Lq, causal, window):
     """Prefix-scope thresholds tau (Lq,) for one (b,g): W-th largest allowed bias, else -inf.
 
     Computed independently of dma_keep_mask (partition of a prefix instead of argsort),
-    so that the threshold form can be checked against the explicit mask.
+    so that the threshold form can be checked against the explicit mask. np.partition
+    sorts NaN above +inf, the selection's order, so tau is NaN when W NaNs are allowed.
     """
     row = f64(bias_row).reshape(-1)
     Lk = row.shape[0]
@@ -92,13 +105,28 @@ def dma_attention(q, k, v, bias, scale=None, causal=False, window=None, scope="p
     grp = np.arange(H) // (H // Hk)  # GQA: query head h reads kv head h // (H/Hk)
     keep = dma_keep_mask(bias, Lq, causal, window, scope)[:, grp]  # (B,H,Lq,Lk)
     s = scale * np.einsum("bihd,bjhd->bhij", q, k[:, :, grp]) + bias[:, grp, None, :]
-    s = np.where(keep, s, -np.inf)
-    m = s.max(axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)  # empty rows: avoid -inf - -inf = NaN
-    p = np.exp(s - m)
+    s = np.where(keep, s, -np.inf)  # a key not kept is not read: its NaN does not leak
+    m = s.max(axis=-1, keepdims=True)  # NaN if a kept score is NaN
+    shift = np.where(np.isfinite(m), m, 0.0)  # empty rows: avoid -inf - -inf = NaN
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = np.exp(s - shift)
     l = p.sum(axis=-1, keepdims=True)
     with np.errstate(divide="ignore"):
-        lse = (np.log(l) + m)[..., 0]  # log(0) = -inf for empty rows
-    p = p / np.where(l > 0, l, 1.0)  # empty rows stay all-zero -> out 0
-    out = np.einsum("bhij,bjhd->bihd", p, v[:, :, grp])
+        lse = (np.log(l) + shift)[..., 0]  # log(0) = -inf for empty rows
+    with np.errstate(invalid="ignore"):
+        p = p / np.where(l > 0, l, 1.0)  # empty rows stay all-zero -> out 0
+    # IEEE through the softmax: a kept NaN score makes lse NaN, a kept +inf score
+    # (and no NaN) makes lse +inf; either way exp(s - lse) is NaN at every kept key.
+    nonfinite_row = np.isnan(m) | np.isposinf(m)
+    lse = np.where(np.isnan(m[..., 0]), np.nan, np.where(np.isposinf(m[..., 0]), np.inf, lse))
+    p = np.where(keep, np.where(nonfinite_row, np.nan, p), 0.0)
+    vg = v[:, :, grp]  # (B,Lk,H,D)
+    finite_v = np.isfinite(vg)
+    out = np.einsum("bhij,bjhd->bihd", p, np.where(finite_v, vg, 0.0))
+    if not finite_v.all():  # a non-finite v entry reaches exactly the rows that keep its key
+        vt = vg.transpose(0, 2, 1, 3)[:, :, None]                       # (B,H,1,Lk,D)
+        reads = keep[..., None] & ~finite_v.transpose(0, 2, 1, 3)[:, :, None]
+        with np.errstate(invalid="ignore"):
+            terms = np.where(reads, p[..., None] * vt, 0.0).sum(axis=3)  # (B,H,Lq,D)
+        out = out + terms.transpose(0, 2, 1, 3)
     return out, lse
