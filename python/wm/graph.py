@@ -9,7 +9,9 @@ user's file:line, which also travels into the MLIR as each op's location.
 from __future__ import annotations
 
 import inspect
+import operator
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,6 +25,23 @@ except ImportError:  # A runtime-only build (no MLIR): graphs cannot compile.
 
 DTYPES = ("bf16", "f16", "f32", "i32", "i64")
 FLOAT_DTYPES = ("bf16", "f16", "f32")
+# GPU architectures the wm-to-nvvm pipeline generates code for (cp.async and
+# mma.sync need sm_80 or newer).
+GPU_CHIPS = ("sm_80", "sm_86", "sm_89", "sm_90", "sm_90a")
+# Kernel binary formats of wm-to-nvvm: PTX text, or a cubin (needs ptxas).
+GPU_FORMATS = ("isa", "bin")
+# The largest attention tile (block_q, block_k) a pipeline accepts: far above
+# any useful tile, small enough that no tile arithmetic leaves 64 bits.
+MAX_BLOCK_SIZE = 4096
+# The options of each pipeline, by Python name, and the kind of value each takes.
+CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
+               "compact_keys": "bool"}
+GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
+               "tensor_cores": "bool", "block_select": "bool", "wgmma": "bool",
+               "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
+# CUDA's limit on the threads of one block.
+MAX_THREADS_PER_BLOCK = 1024
+_INT64 = (-2 ** 63, 2 ** 63 - 1)
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -152,12 +171,12 @@ class Graph:
         if causal:
             attrs["causal"] = None
         if window is not None:
-            attrs["window"] = f"{int(window)} : i64"
+            attrs["window"] = self._int_attr("dma_attention", "window", window)
         if scope not in ("prefix", "global"):
             self._fail("dma_attention", _user_location(), f"scope must be 'prefix' or 'global', got {scope!r}")
         attrs["scope"] = f"#wm.scope<{scope}>"
         if scale is not None:
-            attrs["scale"] = f"{_float(scale)} : f32"
+            attrs["scale"] = self._f32_attr("dma_attention", "scale", scale)
         out, lse = self._wm_op("dma_attention", [query, key, value, bias], attrs)
         return out, lse
 
@@ -169,13 +188,17 @@ class Graph:
             dt_limit: Optional[Tuple[float, float]] = None) -> Tuple[Tensor, Tensor]:
         optional = [D, z, dt_bias, initial_state, cos, sin]
         operands = [x, dt, a, b, c] + [t for t in optional if t is not None]
-        attrs = {"chunk_size": f"{int(chunk_size)} : i64",
+        attrs = {"chunk_size": self._int_attr("ssd", "chunk_size", chunk_size),
                  "operandSegmentSizes": "array<i32: 1, 1, 1, 1, 1, "
                  + ", ".join("1" if t is not None else "0" for t in optional) + ">"}
         if dt_softplus:
             attrs["dt_softplus"] = None
         if dt_limit is not None:
-            lo, hi = (float(v) for v in dt_limit)
+            try:
+                lo, hi = (float(v) for v in dt_limit)
+            except (TypeError, ValueError):
+                self._fail("ssd", _user_location(),
+                           f"dt_limit must be a pair of numbers (min, max), got {dt_limit!r}")
             attrs["dt_limit"] = f"array<f64: {_f64(lo)}, {_f64(hi)}>"
         y, state = self._wm_op("ssd", operands, attrs)
         return y, state
@@ -183,15 +206,18 @@ class Graph:
     def cdmoe(self, x: Tensor, w_gate: Tensor, w_up: Tensor, w_down: Tensor,
               w_router: Tensor, down: Tensor, up: Tensor, *, top_k: int) -> Tensor:
         return self._wm_op("cdmoe", [x, w_gate, w_up, w_down, w_router, down, up],
-                           {"top_k": f"{int(top_k)} : i64"})[0]
+                           {"top_k": self._int_attr("cdmoe", "top_k", top_k)})[0]
 
     def rope(self, x: Tensor, cos: Tensor, sin: Tensor, *,
              rotary_dims: Optional[int] = None) -> Tensor:
-        rotary = cos.shape[-1] if rotary_dims is None else int(rotary_dims)
-        return self._wm_op("rope", [x, cos, sin], {"rotary_dims": f"{rotary} : i64"})[0]
+        self._check_operand("rope", _user_location(), x, cos, sin)
+        rotary = cos.shape[-1] if rotary_dims is None else rotary_dims
+        return self._wm_op("rope", [x, cos, sin],
+                           {"rotary_dims": self._int_attr("rope", "rotary_dims", rotary)})[0]
 
     def rms_norm(self, x: Tensor, weight: Tensor, eps: float = 1e-6) -> Tensor:
-        return self._wm_op("rms_norm", [x, weight], {"eps": f"{_float(eps)} : f32"})[0]
+        return self._wm_op("rms_norm", [x, weight],
+                           {"eps": self._f32_attr("rms_norm", "eps", eps)})[0]
 
     # ------------------------------------------------------------ upstream ops
 
@@ -352,13 +378,14 @@ class Graph:
         skip_blocks, compact_keys)."""
         self._check_complete()
         if target == "cpu":
+            opts = _pipeline_options("cpu", CPU_OPTIONS, options)
             text = self._entry_with_buffers()
-            opts = " ".join(f"{k.replace('_', '-')}={_option(v)}" for k, v in options.items())
             exe = self._ctx().compile_cpu(text, self.name, len(self._inputs) + len(self._outputs), opts)
             return CpuFunction(self, exe)
-        if target.startswith("sm_"):
+        if isinstance(target, str) and target.startswith("sm_"):
             return self._compile_gpu(target, **options)
-        raise GraphError(f"compile: unknown target {target!r} (expected 'cpu' or 'sm_90a')")
+        raise GraphError(f"compile: unknown target {target!r} (expected 'cpu' or one of "
+                         f"{', '.join(GPU_CHIPS)})")
 
     def _compile_gpu(self, target: str, path: Optional[str] = None, **options):
         """Writes an artifact (manifest.json + kernels) to `path` (a fresh
@@ -368,7 +395,9 @@ class Graph:
         import tempfile
         from . import gpu
         options.setdefault("chip", target)
-        opts = " ".join(f"{k.replace('_', '-')}={_option(v)}" for k, v in options.items())
+        if options["chip"] != target:
+            raise GraphError(f"compile: chip={options['chip']!r} contradicts target {target!r}")
+        opts = _pipeline_options(target, GPU_OPTIONS, options)
         outputs = [f"out{i}" for i in range(len(self._outputs))]
         manifest, image = self._ctx().compile_gpu(
             self._entry_with_buffers(), self.name, [t.name for t in self._inputs], outputs, opts)
@@ -394,6 +423,30 @@ class Graph:
 
     def _fail(self, op: str, where, message: str):
         raise GraphError(f"{op} (at {where[0]}:{where[1]}): {message}")
+
+    def _int_attr(self, op: str, name: str, value) -> str:
+        """An i64 attribute; refuses what is not an integer or leaves 64 bits
+        (MLIR would wrap it), so the verifier sees the user's value."""
+        if isinstance(value, bool):
+            self._fail(op, _user_location(), f"{name} must be an integer, got {value!r}")
+        try:
+            value = operator.index(value)
+        except TypeError:
+            self._fail(op, _user_location(), f"{name} must be an integer, got {value!r}")
+        if not _INT64[0] <= value <= _INT64[1]:
+            self._fail(op, _user_location(), f"{name} = {value} does not fit in a 64-bit integer")
+        return f"{value} : i64"
+
+    def _f32_attr(self, op: str, name: str, value) -> str:
+        """An f32 attribute; NaN and infinities (also of values that overflow
+        f32) print as bit patterns, so the verifier, not the parser, judges them."""
+        if isinstance(value, bool):
+            self._fail(op, _user_location(), f"{name} must be a number, got {value!r}")
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            self._fail(op, _user_location(), f"{name} must be a number, got {value!r}")
+        return f"{_f32(value)} : f32"
 
     def _check_operand(self, op: str, where, *tensors) -> None:
         for t in tensors:
@@ -586,7 +639,11 @@ class CpuFunction:
             if array.shape != spec.shape or array.dtype != expected:
                 raise GraphError(f"{self._name}: input '{spec.name}' expects shape {spec.shape} "
                                  f"{spec.dtype}, got {array.shape} {array.dtype}")
-            buffers.append(np.ascontiguousarray(array))
+            # Inputs are only read, but the extension takes writeable C-contiguous
+            # buffers: a read-only (or strided) array is passed as a copy.
+            if not (array.flags.c_contiguous and array.flags.writeable):
+                array = np.array(array, order="C", copy=True)
+            buffers.append(array)
         outputs = [np.empty(t.shape, _numpy_dtype(t.dtype)) for t in self._outputs]
         self._executable.invoke(buffers + outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
@@ -596,19 +653,57 @@ def _parallel(rank: int) -> str:
     return ", ".join(['"parallel"'] * rank)
 
 
-def _float(value: float) -> str:
-    """A float literal MLIR parses (it needs the mantissa's decimal point)."""
-    return f"{float(value):.9e}"
+def _f32(value: float) -> str:
+    """An f32 literal MLIR parses: decimal (with the mantissa's decimal point)
+    when finite in f32, else the IEEE bit pattern (0x7FC00000 is NaN)."""
+    with np.errstate(over="ignore"):
+        single = np.float32(value)
+    if np.isfinite(single):
+        return f"{float(value):.9e}"
+    return f"0x{int(single.view(np.uint32)):08X}"
 
 
 def _f64(value: float) -> str:
-    if value == float("inf"):
-        return "0x7FF0000000000000"
-    return f"{float(value):.17e}"
+    """An f64 literal MLIR parses; NaN and infinities as 16-digit bit patterns."""
+    if np.isfinite(value):
+        return f"{float(value):.17e}"
+    return f"0x{int(np.float64(value).view(np.uint64)):016X}"
+
+
+def _pipeline_options(target: str, known: Dict[str, str], options: Dict[str, object]) -> str:
+    """Checks compile options in the user's terms; returns the pipeline's option text."""
+    parts = []
+    for key, value in options.items():
+        kind = known.get(key)
+        if kind is None:
+            raise GraphError(f"compile: unknown option {key!r} for target {target!r} "
+                             f"(valid: {', '.join(known)})")
+        is_int = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+        if kind == "bool" and not isinstance(value, (bool, np.bool_)):
+            raise GraphError(f"compile: {key} must be True or False, got {value!r}")
+        if kind == "block" and not (is_int and 1 <= value <= MAX_BLOCK_SIZE):
+            raise GraphError(f"compile: {key} must be an integer in [1, {MAX_BLOCK_SIZE}] "
+                             f"(MAX_BLOCK_SIZE), got {value!r}")
+        if kind == "count" and not (is_int and 0 <= value <= MAX_BLOCK_SIZE):
+            raise GraphError(f"compile: {key} must be an integer in [0, {MAX_BLOCK_SIZE}] "
+                             f"(0: automatic), got {value!r}")
+        if kind == "threads" and not (is_int and 1 <= value <= MAX_THREADS_PER_BLOCK):
+            raise GraphError(f"compile: {key} must be an integer in [1, {MAX_THREADS_PER_BLOCK}], "
+                             f"got {value!r}")
+        if kind == "chip" and value not in GPU_CHIPS:
+            raise GraphError(f"compile: unknown GPU chip {value!r} (valid: {', '.join(GPU_CHIPS)})")
+        if kind == "format" and value not in GPU_FORMATS:
+            raise GraphError(f"compile: unknown format {value!r} (valid: {', '.join(GPU_FORMATS)})")
+        if kind == "text" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_+.,-]*", value)):
+            raise GraphError(f"compile: {key} must be a plain string like '+ptx80', got {value!r}")
+        parts.append(f"{key.replace('_', '-')}={_option(value)}")
+    return " ".join(parts)
 
 
 def _option(value) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    return str(value)
 
 
 _CONTEXT = None
