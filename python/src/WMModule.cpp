@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "wm/Conversion/Passes.h"
+#include "wm/Conversion/WMToGPU/TileChunks.h"
 #include "wm/Dialect/WM/IR/WMDialect.h"
 #include "wm/Dialect/WM/Transforms/Passes.h"
 #include "wm/Dialect/WM/IR/WMOps.h"
@@ -447,6 +448,26 @@ PYBIND11_MODULE(_wm, m) {
       PyErr_SetString(compileError.ptr(), e.what());
     }
   });
+
+  // The tensor-core kernels' tile copy plan on integers, for host tests:
+  // how many times each (row, chunk) of a tile is copied.
+  m.def(
+      "tile_chunk_copies",
+      [](int64_t rows, int64_t chunks, int64_t threads) {
+        wm::TileChunks plan{rows, chunks, threads};
+        wm::IntegerArith arith;
+        std::vector<std::vector<int64_t>> copies(
+            rows, std::vector<int64_t>(chunks, 0));
+        for (int64_t step = 0; step < plan.steps(); ++step)
+          for (int64_t tid = 0; tid < threads; ++tid) {
+            auto [row, chunk] = plan.chunkAt(arith, step, tid);
+            if (row < 0 || row >= rows || chunk < 0 || chunk >= chunks)
+              throw CompileError("tile_chunk_copies: chunk out of the tile");
+            ++copies[row][chunk];
+          }
+        return copies;
+      },
+      py::arg("rows"), py::arg("chunks"), py::arg("threads"));
 
   py::class_<CpuExecutable>(m, "CpuExecutable")
       .def("invoke", &CpuExecutable::invoke, py::arg("arrays"));

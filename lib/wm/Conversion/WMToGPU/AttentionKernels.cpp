@@ -22,6 +22,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelFactory.h"
+#include "wm/Conversion/WMToGPU/TileChunks.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -396,6 +397,14 @@ struct AttentionSharedLayout {
       tileBias, query, probs, words;
 };
 
+/// TileChunks::chunkAt on index values.
+struct IndexArith {
+  Emitter &e;
+  Value add(Value a, int64_t b) { return e.addi(a, e.index(b)); }
+  Value div(Value a, int64_t b) { return e.divi(a, e.index(b)); }
+  Value rem(Value a, int64_t b) { return e.remi(a, e.index(b)); }
+};
+
 /// The no-swizzle wgmma matrix descriptor of the operand at shared byte
 /// address `address`: leading / stride byte offsets in the encoding of the
 /// PTX ISA (bits 16-29 and 32-45, in units of 16 bytes).
@@ -430,7 +439,57 @@ SmallVector<Value> unpackStruct(Emitter &e, Value value, int64_t count) {
   return out;
 }
 
+/// The CTA of the tensor-core attention kernel for an op and its options.
+struct TensorCoreShape {
+  bool wgmma, qInRegisters;
+  int64_t rowTiles, warps, warpRows, stages;
+
+  static TensorCoreShape choose(DmaThresholdAttentionOp op,
+                                const TensorCoreOptions &options) {
+    int64_t queries = op.getQuery().getType().getDimSize(1);
+    int64_t headDim = op.getQuery().getType().getDimSize(3);
+    TensorCoreShape s;
+    // The wgmma tile copies map 8 rows of D / 8 chunks onto a warpgroup.
+    s.wgmma = options.wgmma && 128 % headDim == 0;
+    // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
+    // from shared memory twice: half the ldmatrix traffic per mma of
+    // 16-row warps. Past D = 128 their accumulators alone would fill the
+    // registers.
+    s.rowTiles = s.wgmma              ? 1
+                 : options.warpRows ? options.warpRows / 16
+                 : headDim <= 128   ? 2
+                                    : 1;
+    // Long sequences: larger CTAs halve the compaction and gathers per row.
+    s.warps = s.wgmma           ? 4
+              : options.warps ? options.warps
+              : queries >= (s.rowTiles == 2 ? 32768 : 16384) ? 8
+                                                             : 4;
+    s.warpRows = 16 * s.rowTiles;
+    // 16-row warps keep their Q fragments in registers and double-buffer
+    // K and V tiles. 32-row warps have no registers left for Q: they read
+    // its fragments from shared memory, and load V of a tile while its
+    // scores are computed and K of the next one while P V is
+    // (FlashAttention-2's single stage), so that two CTAs still fit an SM.
+    s.qInRegisters = !s.wgmma && s.rowTiles == 1;
+    s.stages = s.rowTiles == 1 ? 2 : 1;
+    return s;
+  }
+
+  AttentionSharedLayout layout(int64_t headDim) const {
+    return AttentionSharedLayout(headDim, wgmma, stages,
+                                 wgmma ? AttentionSharedLayout::kWgmmaRows
+                                 : qInRegisters ? 0
+                                                : warpRows * warps);
+  }
+};
+
 } // namespace
+
+int64_t mlir::wm::tensorCoreSharedBytes(DmaThresholdAttentionOp op,
+                                        const TensorCoreOptions &options) {
+  int64_t headDim = op.getQuery().getType().getDimSize(3);
+  return 4 * TensorCoreShape::choose(op, options).layout(headDim).words;
+}
 
 void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          OpBuilder &host,
@@ -443,41 +502,20 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   auto key = op.getKey().getType();
   int64_t keys = key.getDimSize(1), kvHeads = key.getDimSize(2);
   Type half = query.getElementType();
-  // The wgmma tile copies map 8 rows of D / 8 chunks onto a warpgroup.
-  bool wgmma = options.wgmma && 128 % headDim == 0;
   NVVM::MMATypes mmaType =
       half.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
   NVVM::WGMMATypes wgmmaType =
       half.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
-  // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
-  // from shared memory twice: half the ldmatrix traffic per mma of 16-row
-  // warps. Past D = 128 their accumulators alone would fill the registers.
-  int64_t rowTiles = wgmma              ? 1
-                     : options.warpRows ? options.warpRows / 16
-                     : headDim <= 128   ? 2
-                                        : 1;
-  // Long sequences: larger CTAs halve the compaction and gathers per row.
-  int64_t warps = wgmma           ? 4
-                  : options.warps ? options.warps
-                  : queries >= (rowTiles == 2 ? 32768 : 16384) ? 8
-                                                               : 4;
-  int64_t warpRows = 16 * rowTiles;
+  TensorCoreShape shape = TensorCoreShape::choose(op, options);
+  bool wgmma = shape.wgmma, qInRegisters = shape.qInRegisters;
+  int64_t rowTiles = shape.rowTiles, warps = shape.warps;
+  int64_t warpRows = shape.warpRows, stages = shape.stages;
   int64_t threads = 32 * warps, blockRows = warpRows * warps;
   int64_t queryBlocks = llvm::divideCeil(queries, blockRows);
   int64_t kSteps = headDim / 16, dTiles = headDim / 8, quads = headDim / 8;
-  // 16-row warps keep their Q fragments in registers and double-buffer K
-  // and V tiles. 32-row warps have no registers left for Q: they read its
-  // fragments from shared memory, and load V of a tile while its scores are
-  // computed and K of the next one while P V is (FlashAttention-2's single
-  // stage), so that two CTAs still fit an SM.
-  bool qInRegisters = !wgmma && rowTiles == 1;
-  int64_t stages = rowTiles == 1 ? 2 : 1;
-  AttentionSharedLayout layout(headDim, wgmma, stages,
-                               wgmma          ? AttentionSharedLayout::kWgmmaRows
-                               : qInRegisters ? 0
-                                              : blockRows);
+  AttentionSharedLayout layout = shape.layout(headDim);
   // A compaction round: 4 x kCompactSteps keys per thread (loads in flight
   // together), half the candidate list.
   const int64_t kCompactSteps = layout.candidates / (8 * threads);
@@ -485,7 +523,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   // 16-byte bias loads need 16-byte aligned rows.
   bool vectorBias = keys % 4 == 0;
   assert(layout.candidates % roundKeys == 0 &&
-         (kTileKeys * quads) % threads == 0);
+         TileChunks({kTileKeys, quads, threads}).isEven());
   // wgmma operand strides (bytes): 8-row groups of a tile are 16 * D bytes
   // apart, 8-element chunks of a row 128 bytes.
   int64_t groupBytes = 16 * headDim, chunkBytes = 128;
@@ -644,11 +682,16 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         auto candidateAt = [&](Value slot) {
           return e.toIndex(e.loadShared(cand, i32, slot));
         };
-        // Each thread copies the same 16-byte chunk of every `rowStep`-th
-        // row of a tile. mma.sync: whole rows, padded; wgmma: 8 rows x 4
-        // chunks per warp, chunk `item` at 16 * item (needs 128 % D == 0).
-        Value threadRow, threadC4, threadWord;
-        int64_t rowStep, wordStep;
+        // The chunks of a tile this thread copies (TileChunks). With a fixed
+        // column, one 16-byte chunk of every `rowStep`-th row: mma.sync
+        // whole rows, padded; wgmma 8 rows x 4 chunks per warp, chunk `item`
+        // at 16 * item (needs 128 % D == 0). Otherwise the column moves
+        // from step to step.
+        TileChunks tileChunks{kTileKeys, quads, threads};
+        IndexArith arith{e};
+        bool fixedColumn = wgmma || tileChunks.fixedColumn();
+        Value threadRow, threadC4, threadWord, threadElement;
+        int64_t rowStep = 0, wordStep = 0;
         if (wgmma) {
           threadRow = e.addi(e.muli(e.divi(tid, e.index(headDim)), e.index(8)),
                              e.remi(tid, e.index(8)));
@@ -656,15 +699,32 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           threadWord = e.muli(tid, e.index(4));
           rowStep = 8 * threads / headDim;
           wordStep = 4 * threads;
-        } else {
-          threadRow = e.divi(tid, e.index(quads));
-          threadC4 = e.remi(tid, e.index(quads));
+        } else if (fixedColumn) {
+          std::tie(threadRow, threadC4) = tileChunks.chunkAt(arith, 0, tid);
           threadWord = e.addi(e.muli(threadRow, e.index(layout.rowWords)),
                               e.muli(threadC4, e.index(4)));
-          rowStep = threads / quads;
+          rowStep = tileChunks.rowStep();
           wordStep = rowStep * layout.rowWords;
         }
-        Value threadElement = e.addi(kvRow, e.toI64(e.muli(threadC4, e.index(8))));
+        auto chunkElement = [&](Value c4) {
+          return e.addi(kvRow, e.toI64(e.muli(c4, e.index(8))));
+        };
+        if (fixedColumn)
+          threadElement = chunkElement(threadC4);
+        struct TileChunk {
+          Value row, element, word;
+        };
+        // Step r's chunk; `stageWord` is the stage's first word (plus
+        // threadWord with a fixed column).
+        auto tileChunk = [&](int64_t r, Value stageWord) -> TileChunk {
+          if (fixedColumn)
+            return {e.addi(threadRow, e.index(r * rowStep)), threadElement,
+                    e.addi(stageWord, e.index(r * wordStep))};
+          auto [row, c4] = tileChunks.chunkAt(arith, r, tid);
+          Value word = e.addi(e.muli(row, e.index(layout.rowWords)),
+                              e.muli(c4, e.index(4)));
+          return {row, chunkElement(c4), e.addi(stageWord, word)};
+        };
         // Starts the asynchronous copies of candidate tile `tile` into
         // `stage`: with `keysAndK` its keys (-1 past the end), biases and K
         // rows, with `values` its V rows (rows past the end zero-filled).
@@ -684,15 +744,17 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                                          e.toI64(e.addi(biasRow, kIdx))),
                         4, valid);
           });
-          Value stageWord = e.addi(e.muli(stage, e.index(layout.tileWords)),
-                                   threadWord);
-          for (int64_t r = 0; r < kTileKeys * quads / threads; ++r) {
-            Value row = e.addi(threadRow, e.index(r * rowStep));
+          Value stageWord = e.muli(stage, e.index(layout.tileWords));
+          if (fixedColumn)
+            stageWord = e.addi(stageWord, threadWord);
+          for (int64_t r = 0; r < tileChunks.steps(); ++r) {
+            TileChunk chunk = tileChunk(r, stageWord);
+            Value row = chunk.row;
             Value valid = e.cmpi(CmpIPredicate::ult, e.addi(c0, row), count);
             Value kIdx = candidateAt(e.select(valid, e.addi(c0, row), zero));
             Value element = e.addi(
-                e.muli(e.toI64(kIdx), e.i64(kvHeads * headDim)), threadElement);
-            Value word = e.toI32(e.addi(stageWord, e.index(r * wordStep)));
+                e.muli(e.toI64(kIdx), e.i64(kvHeads * headDim)), chunk.element);
+            Value word = e.toI32(chunk.word);
             if (keysAndK)
               e.copyAsync(e.elementPointer(kShared, i32, word),
                           e.elementPointer(kBase, i16, element), 16, valid);

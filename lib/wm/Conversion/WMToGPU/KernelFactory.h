@@ -192,6 +192,11 @@ struct TensorCoreOptions {
   bool wgmma = false;
 };
 bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
+/// The dynamic shared memory of `op`'s tensor-core kernel, in bytes.
+int64_t tensorCoreSharedBytes(DmaThresholdAttentionOp op,
+                              const TensorCoreOptions &options);
+/// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
+constexpr int64_t kMaxSharedBytesSm90 = 232448;
 /// Whether `op` keeps every allowed key: its thresholds are the constant
 /// -inf (wm-select-keys found Lk <= W), known when the kernel is built.
 bool keepsEveryKey(DmaThresholdAttentionOp op);

@@ -285,6 +285,21 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     auto attention = dyn_cast<DmaThresholdAttentionOp>(op);
     return attention && tensorCores && supportsTensorCoreAttention(attention);
   };
+  // Refuse what the chosen kernel cannot launch, before lowering anything.
+  for (auto attention : func.getBody().getOps<DmaThresholdAttentionOp>()) {
+    if (!onTensorCores(attention))
+      continue;
+    int64_t bytes = tensorCoreSharedBytes(attention, tensorCoreOptions);
+    if (bytes > kMaxSharedBytesSm90)
+      return attention.emitOpError()
+             << "needs " << bytes
+             << " bytes of shared memory per CTA on tensor cores with "
+                "mma-warps="
+             << tensorCoreOptions.warps
+             << " mma-warp-rows=" << tensorCoreOptions.warpRows
+             << ", more than the " << kMaxSharedBytesSm90
+             << " (227 KiB) of an sm_90 CTA; use fewer warps or rows per warp";
+  }
   SmallVector<Operation *> lowered;
   for (Operation &op : func.getBody().getOps()) {
     if (isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
