@@ -25,8 +25,11 @@ def run_python(code, timeout=120):
     """Runs `code` in a fresh interpreter; returns (returncode, stdout + stderr)."""
     prelude = (f"import sys; sys.path[:0] = [{ROOT!r}, {os.path.join(ROOT, 'python')!r}]\n"
                "import numpy as np, wm\n")
-    proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)],
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"ran past {timeout} s (a hang):\n{(e.stdout or b'')[-2000:]!r}")
     return proc.returncode, proc.stdout + proc.stderr
 
 
