@@ -358,3 +358,15 @@ def test_cdmoe_huge_top_k_is_bounded_or_fast():
             print("refused:", e)
         print("OK")
     """, "OK", timeout=60)
+
+
+@pytest.mark.parametrize("bad", [-1, 10, 2 ** 31 - 1])
+def test_embedding_ids_outside_the_table_are_refused(bad):
+    g = wm.Graph()
+    ids = g.input((4,), "i32", name="ids")
+    g.output(g.embedding(ids, g.input((10, 3), "f32", name="table")))
+    fn = g.compile()
+    table = np.arange(30, dtype=np.float32).reshape(10, 3)
+    np.testing.assert_array_equal(fn(np.array([0, 9, 3, 3], np.int32), table), table[[0, 9, 3, 3]])
+    with pytest.raises(wm.GraphError, match=f"input 'ids' holds the index {bad}, outside the 10 rows"):
+        fn(np.array([0, bad, 3, 3], np.int32), table)

@@ -120,6 +120,8 @@ class Graph:
     _ops: List[_Op] = field(default_factory=list)
     _counter: int = 0
     _context: Optional[object] = None
+    # Inputs used as embedding ids: name -> rows of the smallest table they index.
+    _index_bounds: Dict[str, int] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ basics
 
@@ -339,6 +341,9 @@ class Graph:
             self._fail("embedding", where, f"expects ids (T,) of i32/i64 and table (V, d), got "
                        f"{ids.shape} {ids.dtype} and {table.shape} {table.dtype}")
         shape = (ids.shape[0], table.shape[1])
+        if any(ids is t for t in self._inputs):  # checked when called: no read out of bounds
+            self._index_bounds[ids.name] = min(table.shape[0],
+                                               self._index_bounds.get(ids.name, table.shape[0]))
         out_type = _tensor_type(shape, table.dtype)
         n = self._fresh()
         lines = [f"%{n}_init = tensor.empty() : {out_type}",
@@ -627,6 +632,7 @@ class CpuFunction:
         self._outputs = graph.outputs
         self._name = graph.name
         self._executable = executable
+        self._index_bounds = dict(graph._index_bounds)
 
     def __call__(self, *arrays):
         if len(arrays) != len(self._inputs):
@@ -639,6 +645,11 @@ class CpuFunction:
             if array.shape != spec.shape or array.dtype != expected:
                 raise GraphError(f"{self._name}: input '{spec.name}' expects shape {spec.shape} "
                                  f"{spec.dtype}, got {array.shape} {array.dtype}")
+            bound = self._index_bounds.get(spec.name)
+            if bound is not None and array.size and not (0 <= array.min() and array.max() < bound):
+                bad = array[(array < 0) | (array >= bound)].flat[0]
+                raise GraphError(f"{self._name}: input '{spec.name}' holds the index {bad}, "
+                                 f"outside the {bound} rows of its embedding table")
             # Inputs are only read, but the extension takes writeable C-contiguous
             # buffers: a read-only (or strided) array is passed as a copy.
             if not (array.flags.c_contiguous and array.flags.writeable):

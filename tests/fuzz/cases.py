@@ -535,12 +535,15 @@ def case_upstream(case, hostile):
     elif op == "embedding":
         V, dim, T = case.randint(1, 8), case.randint(1, 6), case.randint(1, 6)
         idt = case.choice(["i32", "i64"])
-        ids = g.input((T,), idt if not hostile else "f32", name="ids")
-        if hostile:
-            case.note(hostile="float ids")
+        kind = case.choice(["float ids", "out of range"]) if hostile else None
+        ids = g.input((T,), "f32" if kind == "float ids" else idt, name="ids")
+        case.note(hostile=kind)
         table = inp("table", (V, dim))
         g.output(g.embedding(ids, table))
-        arrays = {"ids": case.rng.integers(0, V, T).astype(np.int32 if idt == "i32" else np.int64),
+        values = case.rng.integers(0, V, T)
+        if kind == "out of range":
+            values[case.randint(0, T - 1)] = case.choice([-1, V, V + 1000, -2 ** 31, 2 ** 31 - 1])
+        arrays = {"ids": values.astype(np.int32 if idt == "i32" else np.int64),
                   "table": arrays["table"]}
         f = lambda a: a["table"].astype(np.float64)[a["ids"]]
     else:  # rms_norm -> linear -> silu/gelu -> add (a small MLP block with a residual)
@@ -570,7 +573,10 @@ def case_upstream(case, hostile):
     got = fn(*arrays.values())
     case.phase = "reference"
     with np.errstate(all="ignore"):
-        want = f(arrays)
+        try:
+            want = f(arrays)
+        except IndexError as e:  # ids outside the table, yet the call returned
+            raise Failure("mismatch", f"the compiled call accepted ids the reference rejects: {e}")
     compare("out", got, want, tol)
 
 
