@@ -23,13 +23,24 @@ CORRECTNESS = [
     ("c_L1001_W256_noncausal", 1, 1001, 1001, 8, 8, 64, False, 256, "prefix"),
     ("c_L777_W100_global", 2, 777, 777, 8, 2, 64, True, 100, "global"),
     ("c_Lq300_Lk1003_chunk", 1, 300, 1003, 16, 4, 128, True, 128, "prefix"),
+    # Head dims whose D / 8 chunks do not divide the CTA's threads (issue 9:
+    # wrong before the copy plan moved a thread's column), the issue's shape.
+    ("c_L2048_W256_d96", 1, 2048, 2048, 8, 2, 96, True, 256, "prefix"),
+    ("c_L2048_W256_d160", 1, 2048, 2048, 8, 2, 160, True, 256, "prefix"),
+    ("c_L2048_W256_d192", 1, 2048, 2048, 8, 2, 192, True, 256, "prefix"),
+    ("c_L2048_W256_d224", 1, 2048, 2048, 8, 2, 224, True, 256, "prefix"),
+    ("c_L2048_W256_d256", 1, 2048, 2048, 8, 2, 256, True, 256, "prefix"),
+    ("c_L2048_d96_noncausal_f16", 1, 2048, 2048, 8, 2, 96, False, 256, "prefix"),
+    ("c_decode_L2048_d96", 1, 1, 2048, 8, 2, 96, True, 256, "prefix"),
+    ("c_L2048_Wall_d96", 1, 2048, 2048, 8, 2, 96, True, 4096, "prefix"),
 ]
 
 # Also compiled with the row kernels (no compaction, no tensor cores,
 # per-row thresholds): both must give the same result.
 ROWS_BASELINE = ("c_L1000_W64_gqa4", "c_L1000_W1024_d64", "c_L1000_global",
                  "c_L1000_noncausal", "c_L999_W64_odd", "c_L1001_W256_noncausal",
-                 "c_L777_W100_global", "c_Lq300_Lk1003_chunk")
+                 "c_L777_W100_global", "c_Lq300_Lk1003_chunk", "c_L2048_W256_d96",
+                 "c_L2048_W256_d224")
 
 
 # The bias computed on the GPU by wm.dma_bias from the values, then attention:

@@ -1,13 +1,48 @@
 #!/usr/bin/env bash
 # On the GPU machine (no MLIR there): build the runtime and its Python module,
 # run the runtime tests, then the DMA correctness suite and benchmark on the
-# artifacts compiled beforehand by bench/make_artifacts.py. Logs go to $OUT.
+# artifacts compiled beforehand by bench/make_artifacts.py, the randomized
+# differential run (bench/differential.py) and compute-sanitizer memcheck and
+# racecheck over a subset of it. Logs go to $OUT.
+#   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential]
+# SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/wm-gpu-out}
+SANITIZER=${SANITIZER:-/usr/local/cuda/bin/compute-sanitizer}
 mkdir -p "$OUT"
+ONLY=""
+for ((i = 1; i <= $#; i++)); do
+  [ "${!i}" = "--only" ] && { j=$((i + 1)); ONLY=${!j}; }
+done
 cmake -G Ninja -S . -B build-gpu -DWM_ENABLE_MLIR=OFF -DCMAKE_BUILD_TYPE=Release > "$OUT/build.log" 2>&1 \
   && ninja -C build-gpu >> "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 export WM_BUILD_DIR=$PWD/build-gpu PYTHONUNBUFFERED=1
-python3 -m pytest -q tests/test_runtime.py 2>&1 | tee "$OUT/runtime-tests.log" | tail -3
-python3 bench/dma.py --out "$OUT/dma-results.md" "$@" 2>&1 | tee "$OUT/dma.log"
+status=0
+if [ "$ONLY" != differential ]; then
+  python3 -m pytest -q tests/test_runtime.py 2>&1 | tee "$OUT/runtime-tests.log" | tail -3
+  python3 bench/dma.py --out "$OUT/dma-results.md" "$@" 2>&1 | tee "$OUT/dma.log" || status=1
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = differential ]; then
+  if [ -f bench/artifacts/differential/configs.json ]; then
+    log="$OUT/differential.log"
+    { s=0
+      echo "== differential run ($(date -u +%F), $(cat bench/artifacts/BUILD_INFO 2>/dev/null || echo unknown), $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
+      [ "${SKIP_DIFFERENTIAL:-0}" = 1 ] || python3 bench/differential.py run || s=1
+      subset=$(python3 bench/differential.py subset)
+      echo "== compute-sanitizer over: $subset"
+      # No caching allocator: memcheck sees each tensor's own bounds.
+      for tool in ${SANITIZER_TOOLS-memcheck racecheck}; do
+        echo "== $tool"
+        PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool "$tool" --print-limit 20 \
+          python3 bench/differential.py run --only-names "$subset" 2>&1 \
+          | grep -E "SUMMARY|^differential:|^FAIL|Error|Hazard" || s=1
+      done
+      exit $s
+    } 2>&1 | tee "$log" || status=1
+  else
+    echo "no bench/artifacts/differential (python3 bench/differential.py compile, where MLIR is)"
+    status=1
+  fi
+fi
+exit $status
