@@ -880,9 +880,9 @@ def summary(err, limit=600):
     ERROR, assertions), not the stack dump or the IR that follows them."""
     keys = ("error:", "LLVM ERROR", "Assertion", "terminate called", "UNREACHABLE", "free():",
             "corrupted", " option: ", "Options-Parser")
-    lines = [l.strip() for l in err.splitlines()
-             if any(k in l for k in keys) and not l.startswith(NOTE_MARKER)]
-    return (" | ".join(lines[:3]) or err.strip()[:limit])[:limit]
+    plain = [l for l in err.splitlines() if not l.startswith(NOTE_MARKER)]
+    lines = [l.strip() for l in plain if any(k in l for k in keys)]
+    return (" | ".join(lines[:3]) or "\n".join(plain).strip()[:limit])[:limit]
 
 
 def run_wm_opt(case, text, passes):

@@ -190,7 +190,8 @@ def check(fuzz_results, category):
         lines.append(f"  {r['outcome']}: python3 tests/fuzz/worker.py replay {category} "
                      f"{r['seed']}  # {json.dumps(r['notes'])[:300]} -- {detail}")
     print("\n".join(lines))
-    assert not failures, "\n".join(lines[:60])
+    if failures:
+        pytest.fail("\n".join(lines[:60]), pytrace=False)
 
 
 def test_graphs(fuzz_results):
