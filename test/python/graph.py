@@ -43,7 +43,7 @@ print(g.to_mlir())
 print(g.lower("wm-select-keys"))
 
 # CHECK: dma_attention (at {{.*}}graph.py:[[# @LINE + 3]]): 'wm.dma_attention' is invalid
-# CHECK-NEXT: graph.py:[[# @LINE + 2]]: error: 'wm.dma_attention' op window must be positive, got 0
+# CHECK-NEXT: graph.py:[[# @LINE + 2]]: error: 'wm.dma_attention' op window must be in [1, 2^63 - 1], got 0
 try:
     g.dma_attention(q, v, v, bias, window=0)
 except wm.GraphError as error:

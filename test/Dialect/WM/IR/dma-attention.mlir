@@ -83,3 +83,11 @@ func.func @dma_bias_into_attention(
       -> (tensor<1x64x4x32xf32>, tensor<1x4x64xf32>)
   return %out : tensor<1x64x4x32xf32>
 }
+
+// Attributes of other dialects (with their prefix) are kept.
+// CHECK-LABEL: func.func @foreign_attribute
+// CHECK: wm.dma_attention {{.*}}{my.tag = 1 : i64, window = 4 : i64}
+func.func @foreign_attribute(%q: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32>) -> tensor<1x16x4x64xf32> {
+  %o, %l = wm.dma_attention %q, %q, %q, %bias {my.tag = 1 : i64, window = 4 : i64} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
+  return %o : tensor<1x16x4x64xf32>
+}

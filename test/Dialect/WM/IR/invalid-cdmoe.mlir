@@ -25,7 +25,7 @@ func.func @router_rows_odd(%x: tensor<8x32xf32>, %wg: tensor<48x32xf32>, %wd: te
 // -----
 
 func.func @top_k_zero(%x: tensor<8x32xf32>, %wg: tensor<48x32xf32>, %wd: tensor<32x48xf32>, %wr: tensor<8x32xf32>, %e: tensor<16x32xf32>) {
-  // expected-error @+1 {{'wm.cdmoe' op top_k must be positive, got 0}}
+  // expected-error @+1 {{'wm.cdmoe' op top_k must be in [1, 1024], got 0}}
   %y = wm.cdmoe %x, %wg, %wg, %wd, %wr, %e, %e {top_k = 0 : i64} : (tensor<8x32xf32>, tensor<48x32xf32>, tensor<48x32xf32>, tensor<32x48xf32>, tensor<8x32xf32>, tensor<16x32xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
   return
 }
@@ -75,5 +75,14 @@ func.func @x_rank(%x: tensor<2x8x32xf32>, %wg: tensor<48x32xf32>, %wd: tensor<32
 func.func @expert_element_type(%x: tensor<8x32xbf16>, %wg: tensor<48x32xbf16>, %wd: tensor<32x48xbf16>, %wr: tensor<8x32xbf16>, %e: tensor<16x32xf32>) {
   // expected-error @+1 {{'wm.cdmoe' op down must have the element type of x, 'bf16', got 'f32'}}
   %y = wm.cdmoe %x, %wg, %wg, %wd, %wr, %e, %e {top_k = 2 : i64} : (tensor<8x32xbf16>, tensor<48x32xbf16>, tensor<48x32xbf16>, tensor<32x48xbf16>, tensor<8x32xbf16>, tensor<16x32xf32>, tensor<16x32xf32>) -> tensor<8x32xbf16>
+  return
+}
+
+// -----
+
+// Routing keeps the k best in a sorted list: top_k is bounded.
+func.func @top_k_too_large(%x: tensor<8x32xf32>, %wg: tensor<48x32xf32>, %wd: tensor<32x48xf32>, %wr: tensor<128x32xf32>, %e: tensor<4096x32xf32>) {
+  // expected-error @+1 {{'wm.cdmoe' op top_k must be in [1, 1024], got 4096}}
+  %y = wm.cdmoe %x, %wg, %wg, %wd, %wr, %e, %e {top_k = 4096 : i64} : (tensor<8x32xf32>, tensor<48x32xf32>, tensor<48x32xf32>, tensor<32x48xf32>, tensor<128x32xf32>, tensor<4096x32xf32>, tensor<4096x32xf32>) -> tensor<8x32xf32>
   return
 }

@@ -55,8 +55,14 @@ def WM_SelectionScopeAttr : EnumAttr<WM_Dialect, WM_SelectionScope, "scope"> {
 // Base classes and type constraints
 //===----------------------------------------------------------------------===//
 
+// Refuses attributes that are neither the op's own nor carry a dialect
+// prefix (a misspelled `casual` would otherwise be kept and ignored).
+def WM_OwnAttributesOnly : NativeOpTrait<"OwnAttributesOnly"> {
+  let cppNamespace = "::mlir::wm::OpTrait";
+}
+
 class WM_Op<string mnemonic, list<Trait> traits = []>
-    : Op<WM_Dialect, mnemonic, traits>;
+    : Op<WM_Dialect, mnemonic, !listconcat(traits, [WM_OwnAttributesOnly])>;
 
 // Storage types of activations and weights; accumulation is always f32.
 def WM_FloatTensor : RankedTensorOf<[BF16, F16, F32]>;

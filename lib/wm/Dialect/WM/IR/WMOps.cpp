@@ -77,6 +77,34 @@ bool compatibleTensorTypes(TypeRange lhs, TypeRange rhs) {
   return true;
 }
 
+} // namespace
+
+LogicalResult mlir::wm::OpTrait::verifyOwnAttributes(Operation *op) {
+  for (NamedAttribute attr : op->getDiscardableAttrs()) {
+    StringRef name = attr.getName().strref();
+    if (name.contains('.'))
+      continue; // another dialect's, e.g. a pass's annotation
+    InFlightDiagnostic diag = op->emitOpError()
+                              << "has no attribute '" << name << "'";
+    // Suggest an own name a couple of edits away.
+    StringRef best;
+    unsigned bestDistance = std::max<size_t>(2, name.size() / 3) + 1;
+    for (StringAttr own : op->getName().getAttributeNames()) {
+      unsigned distance = name.edit_distance(own.strref());
+      if (distance < bestDistance && own.strref() != "operandSegmentSizes")
+        best = own.strref(), bestDistance = distance;
+    }
+    if (!best.empty())
+      diag << "; did you mean '" << best << "'?";
+    else
+      diag << " (attributes of other dialects need their prefix)";
+    return diag;
+  }
+  return success();
+}
+
+namespace {
+
 constexpr StringRef kQueryLayout[] = {"B", "Lq", "H", "D"};
 constexpr StringRef kKeyLayout[] = {"B", "Lk", "Hk", "D"};
 constexpr StringRef kBiasLayout[] = {"B", "Hk", "Lk"};
@@ -204,8 +232,10 @@ LogicalResult DmaAttentionOp::verify() {
     return failure();
   if (std::optional<uint64_t> window = getWindow();
       window && static_cast<int64_t>(*window) <= 0)
-    return emitOpError() << "window must be positive, got "
-                         << static_cast<int64_t>(*window);
+    return emitOpError() << "window must be in [1, 2^63 - 1], got "
+                         << static_cast<int64_t>(*window)
+                         << " (an i64 attribute: 2^63 and above read as "
+                            "negative)";
   if (std::optional<APFloat> scale = getScale()) {
     double value = scale->convertToDouble();
     if (!std::isfinite(value) || value <= 0.0)
@@ -223,6 +253,11 @@ LogicalResult DmaAttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 constexpr StringRef kSsdXLayout[] = {"B", "T", "H", "P"};
+// The most experts a CDMoE token takes: routing keeps its k best in a
+// sorted list, O(k) per insertion over about k ln k candidate pairs.
+constexpr int64_t kMaxCdmoeTopK = 1024;
+// The longest SSD chunk: its (Lc, Lc) weights stay a few GiB at most.
+constexpr int64_t kMaxSsdChunk = 1 << 16;
 constexpr StringRef kSsdStateLayout[] = {"B", "H", "P", "N"};
 
 template <typename OpOrAdaptor>
@@ -304,15 +339,21 @@ LogicalResult SsdOp::verify() {
                            << " must not exceed the state size N = " << *n;
   }
   int64_t chunk = static_cast<int64_t>(getChunkSize());
-  if (chunk <= 0 || !llvm::isPowerOf2_64(chunk))
-    return emitOpError() << "chunk_size must be a power of two, got "
-                         << chunk;
+  if (chunk <= 0 || !llvm::isPowerOf2_64(chunk) || chunk > kMaxSsdChunk)
+    return emitOpError() << "chunk_size must be a power of two in [1, "
+                         << kMaxSsdChunk << "], got " << chunk;
   if (std::optional<ArrayRef<double>> limit = getDtLimit()) {
     if (limit->size() != 2)
       return emitOpError() << "dt_limit must be [min, max], got "
                            << limit->size() << " values";
     double lo = (*limit)[0], hi = (*limit)[1];
-    if (std::isnan(lo) || std::isnan(hi) || lo > hi)
+    if (std::isnan(lo) || std::isnan(hi))
+      return emitOpError() << "dt_limit must not be NaN, got [" << lo << ", "
+                           << hi << "]";
+    if (lo == INFINITY || hi == -INFINITY)
+      return emitOpError() << "dt_limit [" << lo << ", " << hi
+                           << "] leaves no finite step";
+    if (lo > hi)
       return emitOpError() << "dt_limit must satisfy min <= max, got ["
                            << lo << ", " << hi << "]";
   }
@@ -364,8 +405,9 @@ LogicalResult CdmoeOp::verify() {
                               {"y", getY()}})))
     return failure();
   int64_t topK = static_cast<int64_t>(getTopK());
-  if (topK <= 0)
-    return emitOpError() << "top_k must be positive, got " << topK;
+  if (topK <= 0 || topK > kMaxCdmoeTopK)
+    return emitOpError() << "top_k must be in [1, " << kMaxCdmoeTopK
+                         << "], got " << topK;
   std::optional<int64_t> n = shapes.get("N"), twoK = shapes.get("2K");
   if (twoK && *twoK % 2 != 0)
     return emitOpError() << "w_router must have 2K rows, got " << *twoK;
