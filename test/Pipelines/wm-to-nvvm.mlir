@@ -6,6 +6,18 @@
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm | FileCheck %s
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="wgmma=true" | FileCheck %s --check-prefix=WGMMA
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="tensor-cores=false" | FileCheck %s --check-prefix=ROWS
+// Options are checked before any pass runs, in the pipeline's terms.
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="chip=sm_75" 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="chip=banana" 2>&1 | FileCheck %s --check-prefix=BANANA
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="format=xyz" 2>&1 | FileCheck %s --check-prefix=FORMAT
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="chip=sm_90 wgmma=true" 2>&1 | FileCheck %s --check-prefix=WGMMA-CHIP
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-nvvm="block-k=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// CHIP: wm-to-nvvm: unsupported chip 'sm_75' (supported: sm_80, sm_86, sm_87, sm_89, sm_90, sm_90a)
+// BANANA: wm-to-nvvm: unsupported chip 'banana'
+// FORMAT: wm-to-nvvm: unsupported format 'xyz' (supported: isa, bin)
+// WGMMA-CHIP: wm-to-nvvm: wgmma needs chip=sm_90a, got chip=sm_90
+// BLOCK: wm-to-nvvm: block-k must be in [1, 4096], got 0
+// CHIP-NOT: LLVM ERROR
 
 // CHECK: gpu.launch_func @wm_kernels::@dma_attention_mma
 // CHECK: gpu.binary @wm_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">

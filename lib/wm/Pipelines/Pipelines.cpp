@@ -71,7 +71,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
                             options.mmaWarpRows,
-                            options.wgmma && options.chip == "sm_90a"}));
+                            options.wgmma}));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;
@@ -93,16 +93,90 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+namespace {
+
+/// The chips the kernels are built for: cp.async needs sm_80 or later, and
+/// LLVM's NVPTX backend must know the chip.
+constexpr StringLiteral kChips[] = {"sm_80", "sm_86", "sm_87", "sm_89",
+                                    "sm_90", "sm_90a"};
+constexpr StringLiteral kFormats[] = {"isa", "bin"};
+
+using ErrorHandler = function_ref<LogicalResult(const Twine &)>;
+
+LogicalResult checkRange(StringRef name, int64_t value, int64_t lo, int64_t hi,
+                         ErrorHandler error) {
+  if (value >= lo && value <= hi)
+    return success();
+  return error(name + " must be in [" + Twine(lo) + ", " + Twine(hi) +
+               "], got " + Twine(value));
+}
+
+template <size_t N>
+LogicalResult checkOneOf(StringRef name, StringRef value,
+                         const StringLiteral (&valid)[N], ErrorHandler error) {
+  if (llvm::is_contained(valid, value))
+    return success();
+  std::string list;
+  llvm::raw_string_ostream os(list);
+  llvm::interleaveComma(valid, os);
+  return error("unsupported " + name + " '" + value + "' (supported: " + list +
+               ")");
+}
+
+LogicalResult checkOptions(const CPUPipelineOptions &options,
+                           ErrorHandler error) {
+  return success(
+      succeeded(checkRange("block-q", options.blockQ, 1, kMaxBlockSize, error)) &&
+      succeeded(checkRange("block-k", options.blockK, 1, kMaxBlockSize, error)));
+}
+
+LogicalResult checkOptions(const GPUPipelineOptions &options,
+                           ErrorHandler error) {
+  if (failed(checkOneOf("chip", options.chip, kChips, error)) ||
+      failed(checkOneOf("format", options.format, kFormats, error)) ||
+      failed(checkRange("block-k", options.blockK, 1, kMaxBlockSize, error)))
+    return failure();
+  if (options.wgmma && options.chip != "sm_90a")
+    return error("wgmma needs chip=sm_90a, got chip=" + options.chip);
+  return success();
+}
+
+/// Registers `build` under `arg`, refusing options that `checkOptions`
+/// rejects before any pass runs (wm-opt then exits with the message).
+template <typename Options>
+void registerChecked(StringRef arg, StringRef description,
+                     void (*build)(OpPassManager &, const Options &)) {
+  registerPassPipeline(
+      arg, description,
+      [arg, build](OpPassManager &pm, StringRef text, ErrorHandler error) {
+        Options options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (failed(checkOptions(options,
+                                [&](const Twine &message) {
+                                  return error(arg + ": " + message);
+                                })))
+          return failure();
+        build(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(Options());
+      });
+}
+
+} // namespace
+
 void mlir::wm::registerWMPipelines() {
-  PassPipelineRegistration<GPUPipelineOptions>(
+  registerChecked<GPUPipelineOptions>(
       "wm-to-nvvm",
       "Compile DMA entry functions to kernel launches and PTX/cubin",
       buildWMToNVVMPipeline);
-  PassPipelineRegistration<CPUPipelineOptions>(
+  registerChecked<CPUPipelineOptions>(
       "wm-to-loops",
       "Lower wm ops to scf loop nests on buffers (the CPU reference stage)",
       buildWMToLoops);
-  PassPipelineRegistration<CPUPipelineOptions>(
+  registerChecked<CPUPipelineOptions>(
       "wm-to-cpu", "Compile wm ops on tensors to LLVM IR for the host CPU",
       buildWMToCPUPipeline);
 }

@@ -1,4 +1,6 @@
 // RUN: wm-opt %s --split-input-file --wm-select-keys=block-size=32 | FileCheck %s
+// RUN: not wm-opt %s --split-input-file --wm-select-keys=block-size=-1 2>&1 | FileCheck %s --check-prefix=BLOCK
+// BLOCK: error: block-size must be in [1, 4096], got -1
 
 // A window smaller than Lk: per-row thresholds and per-block summaries, both
 // O(L); nothing of size Lq x Lk appears.

@@ -1,6 +1,10 @@
 // RUN: wm-opt %s --wm-tile-dma-attention=block-q=16 | FileCheck %s
 // RUN: wm-opt %s --wm-tile-dma-attention="block-q=16 skip-blocks=false" | FileCheck %s --check-prefix=NOSKIP
 // RUN: wm-opt %s --wm-tile-dma-attention="block-q=16 compact-keys=true" | FileCheck %s --check-prefix=COMPACT
+// RUN: not wm-opt %s --wm-tile-dma-attention=block-q=0 2>&1 | FileCheck %s --check-prefix=BLOCK-Q
+// RUN: not wm-opt %s --wm-tile-dma-attention=block-k=4097 2>&1 | FileCheck %s --check-prefix=BLOCK-K
+// BLOCK-Q: error: block-q must be in [1, 4096], got 0
+// BLOCK-K: error: block-k must be in [1, 4096], got 4097
 
 // Key tiles follow the summaries (32 keys); per query block, a key block is
 // skipped when its max bias is below every threshold of the block, and a

@@ -18,6 +18,11 @@ namespace wm {
 #define GEN_PASS_DECL
 #include "wm/Dialect/WM/Transforms/Passes.h.inc"
 
+/// The largest attention tile (block-q, block-k, block-size) a pass
+/// accepts: far above any useful tile, small enough that no tile
+/// arithmetic or scratch allocation leaves 64 bits.
+constexpr int64_t kMaxBlockSize = 4096;
+
 /// wm.dma_attention -> wm.dma_select + wm.dma_block_summary +
 /// wm.dma_threshold_attention.
 void populateSelectKeysPatterns(RewritePatternSet &patterns,

@@ -79,8 +79,10 @@ struct WMSelectKeysPass : wm::impl::WMSelectKeysBase<WMSelectKeysPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockSize <= 0) {
-      getOperation()->emitError() << "block-size must be positive";
+    if (blockSize <= 0 || blockSize > kMaxBlockSize) {
+      getOperation()->emitError() << "block-size must be in [1, "
+                                  << kMaxBlockSize << "], got "
+                                  << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());
