@@ -25,9 +25,12 @@
 // CHECK: %[[POS:.*]] = arith.addi %[[K]], %[[I]] : index
 // CHECK: memref.load %[[SCORES]][%[[POS]]]
 // CHECK: memref.store %[[I]], %[[SYI]]
-// The pairs.
+// The pairs: only (i + 1)(j + 1) <= k can be among the k best.
 // CHECK: scf.for %[[PI:.*]] = %{{.*}} to %[[PERSIDE]] {{.*}} -> (index)
-// CHECK: scf.for %[[PJ:.*]] = %{{.*}} to %[[PERSIDE]] {{.*}} -> (index)
+// CHECK: %[[I1:.*]] = arith.addi %[[PI]], %{{.*}} : index
+// CHECK: %[[QUOT:.*]] = arith.divui %[[TOPK]], %[[I1]] : index
+// CHECK: %[[PAIRS:.*]] = arith.minsi %[[PERSIDE]], %[[QUOT]] : index
+// CHECK: scf.for %[[PJ:.*]] = %{{.*}} to %[[PAIRS]] {{.*}} -> (index)
 // CHECK: %[[VX:.*]] = memref.load %[[SXV]][%[[PI]]]
 // CHECK: %[[VY:.*]] = memref.load %[[SYV]][%[[PJ]]]
 // CHECK: %[[SCORE:.*]] = arith.addf %[[VX]], %[[VY]] : f32

@@ -20,7 +20,10 @@
 // CHECK: memref.store %[[NEGINF]], %[[TAU]][%[[B]], %[[G]], %[[I]]]
 // CHECK: %[[OFF:.*]] = arith.subi %[[LK]], %[[LQ]] : index
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %[[LK]] {{.*}} iter_args(%[[N:.*]] = %{{.*}}) -> (index)
-// CHECK: %[[VAL:.*]] = memref.load %[[BB]][%[[B]], %[[G]], %[[P]]]
+// CHECK: %[[BIAS:.*]] = memref.load %[[BB]][%[[B]], %[[G]], %[[P]]]
+// A NaN bias ranks with +inf, above every number (spec, Conventions).
+// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[BIAS]], %[[BIAS]] : f32
+// CHECK: %[[VAL:.*]] = arith.select %[[ISNAN]], %{{.*}}, %[[BIAS]] : f32
 // CHECK: %[[ROOM:.*]] = arith.cmpi slt, %[[N]], %[[W]] : index
 // CHECK: %[[BEATS:.*]] = arith.cmpf ogt, %[[VAL]], %{{.*}} : f32
 // CHECK: %[[INSERT:.*]] = arith.ori %[[ROOM]], %[[BEATS]] : i1

@@ -400,6 +400,8 @@ struct ConvertWMToGPUPass
       module.emitError() << "mma-warp-rows must be 0 (automatic), 16 or 32";
       return signalPassFailure();
     }
+    if (failed(checkStaticShapes(module, getArgument())))
+      return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
                     UnitAttr::get(&getContext()));
     KernelFactory factory(module, threadsPerBlock);

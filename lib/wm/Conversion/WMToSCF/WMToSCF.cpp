@@ -281,7 +281,8 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
         if (!perRow) {
           Value count = lb.reduce(zero, keys, zero, [&](Value j, Value n) {
             return insertTopK(lb, top, Value(), n, window,
-                              lb.load(bias, {b, g, j}), Value());
+                              lb.selectionKey(lb.load(bias, {b, g, j})),
+                              Value());
           });
           Value rowTau = threshold(count);
           lb.forEach(zero, queries,
@@ -294,7 +295,8 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
         Value offset = lb.subi(keys, queries);
         lb.reduce(zero, keys, zero, [&](Value p, Value n) {
           Value count = insertTopK(lb, top, Value(), n, window,
-                                   lb.load(bias, {b, g, p}), Value());
+                                   lb.selectionKey(lb.load(bias, {b, g, p})),
+                                   Value());
           // Key p completes the prefix of row p - (Lk - Lq).
           Value row = lb.subi(p, offset);
           lb.ifThen(lb.cmpi(CmpIPredicate::sge, row, zero),
@@ -331,12 +333,14 @@ struct DmaBlockSummaryToSCF : OpRewritePattern<DmaBlockSummaryOp> {
           Value j1 = lb.mini(keys, lb.addi(j0, block));
           lb.store(lb.reduce(j0, j1, lb.negInf(),
                              [&](Value j, Value m) {
-                               return lb.max(m, lb.load(bias, {b, g, j}));
+                               return lb.max(m, lb.selectionKey(
+                                                    lb.load(bias, {b, g, j})));
                              }),
                    maxima, {b, g, kb});
           lb.store(lb.reduce(j0, j1, lb.f32(INFINITY),
                              [&](Value j, Value m) {
-                               return lb.min(m, lb.load(bias, {b, g, j}));
+                               return lb.min(m, lb.selectionKey(
+                                                    lb.load(bias, {b, g, j})));
                              }),
                    minima, {b, g, kb});
         });
@@ -379,7 +383,14 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
                              {batch, steps, heads, channels});
     Value finalState = lb.allocResult(op.getFinalState().getType(),
                                       {batch, heads, channels, state});
-    Value chunk = lb.index(static_cast<int64_t>(op.getChunkSize()));
+    // Every chunk length gives the same result: one no longer than T
+    // (rounded up to a power of two) spares the (Lc, Lc) scratch.
+    int64_t chunkSize = static_cast<int64_t>(op.getChunkSize());
+    int64_t sequence = op.getX().getType().getDimSize(1);
+    if (!ShapedType::isDynamic(sequence))
+      chunkSize = std::min<int64_t>(
+          chunkSize, llvm::PowerOf2Ceil(std::max<int64_t>(sequence, 1)));
+    Value chunk = lb.index(chunkSize);
     Value zero = lb.index(0), one = lb.index(1);
     double dtMin = 0.0, dtMax = INFINITY;
     if (std::optional<ArrayRef<double>> limit = op.getDtLimit()) {
@@ -576,8 +587,12 @@ struct CdmoeToSCF : OpRewritePattern<CdmoeOp> {
                             perSide, lb.load(scores, {lb.addi(base, i)}), i);
         });
       }
+      // Pair (i, j) of the descending side lists is beaten by the
+      // (i + 1)(j + 1) - 1 pairs (<= i, <= j): only (i + 1)(j + 1) <= k can
+      // be among the k best, about k ln k pairs instead of k * k.
       lb.reduce(zero, perSide, zero, [&](Value i, Value n) {
-        return lb.reduce(zero, perSide, n, [&](Value j, Value m) {
+        Value pairs = lb.mini(perSide, lb.divi(topK, lb.addi(i, lb.index(1))));
+        return lb.reduce(zero, pairs, n, [&](Value j, Value m) {
           Value scoreX = lb.load(sideValues[0], {i});
           Value scoreY = lb.load(sideValues[1], {j});
           Value score = lb.add(scoreX, scoreY);
@@ -629,6 +644,13 @@ struct ConvertWMToSCFPass
 
   void runOnOperation() override {
     MLIRContext *context = &getContext();
+    // The selection needs static lengths (wm-select-keys leaves dynamic
+    // attention alone); every other lowering takes dynamic extents.
+    if (failed(checkStaticShapes(getOperation(), getArgument(),
+                                 [](Operation *op) {
+                                   return isa<DmaAttentionOp>(op);
+                                 })))
+      return signalPassFailure();
     RewritePatternSet patterns(context);
     populateSelectKeysPatterns(patterns, DmaTilingOptions().blockK);
     populateTileDmaAttentionPatterns(patterns, DmaTilingOptions());

@@ -18,6 +18,12 @@
 
 namespace mlir::wm {
 
+/// Refuses the ops under `root` that `needsStatic` selects (by default every
+/// wm op) with a dynamic extent in an operand or result type, naming `pass`.
+LogicalResult
+checkStaticShapes(Operation *root, StringRef pass,
+                  function_ref<bool(Operation *)> needsStatic = nullptr);
+
 class LoopBuilder {
 public:
   LoopBuilder(OpBuilder &builder, Location loc) : b(builder), loc(loc) {}
@@ -29,6 +35,9 @@ public:
   Value index(int64_t value);
   Value f32(double value);
   Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
+  /// The key the DMA selection ranks a bias by: NaN ranks with +inf above
+  /// every number (spec, Conventions), so keys are never unordered.
+  Value selectionKey(Value bias);
   Value boolean(bool value);
 
   // Memory. Loads of floats widen to f32; stores narrow to the element type.

@@ -97,6 +97,9 @@ private:
     Value rowSum = lb.allocF32({bq});
     Value acc = lb.allocF32({bq, x.headDim});
     Value scores = lb.allocF32({bk});
+    // 1 where a tile's key is kept: only kept keys' values are read, so a
+    // NaN in v reaches exactly the rows that keep its key.
+    Value keptMask = lb.allocF32({bk});
     Value candidates =
         options.compactKeys ? lb.allocIndex({x.keyLen}) : Value();
 
@@ -145,21 +148,25 @@ private:
                         });
                     Value keyBias = lb.load(x.bias, {b, g, j});
                     Value s = lb.add(lb.mul(lb.f32(scale), dot), keyBias);
+                    Value kept = lb.f32(1.0);
                     if (predicated) {
-                      Value keep =
-                          lb.cmp(CmpFPredicate::OGE, keyBias, rowTau);
+                      Value keep = lb.cmp(CmpFPredicate::OGE,
+                                          lb.selectionKey(keyBias), rowTau);
                       if (causal)
                         keep = lb.andi(
                             keep, lb.cmpi(CmpIPredicate::sle, j, rowLimit));
                       s = lb.select(keep, s, lb.negInf());
+                      kept = lb.select(keep, kept, lb.f32(0.0));
                     }
                     lb.store(s, scores, {t});
+                    lb.store(kept, keptMask, {t});
                     return lb.max(m, s);
                   });
               Value oldMax = lb.load(rowMax, {r});
               Value newMax = lb.max(oldMax, tileMax);
-              // Rows with nothing kept so far stay untouched (NaN guard).
-              lb.ifThen(lb.cmp(CmpFPredicate::OGT, newMax, lb.negInf()), [&] {
+              // Rows with nothing kept so far stay untouched (guards
+              // exp(-inf - -inf)); a NaN maximum goes on, to make the row NaN.
+              lb.ifThen(lb.cmp(CmpFPredicate::UNE, newMax, lb.negInf()), [&] {
                 Value alpha = lb.exp(lb.sub(oldMax, newMax));
                 Value tileSum =
                     lb.reduce(zero, count, lb.f32(0.0), [&](Value t, Value s) {
@@ -174,7 +181,9 @@ private:
                       zero, count, lb.f32(0.0), [&](Value t, Value s) {
                         Value p = lb.load(scores, {t});
                         Value vd = lb.load(x.v, {b, key(t), g, d});
-                        return lb.add(s, lb.mul(p, vd));
+                        Value kept = lb.cmp(CmpFPredicate::ONE,
+                                            lb.load(keptMask, {t}), lb.f32(0.0));
+                        return lb.select(kept, lb.add(s, lb.mul(p, vd)), s);
                       });
                   lb.store(lb.add(lb.mul(lb.load(acc, {r, d}), alpha), pv),
                            acc, {r, d});
@@ -192,8 +201,9 @@ private:
                   Value j1 = lb.mini(keyEnd, lb.addi(j0, bk));
                   auto gather = [&] {
                     return lb.reduce(j0, j1, n, [&](Value j, Value m) {
-                      Value keep = lb.cmp(CmpFPredicate::OGE,
-                                          lb.load(x.bias, {b, g, j}), tauLo);
+                      Value keep = lb.cmp(
+                          CmpFPredicate::OGE,
+                          lb.selectionKey(lb.load(x.bias, {b, g, j})), tauLo);
                       lb.ifThen(keep, [&] {
                         memref::StoreOp::create(lb.builder(), lb.location(), j,
                                                 candidates, ValueRange{m});
@@ -256,18 +266,20 @@ private:
             });
           }
 
-          // out = acc / l and lse = m + log(l); rows with l = 0 kept nothing.
+          // out = acc / l and lse = m + log(l). A row whose maximum is
+          // still -inf kept nothing (out 0, lse -inf); a NaN maximum makes
+          // both NaN; a +inf one gives lse +inf (and out NaN).
           lb.forEach(zero, rows, [&](Value r) {
             Value i = lb.addi(i0, r);
-            Value sum = lb.load(rowSum, {r});
-            Value kept = lb.cmp(CmpFPredicate::OGT, sum, lb.f32(0.0));
-            Value safeSum = lb.select(kept, sum, lb.f32(1.0));
+            Value max = lb.load(rowMax, {r});
+            Value kept = lb.cmp(CmpFPredicate::UNE, max, lb.negInf());
+            Value safeSum = lb.select(kept, lb.load(rowSum, {r}), lb.f32(1.0));
             lb.forEach(zero, x.headDim, [&](Value d) {
               Value o = lb.div(lb.load(acc, {r, d}), safeSum);
               lb.store(lb.select(kept, o, lb.f32(0.0)), x.out, {b, i, h, d});
             });
-            Value max = lb.load(rowMax, {r});
-            Value lse = lb.add(max, lb.log(safeSum));
+            Value infinite = lb.cmp(CmpFPredicate::OEQ, max, lb.f32(INFINITY));
+            Value lse = lb.select(infinite, max, lb.add(max, lb.log(safeSum)));
             lb.store(lb.select(kept, lse, lb.negInf()), x.lse, {b, h, i});
           });
         });
@@ -283,8 +295,12 @@ struct WMTileDmaAttentionPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (blockQ <= 0 || blockK <= 0) {
-      getOperation()->emitError() << "block-q and block-k must be positive";
+    for (auto [name, value] : {std::pair<StringRef, int64_t>{"block-q", blockQ},
+                               {"block-k", blockK}}) {
+      if (value > 0 && value <= kMaxBlockSize)
+        continue;
+      getOperation()->emitError() << name << " must be in [1, "
+                                  << kMaxBlockSize << "], got " << value;
       return signalPassFailure();
     }
     RewritePatternSet patterns(&getContext());

@@ -141,6 +141,10 @@ Value LoopBuilder::div(Value x, Value y) {
 Value LoopBuilder::max(Value x, Value y) {
   return arith::MaximumFOp::create(b, loc, x, y);
 }
+Value LoopBuilder::selectionKey(Value bias) {
+  Value isNaN = cmp(arith::CmpFPredicate::UNO, bias, bias);
+  return select(isNaN, f32(std::numeric_limits<double>::infinity()), bias);
+}
 Value LoopBuilder::min(Value x, Value y) {
   return arith::MinimumFOp::create(b, loc, x, y);
 }
@@ -201,4 +205,31 @@ Value LoopBuilder::andi(Value x, Value y) {
 }
 Value LoopBuilder::ori(Value x, Value y) {
   return arith::OrIOp::create(b, loc, x, y);
+}
+
+LogicalResult
+mlir::wm::checkStaticShapes(Operation *root, StringRef pass,
+                            function_ref<bool(Operation *)> needsStatic) {
+  Dialect *wm = root->getContext()->getLoadedDialect("wm");
+  WalkResult result = root->walk([&](Operation *op) {
+    if (needsStatic ? !needsStatic(op) : op->getDialect() != wm)
+      return WalkResult::advance();
+    auto check = [&](Type type, StringRef kind, unsigned index) {
+      auto shaped = dyn_cast<ShapedType>(type);
+      if (!shaped || shaped.hasStaticShape())
+        return true;
+      op->emitOpError() << kind << " #" << index << " has the dynamic type "
+                        << type << "; " << pass
+                        << " needs static shapes";
+      return false;
+    };
+    for (auto [i, operand] : llvm::enumerate(op->getOperandTypes()))
+      if (!check(operand, "operand", i))
+        return WalkResult::interrupt();
+    for (auto [i, result] : llvm::enumerate(op->getResultTypes()))
+      if (!check(result, "result", i))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
 }
