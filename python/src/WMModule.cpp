@@ -45,6 +45,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <csetjmp>
+#include <cstdlib>
+#include <new>
+
 namespace py = pybind11;
 using namespace mlir;
 
@@ -121,11 +125,54 @@ struct MemRefDescriptor {
   }
 };
 
+/// Allocation failures in compiled code. memref.alloc becomes a malloc whose
+/// result the code uses unchecked, so the JIT's malloc is this one: on
+/// failure it returns to the innermost invocation (no destructors run in JIT
+/// frames), which raises MemoryError. What the call allocated before leaks.
+thread_local jmp_buf *allocationFailure = nullptr;
+
+extern "C" void *wmCheckedMalloc(size_t size) {
+  void *memory = std::malloc(size);
+  if (!memory && size && allocationFailure)
+    longjmp(*allocationFailure, 1);
+  return memory;
+}
+
+extern "C" void *wmCheckedAlignedAlloc(size_t alignment, size_t size) {
+  void *memory = std::aligned_alloc(alignment, size);
+  if (!memory && size && allocationFailure)
+    longjmp(*allocationFailure, 1);
+  return memory;
+}
+
+/// Calls `function(args)`; false if an allocation in it failed.
+bool callCatchingAllocationFailure(void (*function)(void **), void **args) {
+  jmp_buf here;
+  jmp_buf *outer = allocationFailure;
+  allocationFailure = &here;
+  bool completed = setjmp(here) == 0;
+  if (completed)
+    function(args);
+  allocationFailure = outer;
+  return completed;
+}
+
 class CpuExecutable {
 public:
   CpuExecutable(std::unique_ptr<ExecutionEngine> engine, std::string entry,
                 size_t arity)
-      : engine(std::move(engine)), entry(std::move(entry)), arity(arity) {}
+      : engine(std::move(engine)), entry(std::move(entry)), arity(arity) {
+    this->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap symbols;
+      auto define = [&](StringRef name, auto *function) {
+        symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(function),
+                                   llvm::JITSymbolFlags::Exported};
+      };
+      define("malloc", &wmCheckedMalloc);
+      define("aligned_alloc", &wmCheckedAlignedAlloc);
+      return symbols;
+    });
+  }
 
   /// Calls the entry point; `arrays` are its memref arguments in order
   /// (inputs, then the outputs it writes).
@@ -143,13 +190,18 @@ public:
       pointers.push_back(descriptor.words.data());
     for (void *&pointer : pointers)
       args.push_back(&pointer);
-    llvm::Error error = [&] {
-      py::gil_scoped_release release;
-      return engine->invokePacked("_mlir_ciface_" + entry, args);
-    }();
-    if (error)
+    engine->initialize();
+    auto function = engine->lookupPacked("_mlir_ciface_" + entry);
+    if (!function)
       throw CompileError("invoking " + entry + " failed: " +
-                         llvm::toString(std::move(error)));
+                         llvm::toString(function.takeError()));
+    bool completed;
+    {
+      py::gil_scoped_release release;
+      completed = callCatchingAllocationFailure(*function, args.data());
+    }
+    if (!completed)
+      throw std::bad_alloc();
   }
 
 private:
