@@ -33,6 +33,7 @@ KERNEL_OPTIONS = [
     {}, {}, {"mma_warp_rows": 16}, {"mma_warp_rows": 32}, {"mma_warps": 4},
     {"mma_warps": 8}, {"wgmma": True}, {"tensor_cores": False},
     {"block_select": False}, {"tensor_cores": False, "block_select": False},
+    {"mma_warps": 8, "mma_warp_rows": 32},
 ]
 # Keeps a configuration's reference cheap: query rows x keys x heads x batch.
 MAX_WORK = 1 << 23

@@ -923,16 +923,19 @@ def run_mlir(case):
         raise Failure("crash", f"wm-opt killed by signal {-rc}: {tail}")
     if any(m in err for m in CRASH_MARKERS):
         raise Failure("crash", f"wm-opt exit {rc} with a crash report: {tail}")
+    # The dialect takes dynamic extents and most lowerings do too: such IR
+    # may pass, and where a lowering needs static shapes it must say so.
+    may_pass = bool(expect) and expect.startswith("dynamic") and not bad_option
     if rc == 0:
         if "error:" in err:
             raise Failure("unclean", f"wm-opt printed an error but exited 0: {tail}")
-        if expect:
+        if expect and not may_pass:
             raise Failure("mismatch", f"wm-opt accepted invalid input ({expect})")
         return "accepted"
     if "error:" not in err and not OPTION_ERROR.search(err):
         raise Failure("unclean", f"wm-opt exit {rc} without an error: diagnostic: {tail}")
     if expect and expect.startswith("dynamic") and "failed to legalize" in err:
-        raise Failure("unclean", f"dynamic shapes fail in lowering, not the verifier: {tail}")
+        raise Failure("unclean", f"dynamic shapes fail in lowering without saying why: {tail}")
     return "diagnostic"
 
 
@@ -1105,7 +1108,7 @@ def run_issue(case):
         raise Failure("unclean", f"wm-opt exit {rc} without an error: line: {tail}")
     if kind == "dynamic" and "failed to legalize" in err:
         raise Failure("unclean", f"dynamic shapes fail in lowering: {tail}")
-    if kind == "window" and "-9223372036854775808" in err:
+    if kind == "window" and "-9223372036854775808" in err and "2^63" not in err:
         raise Failure("unclean", f"window 2**63 reported as negative: {tail}")
     if kind == "casual" and "causal" not in err:
         raise Failure("unclean", f"no 'did you mean causal' hint: {tail}")
