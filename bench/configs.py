@@ -81,6 +81,11 @@ VARIANTS = {
     "__wgmma": {"wgmma": True},
 }
 
+# Benchmark variants compiled elsewhere and copied in by hand, timed when
+# present: "__base" holds the previous commit's kernels, to compare a change
+# with side by side (bench/results name the commit).
+EXTERNAL_VARIANTS = ("__base",)
+
 # Kernels compiled for every correctness configuration too, whose results
 # must agree with the default's.
 CORRECTNESS_VARIANTS = {

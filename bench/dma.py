@@ -23,7 +23,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from bench.configs import (BENCHMARK, BIAS_CHAINED, CORRECTNESS, CORRECTNESS_VARIANTS,  # noqa: E402
-                           VARIANTS, benchmark_config, dtype_of)
+                           EXTERNAL_VARIANTS, VARIANTS, benchmark_config, dtype_of)
 from bench.torch_reference import dma_attention as reference, thresholds  # noqa: E402
 from wm import gpu  # noqa: E402
 
@@ -191,7 +191,7 @@ def benchmark(skip_flex):
         # Variants: their time, and their distance to the default's result.
         timed = []
         out, lse = art(q, k, v, bias)
-        for suffix in variants(name, VARIANTS):
+        for suffix in variants(name, (*VARIANTS, *EXTERNAL_VARIANTS)):
             other = artifact(name + suffix)
             diff = max(distance(other, (q, k, v, bias), out, lse))
             timed.append(f"{suffix[2:]}: {time_ms(lambda: other(q, k, v, bias)):.3f} ({diff:.1e})")

@@ -1,5 +1,8 @@
 """fp32 PyTorch implementation of spec section 1 (DMA), chunked over query
-rows so that no Lq x Lk tensor of a whole head is ever held."""
+rows so that no Lq x Lk tensor of a whole head is ever held. Non-finite
+inputs follow the spec's Conventions: a NaN or +inf bias ranks above every
+number (torch.topk ranks NaN first), a kept NaN makes the row NaN, a kept
++inf gives out NaN and lse +inf."""
 
 import math
 
@@ -20,6 +23,11 @@ def thresholds(bias_row, Lq, causal, window, scope, rows):
     return torch.topk(masked, window, dim=1).values[:, -1]
 
 
+def selection_key(x):
+    """NaN ranks with +inf: the key a bias is compared with tau by."""
+    return torch.where(torch.isnan(x), torch.full_like(x, math.inf), x)
+
+
 def dma_attention(q, k, v, bias, causal, window, scope, scale=None, chunk=1024):
     B, Lq, H, D = q.shape
     Lk, Hk = k.shape[1], k.shape[2]
@@ -35,14 +43,15 @@ def dma_attention(q, k, v, bias, causal, window, scope, scale=None, chunk=1024):
             for r0 in range(0, Lq, chunk):
                 rows = torch.arange(r0, min(Lq, r0 + chunk), device=q.device)
                 tau = thresholds(bias_row, Lq, causal, window, scope, rows)
-                keep = bias_row[None, :] >= tau[:, None]
+                keep = selection_key(bias_row)[None, :] >= selection_key(tau)[:, None]
                 if causal:
                     keep &= keys[None, :] <= rows[:, None] + (Lk - Lq)
                 for h in range(g * group, (g + 1) * group):
                     s = scale * (q[b, rows, h].float() @ kf.T) + bias_row[None, :]
                     s = s.masked_fill(~keep, -math.inf)
                     row_lse = torch.logsumexp(s, dim=1)
-                    p = torch.exp(s - row_lse[:, None]).nan_to_num(0.0)
+                    empty = (row_lse == -math.inf)[:, None]  # no kept key: out 0
+                    p = torch.where(empty, 0.0, torch.exp(s - row_lse[:, None]))
                     out[b, rows, h] = p @ vf
                     lse[b, h, rows] = row_lse
     return out, lse

@@ -815,7 +815,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                   for (int64_t x = 0; x < 4; ++x) {
                     Value pred = e.andi(
                         e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), keyEnd),
-                        e.cmp(CmpFPredicate::OGE, values[x], tauLo));
+                        e.cmp(CmpFPredicate::OGE, e.selectionKey(values[x]),
+                              tauLo));
                     keep[u].push_back(pred);
                     mask = arith::OrIOp::create(
                         b, loc, mask, e.select(pred, e.i32(1 << x), e.i32(0)));
@@ -1008,7 +1009,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     e.mul(kb, e.f32(kLog2E)));
                 bool isA = n % 4 < 2;
                 if (test != Test::none) {
-                  Value keep = e.cmp(CmpFPredicate::OGE, kb, isA ? tauA[r] : tauB[r]);
+                  Value keep = e.cmp(CmpFPredicate::OGE, e.selectionKey(kb),
+                                     isA ? tauA[r] : tauB[r]);
                   if (test == Test::all) {
                     Value kIdx = keyIndex[n];
                     keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
@@ -1281,7 +1283,9 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
         // Row tile r's row A (`base` 0) or B (`base` 2).
         auto finish = [&](Value row, Value m, Value l, int64_t r, int64_t base) {
           e.ifThen(e.cmpi(CmpIPredicate::ult, row, e.index(queries)), [&] {
-            Value kept = e.cmp(CmpFPredicate::OGT, l, e.f32(0.0));
+            // A row whose maximum is still -inf kept nothing; a NaN one
+            // goes on to NaN, and a +inf one gives lse = +inf.
+            Value kept = e.cmp(CmpFPredicate::UNE, m, e.negInf());
             Value safeL = e.select(kept, l, e.f32(1.0));
             // One division per row; (d, d + 1) stored as one 16-bit pair.
             Value inverse = e.select(kept, e.div(e.f32(1.0), safeL), e.f32(0.0));
@@ -1305,6 +1309,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             e.ifThen(e.cmpi(CmpIPredicate::eq, quad, zero), [&] {
               // Back from the log2 domain: lse = (m2 + log2 l) ln 2.
               Value lse2 = e.add(m, math::Log2Op::create(b, loc, safeL));
+              lse2 = e.select(e.cmp(CmpFPredicate::OEQ, m, e.f32(INFINITY)), m,
+                              lse2);
               e.store(e.select(kept, e.mul(lse2, e.f32(kLn2)), e.negInf()), lse,
                       {bIdx, h, row});
             });

@@ -154,13 +154,15 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 
 /// Order-preserving map of an f32 to a 32-bit key compared unsigned:
 /// negative values have every bit flipped, the others their sign bit raised.
+/// NaN (of either sign) maps to +inf's key: the selection ranks it there.
 inline Value orderedKey(LoopBuilder &lb, Value value) {
   OpBuilder &b = lb.builder();
   Location loc = lb.location();
   auto i32 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
   };
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
+                                        lb.selectionKey(value));
   Value sign = arith::ShRSIOp::create(b, loc, bits, i32(31));
   Value mask = arith::OrIOp::create(b, loc, sign,
                                     i32(static_cast<int32_t>(0x80000000u)));

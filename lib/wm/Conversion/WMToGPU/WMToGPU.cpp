@@ -134,7 +134,10 @@ void dmaBlockSummaryKernel(KernelFactory &factory, OpBuilder &host,
         SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, blocks});
         Value j0 = lb.muli(c[2], lb.index(block));
         Value j1 = lb.mini(lb.index(keys), lb.addi(j0, lb.index(block)));
-        auto biasAt = [&](Value j) { return lb.load(args[0], {c[0], c[1], j}); };
+        // Summaries rank a NaN bias as the selection does.
+        auto biasAt = [&](Value j) {
+          return lb.selectionKey(lb.load(args[0], {c[0], c[1], j}));
+        };
         lb.store(lb.reduce(j0, j1, lb.negInf(),
                            [&](Value j, Value m) { return lb.max(m, biasAt(j)); }),
                  args[1], c);
@@ -196,24 +199,28 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                                     lb.load(k, {bq, j, g, d})));
                         }),
               keyBias);
-          Value oldMax = lb.load(rowMax, {});
-          Value newMax = lb.max(oldMax, s);
-          Value alpha = lb.exp(lb.sub(oldMax, newMax));
-          Value p = lb.exp(lb.sub(s, newMax));
-          lb.store(lb.add(lb.mul(lb.load(rowSum, {}), alpha), p), rowSum, {});
-          lb.forEach(zero, dim, [&](Value d) {
-            lb.store(lb.add(lb.mul(lb.load(acc, {d}), alpha),
-                            lb.mul(p, lb.load(v, {bq, j, g, d}))),
-                     acc, {d});
+          // A -inf score adds nothing (and no exp(-inf - -inf)); NaN and
+          // +inf go on, to make the row NaN.
+          lb.ifThen(lb.cmp(CmpFPredicate::UNE, s, lb.negInf()), [&] {
+            Value oldMax = lb.load(rowMax, {});
+            Value newMax = lb.max(oldMax, s);
+            Value alpha = lb.exp(lb.sub(oldMax, newMax));
+            Value p = lb.exp(lb.sub(s, newMax));
+            lb.store(lb.add(lb.mul(lb.load(rowSum, {}), alpha), p), rowSum, {});
+            lb.forEach(zero, dim, [&](Value d) {
+              lb.store(lb.add(lb.mul(lb.load(acc, {d}), alpha),
+                              lb.mul(p, lb.load(v, {bq, j, g, d}))),
+                       acc, {d});
+            });
+            lb.store(newMax, rowMax, {});
           });
-          lb.store(newMax, rowMax, {});
         };
         auto scan = [&](Value j0, Value j1, bool predicated) {
           lb.forEach(j0, j1, [&](Value j) {
             Value keyBias = lb.load(bias, {bq, g, j});
             if (!predicated)
               return visit(j, keyBias);
-            lb.ifThen(lb.cmp(CmpFPredicate::OGE, keyBias, tau),
+            lb.ifThen(lb.cmp(CmpFPredicate::OGE, lb.selectionKey(keyBias), tau),
                       [&] { visit(j, keyBias); });
           });
         };
@@ -234,17 +241,19 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
           });
         });
 
-        Value sum = lb.load(rowSum, {});
-        Value kept = lb.cmp(CmpFPredicate::OGT, sum, lb.f32(0.0));
-        Value safeSum = lb.select(kept, sum, lb.f32(1.0));
+        // A row whose maximum is still -inf kept nothing: out 0, lse -inf.
+        Value max = lb.load(rowMax, {});
+        Value kept = lb.cmp(CmpFPredicate::UNE, max, lb.negInf());
+        Value safeSum = lb.select(kept, lb.load(rowSum, {}), lb.f32(1.0));
         lb.forEach(zero, dim, [&](Value d) {
           lb.store(lb.select(kept, lb.div(lb.load(acc, {d}), safeSum),
                              lb.f32(0.0)),
                    out, {bq, i, h, d});
         });
-        lb.store(lb.select(kept, lb.add(lb.load(rowMax, {}), lb.log(safeSum)),
-                           lb.negInf()),
-                 lse, {bq, h, i});
+        Value infinite = lb.cmp(CmpFPredicate::OEQ, max, lb.f32(INFINITY));
+        Value rowLse =
+            lb.select(infinite, max, lb.add(max, lb.log(safeSum)));
+        lb.store(lb.select(kept, rowLse, lb.negInf()), lse, {bq, h, i});
       });
 }
 
