@@ -89,7 +89,9 @@ def compile_all(count, seed):
         try:
             g.compile("sm_90a", path=os.path.join(OUT_DIR, c["name"]), **c["options"])
         except (wm.GraphError, wm.CompileError) as err:
-            c["refused"] = str(err).splitlines()[0]
+            lines = str(err).splitlines()
+            error = next((l for l in lines if "error: " in l), lines[0])
+            c["refused"] = error.split("error: ", 1)[-1]
         configs.append(c)
         print(c["name"], "refused: " + c["refused"] if "refused" in c else "compiled", flush=True)
     with open(os.path.join(OUT_DIR, "configs.json"), "w") as f:
