@@ -579,8 +579,11 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           rowB.push_back(e.addi(rowA.back(), e.index(8)));
         }
         Value offset = e.index(keys - queries);
-        // Thresholds of the warp's rows, the block's smallest (which keys
-        // are candidates) and whether no row has one: then tiles the
+        // Thresholds are selection keys, never NaN, so `bias UGE tau`
+        // is `selectionKey(bias) >= tau` (a NaN bias ranks with +inf) at
+        // the cost of one compare. Thresholds of the warp's rows, the
+        // block's smallest (which keys are candidates) and whether no row
+        // has one: then tiles the
         // causal limit does not cut need no predicate at all. Without
         // selection (constant -inf thresholds) all of it is static.
         SmallVector<Value> tauA(rowTiles, e.negInf()), tauB(rowTiles, e.negInf());
@@ -815,8 +818,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                   for (int64_t x = 0; x < 4; ++x) {
                     Value pred = e.andi(
                         e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), keyEnd),
-                        e.cmp(CmpFPredicate::OGE, e.selectionKey(values[x]),
-                              tauLo));
+                        e.cmp(CmpFPredicate::UGE, values[x], tauLo));
                     keep[u].push_back(pred);
                     mask = arith::OrIOp::create(
                         b, loc, mask, e.select(pred, e.i32(1 << x), e.i32(0)));
@@ -1009,8 +1011,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     e.mul(kb, e.f32(kLog2E)));
                 bool isA = n % 4 < 2;
                 if (test != Test::none) {
-                  Value keep = e.cmp(CmpFPredicate::OGE, e.selectionKey(kb),
-                                     isA ? tauA[r] : tauB[r]);
+                  Value keep = e.cmp(CmpFPredicate::UGE, kb, isA ? tauA[r] : tauB[r]);
                   if (test == Test::all) {
                     Value kIdx = keyIndex[n];
                     keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));
