@@ -5,7 +5,9 @@
 // threads (96, 160, 192, 224): a thread's chunk column moves from copy step
 // to step. At step 5 of 6, thread t copies chunk item t + 5 * 128 of the
 // 64 x 12 tile: row (t + 640) / 12, column (t + 640) % 12.
+// The CTA the heuristics chose is an attribute of the kernel.
 // CHECK-LABEL: gpu.func @dma_attention_mma
+// CHECK-SAME: wm.cta = {candidates = 8192 : i64, shared_bytes = 86528 : i64, stages = 1 : i64, warp_rows = 32 : i64, warps = 4 : i64}
 // CHECK: %[[ITEM:.*]] = arith.addi %thread_id_x, %c640{{.*}} : index
 // CHECK-NEXT: %[[C12:.*]] = arith.constant 12 : index
 // CHECK-NEXT: arith.divui %[[ITEM]], %[[C12]] : index

@@ -534,7 +534,7 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
       workgroupType(ctx, {warps}, f32),                // reductions
   };
 
-  factory.launchBlocks(
+  gpu::GPUFuncOp kernel = factory.launchBlocks(
       host, op.getLoc(), wgmma ? "dma_attention_wgmma" : "dma_attention_mma",
       buffers, batch * heads * queryBlocks, threads, workgroup,
       layout.words * 4, [&](OpBuilder &b, ValueRange args, ValueRange smem) {
@@ -1323,6 +1323,19 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           finish(rowB[r], softmax[1], e.quadSum(softmax[3]), r, 2);
         }
       });
+  // The heuristics' choice, visible in the IR (and checked by lit).
+  Builder attrs(ctx);
+  kernel->setAttr(
+      "wm.cta", attrs.getDictionaryAttr({
+                    attrs.getNamedAttr("warps", attrs.getI64IntegerAttr(warps)),
+                    attrs.getNamedAttr("warp_rows",
+                                       attrs.getI64IntegerAttr(warpRows)),
+                    attrs.getNamedAttr("stages", attrs.getI64IntegerAttr(stages)),
+                    attrs.getNamedAttr("candidates",
+                                       attrs.getI64IntegerAttr(layout.candidates)),
+                    attrs.getNamedAttr("shared_bytes",
+                                       attrs.getI64IntegerAttr(layout.words * 4)),
+                }));
 }
 
 //===----------------------------------------------------------------------===//

@@ -64,8 +64,8 @@ public:
   /// Emits `name(buffers...)` with `workgroup` shared buffers, run by
   /// `blocks` blocks of `threadsPerBlock` threads (the body guards itself),
   /// and launches it on `buffers` with `dynamicSharedBytes` of dynamic
-  /// shared memory.
-  void launchBlocks(
+  /// shared memory. Returns the kernel.
+  gpu::GPUFuncOp launchBlocks(
       OpBuilder &host, Location loc, StringRef name, ValueRange buffers,
       int64_t blocks, int64_t threadsPerBlock, TypeRange workgroup,
       int64_t dynamicSharedBytes,
@@ -100,6 +100,7 @@ public:
                                  .getResult()
                            : Value(),
         buffers);
+    return func;
   }
 
   /// The start of the dynamic shared memory of the kernel being built at
