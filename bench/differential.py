@@ -58,7 +58,7 @@ def draw(rng, index):
     while B * H * Lq * Lk > MAX_WORK:
         Lk, Lq = max(1, Lk // 2), max(1, Lq // 2)
     window = max(1, min(int(round(math.exp(rng.uniform(0, math.log(Lk + 20))))), 1 << 20))
-    # One in five carries a non-finite input the spec gives an answer for
+    # Half carry a non-finite input the spec gives an answer for
     # (a NaN in v reaches every row of a tensor-core tile: not drawn).
     hostile = rng.choice([None] * 4 + ["nan_bias", "inf_bias", "nan_q", "nan_k"])
     return {
