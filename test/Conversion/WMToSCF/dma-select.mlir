@@ -20,12 +20,14 @@
 // CHECK: memref.store %[[NEGINF]], %[[TAU]][%[[B]], %[[G]], %[[I]]]
 // CHECK: %[[OFF:.*]] = arith.subi %[[LK]], %[[LQ]] : index
 // CHECK: scf.for %[[P:.*]] = %{{.*}} to %[[LK]] {{.*}} iter_args(%[[N:.*]] = %{{.*}}) -> (index)
-// CHECK: %[[BIAS:.*]] = memref.load %[[BB]][%[[B]], %[[G]], %[[P]]]
-// A NaN bias ranks with +inf, above every number (spec, Conventions).
-// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[BIAS]], %[[BIAS]] : f32
-// CHECK: %[[VAL:.*]] = arith.select %[[ISNAN]], %{{.*}}, %[[BIAS]] : f32
+// CHECK: %[[VAL:.*]] = memref.load %[[BB]][%[[B]], %[[G]], %[[P]]]
 // CHECK: %[[ROOM:.*]] = arith.cmpi slt, %[[N]], %[[W]] : index
-// CHECK: %[[BEATS:.*]] = arith.cmpf ogt, %[[VAL]], %{{.*}} : f32
+// The selection's order (spec, Conventions): NaN above every number.
+// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[VAL]], %[[VAL]] : f32
+// CHECK: %[[LASTORD:.*]] = arith.cmpf ord, %[[LAST:.*]], %[[LAST]] : f32
+// CHECK: %[[NANOVER:.*]] = arith.andi %[[ISNAN]], %[[LASTORD]] : i1
+// CHECK: %[[GT:.*]] = arith.cmpf ogt, %[[VAL]], %[[LAST]] : f32
+// CHECK: %[[BEATS:.*]] = arith.ori %[[GT]], %[[NANOVER]] : i1
 // CHECK: %[[INSERT:.*]] = arith.ori %[[ROOM]], %[[BEATS]] : i1
 // CHECK: scf.if %[[INSERT]]
 // CHECK: memref.store %[[VAL]], %[[TOP]]

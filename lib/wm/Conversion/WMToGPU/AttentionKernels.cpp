@@ -509,6 +509,12 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
   double scale = op.getScale().convertToDouble();
   bool causal = op.getCausal();
   TensorCoreShape shape = TensorCoreShape::choose(op, options);
+  // Thresholds of a causal global selection (or of unknown origin) may be
+  // NaN for rows that see no NaN key: they need the exact keep test.
+  auto selection = op.getTau().getDefiningOp<DmaSelectOp>();
+  bool exactThresholds = !selection || (selection.getCausal() &&
+                                        selection.getScope() ==
+                                            SelectionScope::global);
   bool wgmma = shape.wgmma, qInRegisters = shape.qInRegisters;
   int64_t rowTiles = shape.rowTiles, warps = shape.warps;
   int64_t warpRows = shape.warpRows, stages = shape.stages;
@@ -579,11 +585,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           rowB.push_back(e.addi(rowA.back(), e.index(8)));
         }
         Value offset = e.index(keys - queries);
-        // Thresholds are selection keys, never NaN, so `bias UGE tau`
-        // is `selectionKey(bias) >= tau` (a NaN bias ranks with +inf) at
-        // the cost of one compare. Thresholds of the warp's rows, the
-        // block's smallest (which keys are candidates) and whether no row
-        // has one: then tiles the
+        // Thresholds of the warp's rows, the block's smallest (which keys
+        // are candidates) and whether no row has one: then tiles the
         // causal limit does not cut need no predicate at all. Without
         // selection (constant -inf thresholds) all of it is static.
         SmallVector<Value> tauA(rowTiles, e.negInf()), tauB(rowTiles, e.negInf());
@@ -599,11 +602,26 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             return e.select(e.cmpi(CmpIPredicate::ult, row, e.index(queries)),
                             t, e.negInf());
           };
+          // A NaN threshold (W NaN biases) keeps NaN keys only. Where every
+          // row with one sees those NaN keys (prefix scope, or not causal),
+          // its row is NaN whatever else it keeps: +inf does, and the test
+          // is `bias UGE tau`, one compare. Causal global scope keeps the
+          // exact test. Candidates are always those UGE the smallest
+          // threshold with NaN as +inf: a superset.
+          auto asInf = [&](Value t) {
+            Value isNaN = e.cmp(CmpFPredicate::UNO, t, t);
+            return e.select(isNaN, e.f32(INFINITY), t);
+          };
           Value lowest, highest;
           for (int64_t r = 0; r < rowTiles; ++r) {
             tauA[r] = rowTau(rowA[r]);
             tauB[r] = rowTau(rowB[r]);
-            Value low = e.min(tauA[r], tauB[r]);
+            if (!exactThresholds) {
+              tauA[r] = asInf(tauA[r]);
+              tauB[r] = asInf(tauB[r]);
+            }
+            Value lowA = asInf(tauA[r]), lowB = asInf(tauB[r]);
+            Value low = e.min(lowA, lowB);
             Value high = e.max(liveTau(rowA[r], tauA[r]),
                                liveTau(rowB[r], tauB[r]));
             lowest = r ? e.min(lowest, low) : low;
@@ -724,8 +742,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
             return {e.addi(threadRow, e.index(r * rowStep)), threadElement,
                     e.addi(stageWord, e.index(r * wordStep))};
           auto [row, c4] = tileChunks.chunkAt(arith, r, tid);
-          Value word = e.addi(e.muli(row, e.index(layout.rowWords)),
-                              e.muli(c4, e.index(4)));
+          Value rowWord = e.muli(row, e.index(layout.rowWords));
+          Value word = e.addi(rowWord, e.muli(c4, e.index(4)));
           return {row, chunkElement(c4), e.addi(stageWord, word)};
         };
         // Starts the asynchronous copies of candidate tile `tile` into
@@ -1011,7 +1029,10 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
                     e.mul(kb, e.f32(kLog2E)));
                 bool isA = n % 4 < 2;
                 if (test != Test::none) {
-                  Value keep = e.cmp(CmpFPredicate::UGE, kb, isA ? tauA[r] : tauB[r]);
+                  Value rowTau = isA ? tauA[r] : tauB[r];
+                  Value keep = exactThresholds
+                                   ? e.keeps(kb, rowTau)
+                                   : e.cmp(CmpFPredicate::UGE, kb, rowTau);
                   if (test == Test::all) {
                     Value kIdx = keyIndex[n];
                     keep = e.andi(keep, e.cmpi(CmpIPredicate::sge, kIdx, e.i32(0)));

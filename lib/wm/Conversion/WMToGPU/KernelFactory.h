@@ -155,15 +155,19 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 
 /// Order-preserving map of an f32 to a 32-bit key compared unsigned:
 /// negative values have every bit flipped, the others their sign bit raised.
-/// NaN (of either sign) maps to +inf's key: the selection ranks it there.
+/// NaN of either sign maps to the key of +NaN, above +inf's: the
+/// selection's order (NaN above +inf above every number).
 inline Value orderedKey(LoopBuilder &lb, Value value) {
   OpBuilder &b = lb.builder();
   Location loc = lb.location();
   auto i32 = [&](int64_t v) {
     return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
   };
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(),
-                                        lb.selectionKey(value));
+  Value isNaN = lb.cmp(arith::CmpFPredicate::UNO, value, value);
+  Value bits = arith::BitcastOp::create(
+      b, loc, b.getI32Type(),
+      lb.select(isNaN, lb.f32(std::numeric_limits<double>::quiet_NaN()),
+                value));
   Value sign = arith::ShRSIOp::create(b, loc, bits, i32(31));
   Value mask = arith::OrIOp::create(b, loc, sign,
                                     i32(static_cast<int32_t>(0x80000000u)));

@@ -134,15 +134,16 @@ void dmaBlockSummaryKernel(KernelFactory &factory, OpBuilder &host,
         SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, blocks});
         Value j0 = lb.muli(c[2], lb.index(block));
         Value j1 = lb.mini(lb.index(keys), lb.addi(j0, lb.index(block)));
-        // Summaries rank a NaN bias as the selection does.
-        auto biasAt = [&](Value j) {
-          return lb.selectionKey(lb.load(args[0], {c[0], c[1], j}));
-        };
+        // In the selection's order: NaN is the largest (maximumf) and the
+        // smallest only if all are NaN (minnum).
+        auto biasAt = [&](Value j) { return lb.load(args[0], {c[0], c[1], j}); };
         lb.store(lb.reduce(j0, j1, lb.negInf(),
                            [&](Value j, Value m) { return lb.max(m, biasAt(j)); }),
                  args[1], c);
         lb.store(lb.reduce(j0, j1, lb.f32(INFINITY),
-                           [&](Value j, Value m) { return lb.min(m, biasAt(j)); }),
+                           [&](Value j, Value m) {
+                             return lb.minInOrder(m, biasAt(j));
+                           }),
                  args[2], c);
       });
 }
@@ -220,8 +221,7 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
             Value keyBias = lb.load(bias, {bq, g, j});
             if (!predicated)
               return visit(j, keyBias);
-            lb.ifThen(lb.cmp(CmpFPredicate::OGE, lb.selectionKey(keyBias), tau),
-                      [&] { visit(j, keyBias); });
+            lb.ifThen(lb.keeps(keyBias, tau), [&] { visit(j, keyBias); });
           });
         };
         lb.forEach(zero, lb.ceilDiv(keyEnd, lb.index(block)), [&](Value kb) {
@@ -231,11 +231,9 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
             return scan(j0, j1, true);
           // Skip blocks this row keeps nothing of; no predicate on blocks
           // it keeps whole (keyEnd already applies causality).
-          Value live = lb.cmp(CmpFPredicate::OGE,
-                              lb.load(blockMax, {bq, g, kb}), tau);
+          Value live = lb.keeps(lb.load(blockMax, {bq, g, kb}), tau);
           lb.ifThen(live, [&] {
-            Value full = lb.cmp(CmpFPredicate::OGE,
-                                lb.load(blockMin, {bq, g, kb}), tau);
+            Value full = lb.keeps(lb.load(blockMin, {bq, g, kb}), tau);
             lb.ifThenElse(full, [&] { scan(j0, j1, false); },
                           [&] { scan(j0, j1, true); });
           });
@@ -244,7 +242,8 @@ void dmaAttentionKernel(KernelFactory &factory, OpBuilder &host,
         // A row whose maximum is still -inf kept nothing: out 0, lse -inf.
         Value max = lb.load(rowMax, {});
         Value kept = lb.cmp(CmpFPredicate::UNE, max, lb.negInf());
-        Value safeSum = lb.select(kept, lb.load(rowSum, {}), lb.f32(1.0));
+        Value sum = lb.load(rowSum, {});
+        Value safeSum = lb.select(kept, sum, lb.f32(1.0));
         lb.forEach(zero, dim, [&](Value d) {
           lb.store(lb.select(kept, lb.div(lb.load(acc, {d}), safeSum),
                              lb.f32(0.0)),

@@ -33,14 +33,19 @@ namespace {
 
 /// Inserts `value` (with an optional index payload) into the descending list
 /// `values[0, count)` of capacity `capacity`, keeping its largest entries.
-/// Returns the new count.
+/// Returns the new count. `selectionOrder` ranks as the DMA selection does
+/// (NaN above +inf above every number).
 Value insertTopK(LoopBuilder &lb, Value values, Value payloads, Value count,
-                 Value capacity, Value value, Value payload) {
+                 Value capacity, Value value, Value payload,
+                 bool selectionOrder = false) {
   Value zero = lb.index(0), one = lb.index(1);
+  auto above = [&](Value x, Value y) {
+    return selectionOrder ? lb.ranksAbove(x, y)
+                          : lb.cmp(CmpFPredicate::OGT, x, y);
+  };
   Value hasRoom = lb.cmpi(CmpIPredicate::slt, count, capacity);
   Value last = lb.subi(capacity, one);
-  Value beatsLast = lb.cmp(CmpFPredicate::OGT, value,
-                           lb.load(values, {lb.maxi(zero, last)}));
+  Value beatsLast = above(value, lb.load(values, {lb.maxi(zero, last)}));
   Value position = lb.select(hasRoom, count, last);
   lb.ifThen(lb.ori(hasRoom, beatsLast), [&] {
     OpBuilder &b = lb.builder();
@@ -53,7 +58,7 @@ Value insertTopK(LoopBuilder &lb, Value values, Value payloads, Value count,
       Value t = lb.subi(position, s);
       Value prev = lb.subi(t, one);
       Value a = lb.load(values, {prev}), c = lb.load(values, {t});
-      lb.ifThen(lb.cmp(CmpFPredicate::OLT, a, c), [&] {
+      lb.ifThen(above(c, a), [&] {
         lb.store(c, values, {prev});
         lb.store(a, values, {t});
         if (!payloads)
@@ -281,8 +286,8 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
         if (!perRow) {
           Value count = lb.reduce(zero, keys, zero, [&](Value j, Value n) {
             return insertTopK(lb, top, Value(), n, window,
-                              lb.selectionKey(lb.load(bias, {b, g, j})),
-                              Value());
+                              lb.load(bias, {b, g, j}), Value(),
+                              /*selectionOrder=*/true);
           });
           Value rowTau = threshold(count);
           lb.forEach(zero, queries,
@@ -295,8 +300,8 @@ struct DmaSelectToSCF : OpRewritePattern<DmaSelectOp> {
         Value offset = lb.subi(keys, queries);
         lb.reduce(zero, keys, zero, [&](Value p, Value n) {
           Value count = insertTopK(lb, top, Value(), n, window,
-                                   lb.selectionKey(lb.load(bias, {b, g, p})),
-                                   Value());
+                                   lb.load(bias, {b, g, p}), Value(),
+                                   /*selectionOrder=*/true);
           // Key p completes the prefix of row p - (Lk - Lq).
           Value row = lb.subi(p, offset);
           lb.ifThen(lb.cmpi(CmpIPredicate::sge, row, zero),
@@ -333,14 +338,14 @@ struct DmaBlockSummaryToSCF : OpRewritePattern<DmaBlockSummaryOp> {
           Value j1 = lb.mini(keys, lb.addi(j0, block));
           lb.store(lb.reduce(j0, j1, lb.negInf(),
                              [&](Value j, Value m) {
-                               return lb.max(m, lb.selectionKey(
-                                                    lb.load(bias, {b, g, j})));
+                               // NaN is the largest: maximumf.
+                               return lb.max(m, lb.load(bias, {b, g, j}));
                              }),
                    maxima, {b, g, kb});
           lb.store(lb.reduce(j0, j1, lb.f32(INFINITY),
                              [&](Value j, Value m) {
-                               return lb.min(m, lb.selectionKey(
-                                                    lb.load(bias, {b, g, j})));
+                               return lb.minInOrder(
+                                   m, lb.load(bias, {b, g, j}));
                              }),
                    minima, {b, g, kb});
         });

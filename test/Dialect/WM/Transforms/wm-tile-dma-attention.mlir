@@ -19,12 +19,15 @@
 // CHECK: scf.for %[[H:.*]] = 
 // CHECK: scf.for %[[QB:.*]] = 
 // CHECK: %[[TAULO:.*]] = scf.for {{.*}} -> (f32)
-// CHECK: arith.minimumf
+// CHECK: arith.minnumf
 // CHECK: %[[TAUHI:.*]] = scf.for {{.*}} -> (f32)
 // CHECK: arith.maximumf
 // CHECK: scf.for %[[KB:.*]] = 
 // CHECK: %[[BMAX:.*]] = memref.load %[[MAXB]][%[[B]], %{{.*}}, %[[KB]]]
-// CHECK: %[[LIVE:.*]] = arith.cmpf oge, %[[BMAX]], %[[TAULO]]
+// Kept in the selection's order: bias >= tau, or a NaN bias.
+// CHECK: %[[GE:.*]] = arith.cmpf oge, %[[BMAX]], %[[TAULO]]
+// CHECK: %[[NAN:.*]] = arith.cmpf uno, %[[BMAX]], %[[BMAX]]
+// CHECK: %[[LIVE:.*]] = arith.ori %[[GE]], %[[NAN]] : i1
 // CHECK: scf.if %[[LIVE]] {
 // CHECK: %[[BMIN:.*]] = memref.load %[[MINB]][%[[B]], %{{.*}}, %[[KB]]]
 // CHECK: arith.cmpf oge, %[[BMIN]], %[[TAUHI]]

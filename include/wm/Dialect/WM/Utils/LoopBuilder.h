@@ -35,9 +35,14 @@ public:
   Value index(int64_t value);
   Value f32(double value);
   Value negInf() { return f32(-std::numeric_limits<double>::infinity()); }
-  /// The key the DMA selection ranks a bias by: NaN ranks with +inf above
-  /// every number (spec, Conventions), so keys are never unordered.
-  Value selectionKey(Value bias);
+  // The DMA selection's total order on biases (spec, Conventions; as
+  // torch.topk): NaN above +inf above every number.
+  /// Whether `x` ranks strictly above `y`.
+  Value ranksAbove(Value x, Value y);
+  /// Whether threshold `tau` (a bias of that order, maybe NaN) keeps `bias`.
+  Value keeps(Value bias, Value tau);
+  /// The smaller in that order (minnum: NaN only if both are).
+  Value minInOrder(Value x, Value y);
   Value boolean(bool value);
 
   // Memory. Loads of floats widen to f32; stores narrow to the element type.

@@ -120,7 +120,7 @@ private:
           auto tauOf = [&](Value i) { return lb.load(x.tau, {b, g, i}); };
           Value tauLo = lb.reduce(i0, i1, lb.f32(INFINITY),
                                   [&](Value i, Value m) {
-                                    return lb.min(m, tauOf(i));
+                                    return lb.minInOrder(m, tauOf(i));
                                   });
           Value tauHi = lb.reduce(i0, i1, lb.negInf(), [&](Value i, Value m) {
             return lb.max(m, tauOf(i));
@@ -150,8 +150,7 @@ private:
                     Value s = lb.add(lb.mul(lb.f32(scale), dot), keyBias);
                     Value kept = lb.f32(1.0);
                     if (predicated) {
-                      Value keep = lb.cmp(CmpFPredicate::OGE,
-                                          lb.selectionKey(keyBias), rowTau);
+                      Value keep = lb.keeps(keyBias, rowTau);
                       if (causal)
                         keep = lb.andi(
                             keep, lb.cmpi(CmpIPredicate::sle, j, rowLimit));
@@ -181,8 +180,9 @@ private:
                       zero, count, lb.f32(0.0), [&](Value t, Value s) {
                         Value p = lb.load(scores, {t});
                         Value vd = lb.load(x.v, {b, key(t), g, d});
-                        Value kept = lb.cmp(CmpFPredicate::ONE,
-                                            lb.load(keptMask, {t}), lb.f32(0.0));
+                        Value mask = lb.load(keptMask, {t});
+                        Value kept =
+                            lb.cmp(CmpFPredicate::ONE, mask, lb.f32(0.0));
                         return lb.select(kept, lb.add(s, lb.mul(p, vd)), s);
                       });
                   lb.store(lb.add(lb.mul(lb.load(acc, {r, d}), alpha), pv),
@@ -201,9 +201,8 @@ private:
                   Value j1 = lb.mini(keyEnd, lb.addi(j0, bk));
                   auto gather = [&] {
                     return lb.reduce(j0, j1, n, [&](Value j, Value m) {
-                      Value keep = lb.cmp(
-                          CmpFPredicate::OGE,
-                          lb.selectionKey(lb.load(x.bias, {b, g, j})), tauLo);
+                      Value keep =
+                          lb.keeps(lb.load(x.bias, {b, g, j}), tauLo);
                       lb.ifThen(keep, [&] {
                         memref::StoreOp::create(lb.builder(), lb.location(), j,
                                                 candidates, ValueRange{m});
@@ -213,8 +212,8 @@ private:
                   };
                   if (!skipBlocks)
                     return gather();
-                  Value live = lb.cmp(CmpFPredicate::OGE,
-                                      lb.load(x.blockMax, {b, g, kb}), tauLo);
+                  Value live =
+                      lb.keeps(lb.load(x.blockMax, {b, g, kb}), tauLo);
                   auto branch = scf::IfOp::create(
                       lb.builder(), lb.location(),
                       TypeRange{lb.builder().getIndexType()}, live, true);
@@ -248,11 +247,9 @@ private:
                 processTile(count, keyAt, /*predicated=*/true);
                 return;
               }
-              Value live = lb.cmp(CmpFPredicate::OGE,
-                                  lb.load(x.blockMax, {b, g, kb}), tauLo);
+              Value live = lb.keeps(lb.load(x.blockMax, {b, g, kb}), tauLo);
               lb.ifThen(live, [&] {
-                Value full = lb.cmp(CmpFPredicate::OGE,
-                                    lb.load(x.blockMin, {b, g, kb}), tauHi);
+                Value full = lb.keeps(lb.load(x.blockMin, {b, g, kb}), tauHi);
                 if (causal) {
                   Value lastKey = lb.subi(j1, one);
                   Value firstLimit = lb.addi(i0, offset);
@@ -273,7 +270,8 @@ private:
             Value i = lb.addi(i0, r);
             Value max = lb.load(rowMax, {r});
             Value kept = lb.cmp(CmpFPredicate::UNE, max, lb.negInf());
-            Value safeSum = lb.select(kept, lb.load(rowSum, {r}), lb.f32(1.0));
+            Value sum = lb.load(rowSum, {r});
+            Value safeSum = lb.select(kept, sum, lb.f32(1.0));
             lb.forEach(zero, x.headDim, [&](Value d) {
               Value o = lb.div(lb.load(acc, {r, d}), safeSum);
               lb.store(lb.select(kept, o, lb.f32(0.0)), x.out, {b, i, h, d});

@@ -141,9 +141,20 @@ Value LoopBuilder::div(Value x, Value y) {
 Value LoopBuilder::max(Value x, Value y) {
   return arith::MaximumFOp::create(b, loc, x, y);
 }
-Value LoopBuilder::selectionKey(Value bias) {
+Value LoopBuilder::ranksAbove(Value x, Value y) {
+  Value xIsNaN = cmp(arith::CmpFPredicate::UNO, x, x);
+  Value yIsNumber = cmp(arith::CmpFPredicate::ORD, y, y);
+  Value nanOverNumber = andi(xIsNaN, yIsNumber);
+  Value greater = cmp(arith::CmpFPredicate::OGT, x, y);
+  return ori(greater, nanOverNumber);
+}
+Value LoopBuilder::keeps(Value bias, Value tau) {
+  Value reaches = cmp(arith::CmpFPredicate::OGE, bias, tau);
   Value isNaN = cmp(arith::CmpFPredicate::UNO, bias, bias);
-  return select(isNaN, f32(std::numeric_limits<double>::infinity()), bias);
+  return ori(reaches, isNaN);
+}
+Value LoopBuilder::minInOrder(Value x, Value y) {
+  return arith::MinNumFOp::create(b, loc, x, y);
 }
 Value LoopBuilder::min(Value x, Value y) {
   return arith::MinimumFOp::create(b, loc, x, y);
