@@ -267,10 +267,10 @@ def WM_DmaSelectOp : WM_ShapedOp<"dma_select"> {
     among the keys row i keeps candidates from (its causal prefix in `prefix`
     scope, all keys in `global` scope or without `causal`), or -inf when there
     are fewer than W such keys. A row keeps key j iff j is causally allowed and
-    `key(bias[b, g, j]) >= tau[b, g, i]`, where `key` ranks NaN with +inf above
-    every number (the spec's Conventions); tau itself is such a key, never NaN.
-    The whole selection is O(Lq) numbers per (batch, kv head): no Lq x Lk mask
-    exists anywhere.
+    `bias[b, g, j] >= tau[b, g, i]` or the bias is NaN. Biases rank in
+    torch.topk's order (the spec's Conventions): NaN above +inf above every
+    number, so tau is NaN when W NaN biases come first. The whole selection is
+    O(Lq) numbers per (batch, kv head): no Lq x Lk mask exists anywhere.
 
     Example:
 
@@ -301,8 +301,10 @@ def WM_DmaBlockSummaryOp : WM_ShapedOp<"dma_block_summary"> {
   let description = [{
     Splits the keys into blocks of `block_size` and returns, per (b, g, block),
     the largest and the smallest bias of the block (the last block may be
-    partial), ranking NaN as +inf as `wm.dma_select` does. A query block whose smallest threshold exceeds a key block's
-    maximum keeps no key of it (the block is skipped); one whose largest
+    partial), in the order of `wm.dma_select`: NaN is the largest, and the
+    smallest only when every bias of the block is NaN. A query block whose
+    smallest threshold exceeds a key block's maximum keeps no key of it (the
+    block is skipped); one whose largest
     threshold is at most the block's minimum keeps all its allowed keys (the
     block is full and needs no per-element predicate).
 
