@@ -1,7 +1,7 @@
 """fp32 PyTorch implementation of spec section 1 (DMA), chunked over query
 rows so that no Lq x Lk tensor of a whole head is ever held. Non-finite
-inputs follow the spec's Conventions: a NaN or +inf bias ranks above every
-number (torch.topk ranks NaN first), a kept NaN makes the row NaN, a kept
+inputs follow the spec's Conventions: biases rank as torch.topk ranks them
+(NaN above +inf above every number), a kept NaN makes the row NaN, a kept
 +inf gives out NaN and lse +inf."""
 
 import math
@@ -23,11 +23,6 @@ def thresholds(bias_row, Lq, causal, window, scope, rows):
     return torch.topk(masked, window, dim=1).values[:, -1]
 
 
-def selection_key(x):
-    """NaN ranks with +inf: the key a bias is compared with tau by."""
-    return torch.where(torch.isnan(x), torch.full_like(x, math.inf), x)
-
-
 def dma_attention(q, k, v, bias, causal, window, scope, scale=None, chunk=1024):
     B, Lq, H, D = q.shape
     Lk, Hk = k.shape[1], k.shape[2]
@@ -43,7 +38,8 @@ def dma_attention(q, k, v, bias, causal, window, scope, scale=None, chunk=1024):
             for r0 in range(0, Lq, chunk):
                 rows = torch.arange(r0, min(Lq, r0 + chunk), device=q.device)
                 tau = thresholds(bias_row, Lq, causal, window, scope, rows)
-                keep = selection_key(bias_row)[None, :] >= selection_key(tau)[:, None]
+                # tau is NaN when W NaN biases rank first: it keeps those only.
+                keep = (bias_row[None, :] >= tau[:, None]) | torch.isnan(bias_row)[None, :]
                 if causal:
                     keep &= keys[None, :] <= rows[:, None] + (Lk - Lq)
                 for h in range(g * group, (g + 1) * group):
