@@ -44,11 +44,15 @@ def make_inputs(B, Lq, Lk, H, Hk, D, seed, dtype="bf16", tied=False):
 
 
 def rel_error(out, ref):
+    """||out - ref|| / ||ref|| over the finite entries; NaN if `out` has NaN
+    where `ref` has none (or lacks one it has), inf if the infinite entries
+    differ."""
     out, ref = out.float(), ref.float()
-    if torch.isnan(out).any():
+    if not torch.equal(torch.isnan(out), torch.isnan(ref)):
         return math.nan
     finite = torch.isfinite(ref)
-    if not torch.equal(torch.isfinite(out), finite) or not torch.equal(out[~finite], ref[~finite]):
+    infinite = torch.isinf(ref)
+    if not torch.equal(torch.isfinite(out), finite) or not torch.equal(out[infinite], ref[infinite]):
         return math.inf
     return ((out[finite] - ref[finite]).norm() / ref[finite].norm().clamp_min(1e-30)).item()
 
