@@ -620,7 +620,8 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
               tauA[r] = asInf(tauA[r]);
               tauB[r] = asInf(tauB[r]);
             }
-            Value lowA = asInf(tauA[r]), lowB = asInf(tauB[r]);
+            Value lowA = exactThresholds ? asInf(tauA[r]) : tauA[r];
+            Value lowB = exactThresholds ? asInf(tauB[r]) : tauB[r];
             Value low = e.min(lowA, lowB);
             Value high = e.max(liveTau(rowA[r], tauA[r]),
                                liveTau(rowB[r], tauB[r]));
