@@ -26,8 +26,8 @@ except ImportError:  # A runtime-only build (no MLIR): graphs cannot compile.
 DTYPES = ("bf16", "f16", "f32", "i32", "i64")
 FLOAT_DTYPES = ("bf16", "f16", "f32")
 # GPU architectures the wm-to-nvvm pipeline generates code for (cp.async and
-# mma.sync need sm_80 or newer).
-GPU_CHIPS = ("sm_80", "sm_86", "sm_89", "sm_90", "sm_90a")
+# mma.sync need sm_80 or newer): kChips in lib/wm/Pipelines/Pipelines.cpp.
+GPU_CHIPS = ("sm_80", "sm_86", "sm_87", "sm_89", "sm_90", "sm_90a")
 # Kernel binary formats of wm-to-nvvm: PTX text, or a cubin (needs ptxas).
 GPU_FORMATS = ("isa", "bin")
 # The largest attention tile (block_q, block_k) a pipeline accepts: far above
