@@ -941,6 +941,19 @@ def run_mlir(case):
 
 # ---------------------------------------------------------------- the issue's own cases
 
+def _compile_small_dma_for_gpu(target, **options):
+    """Compiles a small bf16 DMA layer for `target` into a scratch directory."""
+    g = wm.Graph("dma")
+    q = g.input((1, 64, 2, 64), "bf16")
+    k = g.input((1, 64, 1, 64), "bf16")
+    g.output(*g.dma_attention(q, k, k, g.input((1, 1, 64), "f32"), causal=True, window=16))
+    directory = tempfile.mkdtemp(prefix="wm-fuzz-")
+    try:
+        g.compile(target, path=directory, **options)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def _issue_graph_case(case, name):
     """The numbered cases of issue 10 that go through the Python API."""
     rng = np.random.default_rng(10)
@@ -969,15 +982,7 @@ def _issue_graph_case(case, name):
         raise Failure("mismatch", f"{opt}={value} compiled and ran")
     if name.startswith("4-chip-"):
         chip = name[len("4-chip-"):]
-        g = wm.Graph("dma")
-        q = g.input((1, 64, 2, 64), "bf16")
-        k = g.input((1, 64, 1, 64), "bf16")
-        g.output(*g.dma_attention(q, k, k, g.input((1, 1, 64), "f32"), causal=True, window=16))
-        directory = tempfile.mkdtemp(prefix="wm-fuzz-")
-        try:
-            g.compile(chip if chip.startswith("sm_") else "sm_90a", path=directory, chip=chip)
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+        _compile_small_dma_for_gpu(chip if chip.startswith("sm_") else "sm_90a", chip=chip)
         raise Failure("mismatch", f"chip {chip} compiled")
     if name in ("5-nan-bias", "5-nan-bias-noskip", "5-nan-bias-block4", "6-nan-q", "6-nan-k",
                 "6-inf-bias"):
@@ -999,15 +1004,7 @@ def _issue_graph_case(case, name):
         compare("lse", lse, want_lse, "f32")
         return "matched"
     if name == "8-format-xyz":
-        g = wm.Graph("dma")
-        q = g.input((1, 64, 2, 64), "bf16")
-        k = g.input((1, 64, 1, 64), "bf16")
-        g.output(*g.dma_attention(q, k, k, g.input((1, 1, 64), "f32"), causal=True, window=16))
-        directory = tempfile.mkdtemp(prefix="wm-fuzz-")
-        try:
-            g.compile("sm_90a", path=directory, format="xyz")
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
+        _compile_small_dma_for_gpu("sm_90a", format="xyz")
         raise Failure("mismatch", "format=xyz compiled")
     if name in ("9-window-2**63", "9-scale-nan", "9-scale-inf", "9-dt-limit-nan"):
         g = wm.Graph()
