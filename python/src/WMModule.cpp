@@ -12,6 +12,7 @@
 #include "wm/Dialect/WM/IR/WMDialect.h"
 #include "wm/Dialect/WM/Transforms/Passes.h"
 #include "wm/Dialect/WM/IR/WMOps.h"
+#include "wm/Dialect/WMTile/IR/WMTile.h"
 #include "wm/Pipelines/Pipelines.h"
 
 #include "mlir/AsmParser/AsmParser.h"
@@ -214,7 +215,7 @@ class Context {
 public:
   Context() {
     DialectRegistry registry;
-    registry.insert<wm::WMDialect>();
+    registry.insert<wm::WMDialect, wm::tile::WMTileDialect>();
     registerAllDialects(registry);
     registerAllExtensions(registry);
     registerAllToLLVMIRTranslations(registry);

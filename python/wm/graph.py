@@ -35,7 +35,8 @@ GPU_FORMATS = ("isa", "bin")
 MAX_BLOCK_SIZE = 4096
 # The options of each pipeline, by Python name, and the kind of value each takes.
 CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
-               "compact_keys": "bool"}
+               "compact_keys": "bool", "tile_programs": "bool", "mma_warps": "count",
+               "mma_warp_rows": "count", "wgmma": "bool"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
                "tensor_cores": "bool", "block_select": "bool", "wgmma": "bool",
                "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
@@ -380,7 +381,8 @@ class Graph:
     def compile(self, target: str = "cpu", **options):
         """A callable running the graph. target='cpu' takes and returns numpy
         arrays; options are those of the wm-to-cpu pipeline (block_q, block_k,
-        skip_blocks, compact_keys)."""
+        skip_blocks, compact_keys; tile_programs=True runs bf16/f16 attention as
+        the GPU kernel's tile program, with its mma_warps, mma_warp_rows, wgmma)."""
         self._check_complete()
         if target == "cpu":
             opts = _pipeline_options("cpu", CPU_OPTIONS, options)

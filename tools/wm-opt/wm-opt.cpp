@@ -14,6 +14,7 @@
 #include "wm/Conversion/Passes.h"
 #include "wm/Dialect/WM/IR/WMDialect.h"
 #include "wm/Dialect/WM/Transforms/Passes.h"
+#include "wm/Dialect/WMTile/IR/WMTile.h"
 #include "wm/Pipelines/Pipelines.h"
 
 int main(int argc, char **argv) {
@@ -23,7 +24,7 @@ int main(int argc, char **argv) {
   mlir::wm::registerWMPipelines();
 
   mlir::DialectRegistry registry;
-  registry.insert<mlir::wm::WMDialect>();
+  registry.insert<mlir::wm::WMDialect, mlir::wm::tile::WMTileDialect>();
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);

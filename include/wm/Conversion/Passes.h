@@ -13,6 +13,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
+#include "wm/Dialect/WMTile/IR/WMTile.h"
 
 namespace mlir {
 class RewritePatternSet;

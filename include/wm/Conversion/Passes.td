@@ -79,4 +79,48 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::scf::SCFDialect"];
 }
 
+def WMToTile : Pass<"wm-to-tile"> {
+  let summary = "Turn wm ops into per-CTA tile programs (wm_tile.program)";
+  let description = [{
+    The stage both targets share: tiling, mask-driven block skipping and key
+    compaction. Each `wm.dma_threshold_attention` on bf16/f16 with a head
+    dim multiple of 32 (up to 256) becomes the `wm_tile.program` of its
+    tensor-core kernel, on buffers: one instance per (query block, batch,
+    head) compacts the keys its rows may keep and runs an online softmax
+    over tiles of 64 of them. The kernel heuristics are the program's
+    `#wm_tile.config`. Other ops are left alone.
+  }];
+  let options = [
+    Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
+           "Warps per CTA (0: 8 from 32K query rows on with 32-row warps, "
+           "from 16K with 16-row warps, else 4)">,
+    Option<"mmaWarpRows", "mma-warp-rows", "int64_t", /*default=*/"0",
+           "Query rows per warp, 16 or 32 (0: 32 up to D = 128, else 16)">,
+    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
+           "Warpgroup wgmma (sm_90a) instead of mma.sync">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::wm::tile::WMTileDialect"];
+}
+
+def ConvertWMTileToLoops : Pass<"convert-wm-tile-to-loops"> {
+  let summary = "Run tile programs on the CPU: the grid and every tile op "
+                "as loop nests";
+  let description = [{
+    Each `wm_tile.program` becomes a loop nest over its grid around its
+    region. Register tiles and shared buffers become buffers allocated once
+    at the top of the enclosing function; tile ops become scf loops over
+    them; asynchronous copies complete at once, and commit, wait and barrier
+    vanish. What the GPU lowering maps onto warps is computed here in the
+    same order of tiles, so CI checks the GPU kernels' algorithm.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 #endif // WM_CONVERSION_PASSES_TD

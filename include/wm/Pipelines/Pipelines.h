@@ -21,6 +21,23 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> compactKeys{*this, "compact-keys",
                            llvm::cl::desc("Iterate over compacted keys"),
                            llvm::cl::init(false)};
+  Option<bool> tilePrograms{
+      *this, "tile-programs",
+      llvm::cl::desc("Run bf16/f16 attention as the GPU kernel's tile program "
+                     "(wm-to-tile, convert-wm-tile-to-loops)"),
+      llvm::cl::init(false)};
+  Option<int64_t> mmaWarps{
+      *this, "mma-warps",
+      llvm::cl::desc("Tile programs: warps per CTA (0: automatic)"),
+      llvm::cl::init(0)};
+  Option<int64_t> mmaWarpRows{
+      *this, "mma-warp-rows",
+      llvm::cl::desc("Tile programs: query rows per warp, 16 or 32 (0: "
+                     "automatic)"),
+      llvm::cl::init(0)};
+  Option<bool> wgmma{*this, "wgmma",
+                     llvm::cl::desc("Tile programs: the wgmma kernel's config"),
+                     llvm::cl::init(false)};
 };
 
 struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {

@@ -23,6 +23,11 @@ using namespace mlir::wm;
 static void buildWMToLoops(OpPassManager &pm,
                            const CPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
+  if (options.tilePrograms) {
+    pm.addPass(createWMToTile(WMToTileOptions{
+        options.mmaWarps, options.mmaWarpRows, options.wgmma}));
+    pm.addPass(createConvertWMTileToLoops());
+  }
   pm.addPass(createWMTileDmaAttention(WMTileDmaAttentionOptions{
       options.blockQ, options.blockK, options.skipBlocks,
       options.compactKeys}));

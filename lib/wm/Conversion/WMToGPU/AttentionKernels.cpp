@@ -352,14 +352,6 @@ bool mlir::wm::supportsTensorCoreAttention(DmaThresholdAttentionOp op) {
          headDim <= 256;
 }
 
-bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
-  auto constant = op.getTau().getDefiningOp<arith::ConstantOp>();
-  auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
-                        : SplatElementsAttr();
-  return splat && splat.getElementType().isF32() &&
-         splat.getSplatValue<APFloat>().isInfinity() &&
-         splat.getSplatValue<APFloat>().isNegative();
-}
 
 //===----------------------------------------------------------------------===//
 // dma_attention_mma / dma_attention_wgmma

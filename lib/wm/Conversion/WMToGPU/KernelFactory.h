@@ -8,6 +8,7 @@
 #ifndef WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
 #define WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
 
+#include "wm/Conversion/WMToTile/WMToTile.h"
 #include "wm/Dialect/WM/IR/WMOps.h"
 #include "wm/Dialect/WM/Utils/LoopBuilder.h"
 
@@ -204,9 +205,6 @@ int64_t tensorCoreSharedBytes(DmaThresholdAttentionOp op,
                               const TensorCoreOptions &options);
 /// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytesSm90 = 232448;
-/// Whether `op` keeps every allowed key: its thresholds are the constant
-/// -inf (wm-select-keys found Lk <= W), known when the kernel is built.
-bool keepsEveryKey(DmaThresholdAttentionOp op);
 void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
                                DmaThresholdAttentionOp op, ValueRange buffers,
                                const TensorCoreOptions &options);

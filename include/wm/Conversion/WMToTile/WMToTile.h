@@ -1,0 +1,56 @@
+//===- WMToTile.h - wm ops to tile programs ---------------------*- C++ -*-===//
+//
+// The first GPU stage, shared with the CPU: tiling, block skipping and key
+// compaction of a wm op become one wm_tile.program per kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef WM_CONVERSION_WMTOTILE_WMTOTILE_H
+#define WM_CONVERSION_WMTOTILE_WMTOTILE_H
+
+#include "wm/Dialect/WM/IR/WMOps.h"
+#include "wm/Dialect/WMTile/IR/WMTile.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace wm {
+
+/// What the user may choose of the attention kernel (0: the heuristic).
+struct AttentionKernelOptions {
+  int64_t warps = 0;    // 4 or 8
+  int64_t warpRows = 0; // 16 or 32
+  bool wgmma = false;
+};
+
+/// Keys per attention tile, and the capacity of the candidate lists.
+constexpr int64_t kAttentionTileKeys = 64;
+constexpr int64_t kMmaCandidates = 8192;
+constexpr int64_t kWgmmaCandidates = 4096;
+
+/// Whether the tile program of wm.dma_threshold_attention takes `op`:
+/// bf16/f16 with D a multiple of 32 up to 256 (ldmatrix.x4 spans two
+/// 16-wide key steps).
+bool supportsAttentionProgram(DmaThresholdAttentionOp op);
+
+/// Whether `op` keeps every allowed key: its thresholds are the constant -inf
+/// (wm-select-keys found Lk <= W).
+bool keepsEveryKey(DmaThresholdAttentionOp op);
+
+/// The kernel heuristics of `op`'s attention program.
+tile::KernelConfigAttr chooseAttentionConfig(DmaThresholdAttentionOp op,
+                                             const AttentionKernelOptions &options);
+
+/// Builds the attention program of `op` at `b` on buffers (q, k, v, bias,
+/// tau, out, lse).
+tile::ProgramOp buildAttentionProgram(OpBuilder &b, DmaThresholdAttentionOp op,
+                                      ValueRange buffers,
+                                      tile::KernelConfigAttr config);
+
+/// wm.dma_threshold_attention on tensors -> its tile program on buffers.
+void populateWMToTilePatterns(RewritePatternSet &patterns,
+                              const AttentionKernelOptions &options);
+
+} // namespace wm
+} // namespace mlir
+
+#endif // WM_CONVERSION_WMTOTILE_WMTOTILE_H

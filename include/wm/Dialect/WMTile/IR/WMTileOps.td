@@ -1,0 +1,304 @@
+//===- WMTileOps.td - wm_tile ops --------------------------*- tablegen -*-===//
+
+#ifndef WM_DIALECT_WMTILE_IR_WMTILEOPS_TD
+#define WM_DIALECT_WMTILE_IR_WMTILEOPS_TD
+
+include "wm/Dialect/WMTile/IR/WMTileBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Programs and memory
+//===----------------------------------------------------------------------===//
+
+def WMTile_ProgramOp : WMTile_Op<"program", [
+    IsolatedFromAbove, SingleBlockImplicitTerminator<"EndOp">]> {
+  let summary = "a kernel: a grid of instances of one per-CTA region";
+  let description = [{
+    Runs the region once per point of `grid` (row-major, the first dimension
+    slowest). The region's arguments are the grid coordinates (index), then
+    the buffers. The GPU lowering makes the program a kernel of
+    `config.warps` warps per CTA and the grid its linear block index; the
+    CPU lowering makes it a loop nest.
+
+    ```mlir
+    wm_tile.program "dma_attention_mma" grid [16, 1, 8]
+        config <warps = 4, warp_rows = 32, stages = 1, candidates = 8192,
+                tile_keys = 64, q_in_registers = false, wgmma = false>
+        (%q, %k, %v, %bias, %tau, %out, %lse) : memref<...>, ... {
+    ^bb0(%qb: index, %b: index, %h: index, %q: memref<...>, ...):
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins StrAttr:$kernel_name, DenseI64ArrayAttr:$grid,
+                       WMTile_KernelConfigAttr:$config,
+                       Variadic<AnyMemRef>:$buffers);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kernel_name `grid` $grid `config` $config `(` $buffers `)` `:`
+    type($buffers) $body attr-dict
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    Block &getBodyBlock() { return getBody().front(); }
+    /// The region argument of buffer `i`.
+    BlockArgument getBufferArgument(unsigned i) {
+      return getBodyBlock().getArgument(getGrid().size() + i);
+    }
+  }];
+}
+
+def WMTile_EndOp : WMTile_Op<"end", [Terminator, HasParent<"ProgramOp">, Pure]> {
+  let summary = "ends a program region";
+  let assemblyFormat = "attr-dict";
+}
+
+def WMTile_AllocSharedOp : WMTile_Op<"alloc_shared", [HasParent<"ProgramOp">]> {
+  let summary = "a shared buffer of the program instance";
+  let description = [{
+    Lives for the whole instance. Only at the top of a program's region, so
+    the GPU lowering can lay out shared memory statically.
+  }];
+  let results = (outs WMTile_AnyShared:$buffer);
+  let assemblyFormat = "attr-dict `:` type($buffer)";
+}
+
+def WMTile_StageOp : WMTile_Op<"stage", [Pure]> {
+  let summary = "stage `index` of a staged shared buffer";
+  let arguments = (ins WMTile_AnyShared:$buffer, Index:$index);
+  let results = (outs WMTile_AnyShared:$result);
+  let assemblyFormat = [{
+    $buffer `[` $index `]` attr-dict `:` type($buffer) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ReadOp : WMTile_Op<"read"> {
+  let summary = "one element of a 1-D shared buffer, read by every thread";
+  let arguments = (ins WMTile_AnyShared:$buffer, Index:$index);
+  let results = (outs AnyTypeOf<[I32, F32]>:$value);
+  let assemblyFormat = "$buffer `[` $index `]` attr-dict `:` type($buffer) `->` type($value)";
+  let hasVerifier = 1;
+}
+
+def WMTile_SplatOp : WMTile_Op<"splat", [Pure]> {
+  let summary = "a register tile with every element `value`";
+  let arguments = (ins F32Attr:$value);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = "$value attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Copies. A row tile of `src`: rows along `row_dim`, columns along the last
+// dimension, the other coordinates fixed by `indices`.
+//===----------------------------------------------------------------------===//
+
+def WMTile_LoadOp : WMTile_Op<"load"> {
+  let summary = "rows of a buffer into a register tile";
+  let description = [{
+    Element (r, c) of the result is `src[indices]` with `r` added to the
+    coordinate of `row_dim` and `c` to the last; rows past the end of
+    `row_dim` read 0.
+  }];
+  let arguments = (ins AnyMemRef:$src, Variadic<Index>:$indices,
+                       I64Attr:$row_dim);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $src `[` $indices `]` attr-dict `:` type($src) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_CopyAsyncOp : WMTile_Op<"copy_async"> {
+  let summary = "rows of a buffer into a shared buffer, asynchronously";
+  let description = [{
+    Like `load`, into `dst` (rows past the end are zeros). Completes at the
+    `wait` of its commit group.
+  }];
+  let arguments = (ins AnyMemRef:$src, Variadic<Index>:$indices,
+                       WMTile_AnyShared:$dst, I64Attr:$row_dim);
+  let assemblyFormat = [{
+    $src `[` $indices `]` `into` $dst attr-dict `:` type($src) `,` type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_GatherAsyncOp : WMTile_Op<"gather_async"> {
+  let summary = "rows of a buffer chosen by an index list, asynchronously";
+  let description = [{
+    Row r of `dst` is the row of `src` at coordinate `rows[first + r]` along
+    `row_dim` (the other coordinates are `indices`, one per dimension but
+    `row_dim`, the last one the first column), or zeros when
+    `first + r >= count`. A 1-D `dst` gathers single elements.
+  }];
+  let arguments = (ins AnyMemRef:$src, Variadic<Index>:$indices,
+                       WMTile_AnyShared:$rows, Index:$first, Index:$count,
+                       WMTile_AnyShared:$dst, I64Attr:$row_dim);
+  let assemblyFormat = [{
+    $src `[` $indices `]` `rows` $rows `[` $first `]` `count` $count `into`
+    $dst attr-dict `:` type($src) `,` type($rows) `,` type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_CommitOp : WMTile_Op<"commit"> {
+  let summary = "closes the group of asynchronous copies issued so far";
+  let assemblyFormat = "attr-dict";
+}
+
+def WMTile_WaitOp : WMTile_Op<"wait"> {
+  let summary = "waits until at most `pending` commit groups are in flight";
+  let arguments = (ins I64Attr:$pending);
+  let assemblyFormat = "$pending attr-dict";
+}
+
+def WMTile_BarrierOp : WMTile_Op<"barrier"> {
+  let summary = "orders the CTA's shared-memory accesses (a no-op on the CPU)";
+  let assemblyFormat = "attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// DMA tile ops
+//===----------------------------------------------------------------------===//
+
+def WMTile_ThresholdsOp : WMTile_Op<"thresholds"> {
+  let summary = "the thresholds of a block of query rows and their range";
+  let description = [{
+    `tau` is `thresholds[indices]` with the row `r` added to the last
+    coordinate, for the rows of the result tile; rows at or past `rows_end`
+    get +inf (they keep nothing). With `nan_as_inf`, a NaN threshold reads
+    as +inf. `low` is the smallest threshold with NaN as +inf (keys below it
+    are kept by no row), `high` the largest over rows before `rows_end`
+    (-inf: no row has a threshold).
+  }];
+  let arguments = (ins MemRefOf<[F32]>:$thresholds, Variadic<Index>:$indices,
+                       Index:$rows_end, UnitAttr:$nan_as_inf);
+  let results = (outs WMTile_AnyTile:$tau, F32:$low, F32:$high);
+  let assemblyFormat = [{
+    $thresholds `[` $indices `]` `rows_end` $rows_end attr-dict `:`
+    type($thresholds) `->` type($tau)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_CompactOp : WMTile_Op<"compact"> {
+  let summary = "the keys of [from, to) whose bias may reach `low`, in order";
+  let description = [{
+    Writes into `candidates` the keys j of [from, to), in increasing order,
+    with `bias[indices, j]` not below `low` (unordered compare: NaN biases
+    are candidates), and returns their count and the first key not
+    examined. Keys are examined in rounds of `round` while the list can
+    take a whole round; with `low` = -inf every key qualifies and the list
+    is filled directly. Callers loop until `next` reaches `to`.
+  }];
+  let arguments = (ins MemRefOf<[F32]>:$bias, Variadic<Index>:$indices,
+                       Index:$from, Index:$to, F32:$low,
+                       WMTile_AnyShared:$candidates, I64Attr:$round);
+  let results = (outs Index:$count, Index:$next);
+  let assemblyFormat = [{
+    $bias `[` $indices `]` `from` $from `to` $to `where` $low `into`
+    $candidates attr-dict `:` type($bias) `,` type($candidates)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_MatmulOp : WMTile_Op<"matmul"> {
+  let summary = "C = A B (or A B^T) with f32 accumulation";
+  let description = [{
+    `lhs` (M x K) is a register tile or a shared buffer, `rhs` a shared
+    buffer of K x N, or N x K with `transpose_rhs`. With `acc`, the result
+    is acc + A B. 16-bit operands are multiplied exactly and summed in f32;
+    an f32 register `lhs` is rounded to the element type of `rhs` first.
+  }];
+  let arguments = (ins AnyType:$lhs, WMTile_AnyShared:$rhs,
+                       Optional<WMTile_AnyTile>:$acc, UnitAttr:$transpose_rhs);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`acc` $acc^)? attr-dict `:` type($lhs) `,` type($rhs)
+    (`,` type($acc)^)? `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScoreOp : WMTile_Op<"score", [AllTypesMatch<["logits", "result"]>]> {
+  let summary = "attention logits to masked log2-domain scores";
+  let description = [{
+    For query row `first_row + r` and key column c (key `keys[first + c]`):
+    score = fma(logits, logit_scale, bias * bias_scale) where the row keeps
+    the key, else -inf. `tests` says what is checked: `none` nothing; `bias`
+    the keep test against the row's threshold `tau` (exact: bias >= tau or
+    bias is NaN; otherwise bias UGE tau); `all` also that `first + c <
+    count` and, with `causal`, that the key is at most `first_row + r +
+    key_offset`. Without `tau` every present key passes the bias test.
+  }];
+  let arguments = (ins WMTile_AnyTile:$logits, WMTile_AnyShared:$bias,
+                       WMTile_AnyShared:$keys, Index:$first, Index:$count,
+                       Optional<WMTile_AnyTile>:$tau, Index:$first_row,
+                       F32Attr:$logit_scale, F32Attr:$bias_scale,
+                       WMTile_ScoreTestsAttr:$tests, UnitAttr:$causal,
+                       I64Attr:$key_offset, UnitAttr:$exact);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $logits `,` $bias `,` $keys `[` $first `]` `count` $count
+    (`tau` $tau^)? `rows` $first_row $tests attr-dict `:` type($logits) `,`
+    type($bias) `,` type($keys) (`,` type($tau)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_SoftmaxUpdateOp : WMTile_Op<"softmax_update", [Pure,
+    AllTypesMatch<["scores", "probs"]>, AllTypesMatch<["max", "new_max", "alpha"]>,
+    AllTypesMatch<["sum", "new_sum"]>]> {
+  let summary = "one step of the online softmax, in the log2 domain";
+  let description = [{
+    max' = max(max, rowmax(scores)); with ref = max' (0 where max' is -inf),
+    probs = 2^(scores - ref), alpha = 2^(max - ref) and
+    sum' = sum * alpha + rowsum(probs). `sum` is a `partial` row vector.
+  }];
+  let arguments = (ins WMTile_AnyTile:$scores, WMTile_AnyTile:$max,
+                       WMTile_AnyTile:$sum);
+  let results = (outs WMTile_AnyTile:$probs, WMTile_AnyTile:$new_max,
+                      WMTile_AnyTile:$new_sum, WMTile_AnyTile:$alpha);
+  let assemblyFormat = [{
+    $scores `,` $max `,` $sum attr-dict `:` type($scores) `,` type($max) `,`
+    type($sum)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScaleRowsOp : WMTile_Op<"scale_rows", [Pure,
+    AllTypesMatch<["tile", "result"]>]> {
+  let summary = "multiplies row r of a tile by factors[r]";
+  let arguments = (ins WMTile_AnyTile:$tile, WMTile_AnyTile:$factors);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $tile `,` $factors attr-dict `:` type($tile) `,` type($factors)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_StoreAttentionOp : WMTile_Op<"store_attention",
+    [AttrSizedOperandSegments]> {
+  let summary = "out = acc / sum and the log-sum-exp, for rows that exist";
+  let description = [{
+    Row r (query `first_row + r`, skipped at or past the end of the output's
+    row dimension 1): out[indices with r added at dim 1] = acc / sum, and
+    lse[lse_indices with r added last] = (max + log2 sum) * lse_scale; +inf
+    where max is +inf. A row whose max is -inf kept nothing: out 0,
+    lse -inf.
+  }];
+  let arguments = (ins WMTile_AnyTile:$acc, WMTile_AnyTile:$max,
+                       WMTile_AnyTile:$sum, AnyMemRef:$out,
+                       Variadic<Index>:$indices, MemRefOf<[F32]>:$lse,
+                       Variadic<Index>:$lse_indices, F32Attr:$lse_scale);
+  let assemblyFormat = [{
+    $acc `,` $max `,` $sum `into` $out `[` $indices `]` `,` $lse `[`
+    $lse_indices `]` attr-dict `:` type($acc) `,` type($max) `,` type($sum)
+    `,` type($out) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // WM_DIALECT_WMTILE_IR_WMTILEOPS_TD

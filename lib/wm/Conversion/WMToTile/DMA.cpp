@@ -1,0 +1,443 @@
+//===- DMA.cpp - wm.dma_threshold_attention to its tile program -----------===//
+//
+// One program instance per (block of query rows, batch, head), heaviest
+// blocks first (causal blocks late in the sequence see the most keys):
+//
+//   thresholds of the block's rows -> low, high
+//   while keys remain before the block's causal end:
+//     compact the keys with bias >= low (at most W + rows of them, by the
+//     prefix argument of docs/design.md) into the candidate list
+//     for each tile of 64 candidates, K/V/bias gathered `stages` deep:
+//       S = Q K^T; scores masked at the tile's skip level; online softmax;
+//       O = O * alpha + P V
+//   out = O / l, lse = (m + log2 l) ln 2
+//
+// Skip levels: a tile every row may see causally and whose keys are all
+// present only tests bias >= tau (no test at all without thresholds); the
+// GPU lowering of that test further drops it for warps whose rows all keep
+// the whole tile.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/WMToTile/WMToTile.h"
+
+#include "wm/Dialect/WM/Utils/LoopBuilder.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+using arith::CmpFPredicate;
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr double kLog2E = 1.4426950408889634;
+constexpr double kLn2 = 0.6931471805599453;
+
+/// Builds the region of one attention program.
+class AttentionProgram {
+public:
+  AttentionProgram(OpBuilder &b, Location loc, DmaThresholdAttentionOp op,
+                   KernelConfigAttr config)
+      : b(b), loc(loc), lb(b, loc), op(op), config(config) {
+    auto query = op.getQuery().getType();
+    queries = query.getDimSize(1);
+    heads = query.getDimSize(2);
+    headDim = query.getDimSize(3);
+    half = query.getElementType();
+    keys = op.getKey().getType().getDimSize(1);
+    kvHeads = op.getKey().getType().getDimSize(2);
+    rows = config.getBlockRows();
+    tileKeys = config.getTileKeys();
+    selection = !keepsEveryKey(op);
+    // Thresholds of a causal global selection (or of unknown origin) may be
+    // NaN for rows that see no NaN key: they need the exact keep test.
+    auto select = op.getTau().getDefiningOp<DmaSelectOp>();
+    exact = !select ||
+            (select.getCausal() && select.getScope() == SelectionScope::global);
+  }
+
+  /// The body, at the start of `block` (grid coordinates, then buffers).
+  void build(Block &block);
+
+private:
+  TileType tile(ArrayRef<int64_t> shape, bool partial = false) {
+    return TileType::get(shape, b.getF32Type(), partial);
+  }
+  Value shared(ArrayRef<int64_t> shape, Type element) {
+    return AllocSharedOp::create(b, loc, SharedType::get(shape, element));
+  }
+  Value stageOf(Value buffer, Value stage) {
+    auto type = cast<SharedType>(buffer.getType());
+    return StageOp::create(
+        b, loc,
+        SharedType::get(type.getShape().drop_front(), type.getElementType()),
+        buffer, stage);
+  }
+  void prologue();
+  /// Starts the copies of candidate tile `t` into `stage`: its biases and K
+  /// rows with `keysAndK`, its V rows with `values`.
+  void issueTile(Value t, Value stage, Value count, bool keysAndK,
+                 bool values);
+  /// The scores of the tile at `c0` of the list, at its skip level.
+  Value scores(Value logits, Value biasTile, Value c0, Value count);
+  /// One tile: returns (O, m, l) after it. `beforeValues` runs before P V.
+  SmallVector<Value> attend(ValueRange state, Value stage, Value c0,
+                            Value count, function_ref<void()> beforeValues);
+  SmallVector<Value> tileLoop(ValueRange state, Value count);
+  SmallVector<Value> segmentLoop(ValueRange state);
+
+  OpBuilder &b;
+  Location loc;
+  LoopBuilder lb;
+  DmaThresholdAttentionOp op;
+  KernelConfigAttr config;
+  int64_t queries, heads, headDim, keys, kvHeads, rows, tileKeys;
+  Type half;
+  bool selection, exact;
+
+  Value qBuf, kBuf, vBuf, biasBuf, tauBuf, outBuf, lseBuf;
+  Value queryBlock, batchIndex, head, group, i0, keyEnd, low, noThreshold, tau;
+  Value candidates, kStages, vStages, biasStages, query;
+};
+
+void AttentionProgram::prologue() {
+  Value zero = lb.index(0);
+  group = lb.divi(head, lb.index(heads / kvHeads));
+  i0 = lb.muli(queryBlock, lb.index(rows));
+  Value end = lb.addi(i0, lb.index(rows));
+  Value i1 = lb.mini(lb.index(queries), end);
+  Value causalEnd = lb.addi(i1, lb.index(keys - queries));
+  keyEnd = op.getCausal()
+               ? lb.maxi(zero, lb.mini(lb.index(keys), causalEnd))
+               : lb.index(keys);
+  if (selection) {
+    auto thresholds = ThresholdsOp::create(
+        b, loc, tile({rows}), b.getF32Type(), b.getF32Type(), tauBuf,
+        ValueRange{batchIndex, group, i0}, lb.index(queries),
+        /*nan_as_inf=*/!exact);
+    tau = thresholds.getTau();
+    low = thresholds.getLow();
+    noThreshold = lb.cmp(CmpFPredicate::OEQ, thresholds.getHigh(), lb.negInf());
+  } else {
+    low = lb.negInf();
+    noThreshold = lb.boolean(true);
+  }
+  int64_t stages = config.getStages();
+  candidates = shared({config.getCandidates()}, b.getI32Type());
+  kStages = shared({stages, tileKeys, headDim}, half);
+  vStages = shared({stages, tileKeys, headDim}, half);
+  biasStages = shared({stages, tileKeys}, b.getF32Type());
+  SmallVector<Value> qAt = {batchIndex, i0, head, zero};
+  if (config.getQInRegisters()) {
+    query = LoadOp::create(b, loc, TileType::get({rows, headDim}, half), qBuf,
+                           qAt, /*row_dim=*/1);
+  } else {
+    // Lands with the first tile's commit group.
+    query = shared({rows, headDim}, half);
+    CopyAsyncOp::create(b, loc, qBuf, qAt, query, /*row_dim=*/1);
+  }
+}
+
+void AttentionProgram::issueTile(Value t, Value stage, Value count,
+                                 bool keysAndK, bool values) {
+  Value c0 = lb.muli(t, lb.index(tileKeys));
+  Value zero = lb.index(0);
+  if (keysAndK) {
+    GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
+                          candidates, c0, count, stageOf(biasStages, stage),
+                          /*row_dim=*/2);
+    GatherAsyncOp::create(b, loc, kBuf, ValueRange{batchIndex, group, zero},
+                          candidates, c0, count, stageOf(kStages, stage),
+                          /*row_dim=*/1);
+  }
+  if (values)
+    GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
+                          candidates, c0, count, stageOf(vStages, stage),
+                          /*row_dim=*/1);
+}
+
+Value AttentionProgram::scores(Value logits, Value biasTile, Value c0,
+                               Value count) {
+  auto score = [&](ScoreTests tests) -> Value {
+    return ScoreOp::create(
+        b, loc, logits.getType(), logits, biasTile, candidates, c0, count,
+        selection ? tau : Value(), i0,
+        b.getF32FloatAttr(op.getScale().convertToDouble() * kLog2E),
+        b.getF32FloatAttr(kLog2E), ScoreTestsAttr::get(b.getContext(), tests),
+        op.getCausal() ? b.getUnitAttr() : UnitAttr(),
+        b.getI64IntegerAttr(keys - queries),
+        exact ? b.getUnitAttr() : UnitAttr());
+  };
+  auto ifScores = [&](Value condition, function_ref<Value()> then,
+                      function_ref<Value()> otherwise) {
+    auto ifOp = scf::IfOp::create(b, loc, logits.getType(), condition,
+                                  /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, then());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, otherwise());
+    return ifOp.getResult(0);
+  };
+  // Whole: every key of the tile present and, causally, visible to the
+  // block's first row.
+  Value one = lb.index(1);
+  Value tileEnd = lb.addi(c0, lb.index(tileKeys));
+  Value whole = lb.cmpi(CmpIPredicate::sle, tileEnd, count);
+  if (op.getCausal()) {
+    Value lastSlot = lb.mini(lb.addi(c0, lb.index(tileKeys - 1)),
+                             lb.subi(count, one));
+    Value last = ReadOp::create(b, loc, b.getI32Type(), candidates, lastSlot);
+    Value lastKey = arith::IndexCastOp::create(b, loc, b.getIndexType(), last);
+    Value firstLimit = lb.addi(i0, lb.index(keys - queries));
+    whole = lb.andi(whole, lb.cmpi(CmpIPredicate::sle, lastKey, firstLimit));
+  }
+  return ifScores(
+      whole,
+      [&] {
+        if (!selection)
+          return score(ScoreTests::none);
+        return ifScores(
+            noThreshold, [&] { return score(ScoreTests::none); },
+            [&] { return score(ScoreTests::bias); });
+      },
+      [&] { return score(ScoreTests::all); });
+}
+
+SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
+                                            Value c0, Value count,
+                                            function_ref<void()> beforeValues) {
+  auto logitsType = tile({rows, tileKeys});
+  Value logits = MatmulOp::create(b, loc, logitsType, query,
+                                  stageOf(kStages, stage), Value(),
+                                  /*transpose_rhs=*/true);
+  Value masked = scores(logits, stageOf(biasStages, stage), c0, count);
+  auto update = SoftmaxUpdateOp::create(
+      b, loc, masked.getType(), state[1].getType(), state[2].getType(),
+      state[1].getType(), masked, state[1], state[2]);
+  Value scaled = ScaleRowsOp::create(b, loc, state[0].getType(), state[0],
+                                     update.getAlpha());
+  beforeValues();
+  Value acc = MatmulOp::create(b, loc, state[0].getType(), update.getProbs(),
+                               stageOf(vStages, stage), scaled,
+                               /*transpose_rhs=*/false);
+  return {acc, update.getNewMax(), update.getNewSum()};
+}
+
+SmallVector<Value> AttentionProgram::tileLoop(ValueRange state, Value count) {
+  Value zero = lb.index(0), one = lb.index(1);
+  Value tiles = lb.ceilDiv(count, lb.index(tileKeys));
+  bool twoStages = config.getStages() == 2;
+  Value any = lb.cmpi(CmpIPredicate::sgt, tiles, zero);
+  lb.ifThen(any, [&] { issueTile(zero, zero, count, true, twoStages); });
+  CommitOp::create(b, loc);
+  auto loop = scf::ForOp::create(b, loc, zero, tiles, one, state);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  Value t = loop.getInductionVar();
+  ValueRange carried = loop.getRegionIterArgs();
+  Value next = lb.addi(t, one);
+  Value c0 = lb.muli(t, lb.index(tileKeys));
+  Value hasNext = lb.cmpi(CmpIPredicate::slt, next, tiles);
+  SmallVector<Value> result;
+  if (twoStages) {
+    // Tile t + 1 is in flight while tile t is computed.
+    Value stage = lb.remi(t, lb.index(2));
+    Value other = lb.subi(one, stage);
+    lb.ifThen(hasNext, [&] { issueTile(next, other, count, true, true); });
+    CommitOp::create(b, loc);
+    WaitOp::create(b, loc, 1);
+    BarrierOp::create(b, loc);
+    result = attend(carried, stage, c0, count, [] {});
+    // The next iteration refills this stage.
+    BarrierOp::create(b, loc);
+  } else {
+    // One stage (FlashAttention-2's): V of tile t loads while its scores
+    // are computed, K of tile t + 1 while P V is.
+    WaitOp::create(b, loc, 0);
+    BarrierOp::create(b, loc);
+    issueTile(t, zero, count, false, true);
+    CommitOp::create(b, loc);
+    result = attend(carried, zero, c0, count, [&] {
+      WaitOp::create(b, loc, 0);
+      BarrierOp::create(b, loc);
+      lb.ifThen(hasNext, [&] { issueTile(next, zero, count, true, false); });
+      CommitOp::create(b, loc);
+    });
+  }
+  scf::YieldOp::create(b, loc, result);
+  return SmallVector<Value>(loop.getResults());
+}
+
+SmallVector<Value> AttentionProgram::segmentLoop(ValueRange state) {
+  SmallVector<Value> init = {lb.index(0)};
+  llvm::append_range(init, state);
+  auto loop = scf::WhileOp::create(b, loc, TypeRange(ValueRange(init)), init,
+                                   nullptr, nullptr);
+  OpBuilder::InsertionGuard guard(b);
+  Block *before = loop.getBeforeBody();
+  b.setInsertionPointToEnd(before);
+  Value more = lb.cmpi(CmpIPredicate::slt, before->getArgument(0), keyEnd);
+  scf::ConditionOp::create(b, loc, more, before->getArguments());
+  Block *after = loop.getAfterBody();
+  b.setInsertionPointToEnd(after);
+  // As many keys from s0 on as the candidate list can take, then their
+  // tiles; a compaction round is half the list.
+  auto compact = CompactOp::create(
+      b, loc, b.getIndexType(), b.getIndexType(), biasBuf, ValueRange{batchIndex, group}, after->getArgument(0),
+      keyEnd, low, candidates, config.getCandidates() / 2);
+  BarrierOp::create(b, loc);
+  SmallVector<Value> next = {compact.getNext()};
+  llvm::append_range(next,
+                     tileLoop(after->getArguments().drop_front(),
+                              compact.getCount()));
+  scf::YieldOp::create(b, loc, next);
+  return SmallVector<Value>(loop.getResults().drop_front());
+}
+
+void AttentionProgram::build(Block &block) {
+  b.setInsertionPointToStart(&block);
+  int64_t queryBlocks = llvm::divideCeil(queries, rows);
+  queryBlock = lb.subi(lb.index(queryBlocks - 1), block.getArgument(0));
+  batchIndex = block.getArgument(1);
+  head = block.getArgument(2);
+  ValueRange buffers = block.getArguments().drop_front(3);
+  qBuf = buffers[0], kBuf = buffers[1], vBuf = buffers[2];
+  biasBuf = buffers[3], tauBuf = buffers[4];
+  outBuf = buffers[5], lseBuf = buffers[6];
+  prologue();
+  SmallVector<Value> state = {
+      SplatOp::create(b, loc, tile({rows, headDim}), b.getF32FloatAttr(0.0)),
+      SplatOp::create(b, loc, tile({rows}),
+                      b.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
+      SplatOp::create(b, loc, tile({rows}, /*partial=*/true),
+                      b.getF32FloatAttr(0.0))};
+  SmallVector<Value> final = segmentLoop(state);
+  Value zero = lb.index(0);
+  StoreAttentionOp::create(b, loc, final[0], final[1], final[2], outBuf,
+                           ValueRange{batchIndex, i0, head, zero}, lseBuf,
+                           ValueRange{batchIndex, head, i0},
+                           b.getF32FloatAttr(kLn2));
+}
+
+} // namespace
+
+bool mlir::wm::supportsAttentionProgram(DmaThresholdAttentionOp op) {
+  auto query = op.getQuery().getType();
+  Type element = query.getElementType();
+  int64_t headDim = query.getDimSize(3);
+  return query.hasStaticShape() && op.getKey().getType().hasStaticShape() &&
+         (element.isBF16() || element.isF16()) && headDim % 32 == 0 &&
+         headDim <= 256;
+}
+
+bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
+  auto constant = op.getTau().getDefiningOp<arith::ConstantOp>();
+  auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
+                        : SplatElementsAttr();
+  return splat && splat.getElementType().isF32() &&
+         splat.getSplatValue<APFloat>().isInfinity() &&
+         splat.getSplatValue<APFloat>().isNegative();
+}
+
+KernelConfigAttr
+mlir::wm::chooseAttentionConfig(DmaThresholdAttentionOp op,
+                                const AttentionKernelOptions &options) {
+  int64_t queries = op.getQuery().getType().getDimSize(1);
+  int64_t headDim = op.getQuery().getType().getDimSize(3);
+  // The wgmma tile copies map 8 rows of D / 8 chunks onto a warpgroup.
+  bool wgmma = options.wgmma && 128 % headDim == 0;
+  // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
+  // from shared memory twice: half the ldmatrix traffic per mma of 16-row
+  // warps. Past D = 128 their accumulators alone would fill the registers.
+  int64_t rowTiles = wgmma              ? 1
+                     : options.warpRows ? options.warpRows / 16
+                     : headDim <= 128   ? 2
+                                        : 1;
+  // Long sequences: larger CTAs halve the compaction and gathers per row.
+  int64_t warps = wgmma           ? 4
+                  : options.warps ? options.warps
+                  : queries >= (rowTiles == 2 ? 32768 : 16384) ? 8
+                                                               : 4;
+  // 16-row warps keep their Q fragments in registers and double-buffer K
+  // and V. 32-row warps have no registers left for Q: they read it from
+  // shared memory and run FlashAttention-2's single stage, so that two CTAs
+  // still fit an SM.
+  bool qInRegisters = !wgmma && rowTiles == 1;
+  int64_t stages = rowTiles == 1 ? 2 : 1;
+  return KernelConfigAttr::get(op.getContext(), warps, 16 * rowTiles, stages,
+                               wgmma ? kWgmmaCandidates : kMmaCandidates,
+                               kAttentionTileKeys, qInRegisters, wgmma);
+}
+
+ProgramOp mlir::wm::buildAttentionProgram(OpBuilder &b,
+                                          DmaThresholdAttentionOp op,
+                                          ValueRange buffers,
+                                          KernelConfigAttr config) {
+  Location loc = op.getLoc();
+  auto query = op.getQuery().getType();
+  int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
+  int64_t heads = query.getDimSize(2);
+  SmallVector<int64_t> grid = {
+      llvm::divideCeil(queries, config.getBlockRows()), batch, heads};
+  auto program = ProgramOp::create(
+      b, loc, config.getWgmma() ? "dma_attention_wgmma" : "dma_attention_mma",
+      grid, config, buffers);
+  SmallVector<Type> argTypes(grid.size(), b.getIndexType());
+  llvm::append_range(argTypes, TypeRange(buffers));
+  SmallVector<Location> locs(argTypes.size(), loc);
+  OpBuilder::InsertionGuard guard(b);
+  Block *block = b.createBlock(&program.getBody(), {}, argTypes, locs);
+  AttentionProgram(b, loc, op, config).build(*block);
+  EndOp::create(b, loc);
+  return program;
+}
+
+namespace {
+
+/// wm.dma_threshold_attention on tensors: operands read as buffers, results
+/// written by the program into fresh ones.
+struct AttentionToProgram : OpRewritePattern<DmaThresholdAttentionOp> {
+  AttentionToProgram(MLIRContext *context, AttentionKernelOptions options)
+      : OpRewritePattern(context), options(options) {}
+
+  LogicalResult matchAndRewrite(DmaThresholdAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!supportsAttentionProgram(op))
+      return rewriter.notifyMatchFailure(op, "no tile program for this shape");
+    LoopBuilder lb(rewriter, op.getLoc());
+    SmallVector<Value> buffers;
+    for (Value operand : {op.getQuery(), op.getKey(), op.getValue(),
+                          op.getBias(), op.getTau()})
+      buffers.push_back(lb.bufferOf(operand));
+    for (Value result : op.getResults()) {
+      auto type = cast<RankedTensorType>(result.getType());
+      SmallVector<Value> sizes;
+      for (int64_t d : type.getShape())
+        sizes.push_back(lb.index(d));
+      buffers.push_back(lb.allocResult(type, sizes));
+    }
+    buildAttentionProgram(rewriter, op, buffers,
+                          chooseAttentionConfig(op, options));
+    Value out = lb.tensorOf(buffers[5], op.getOutput().getType());
+    Value lse = lb.tensorOf(buffers[6], op.getLse().getType());
+    rewriter.replaceOp(op, {out, lse});
+    return success();
+  }
+
+  AttentionKernelOptions options;
+};
+
+} // namespace
+
+void mlir::wm::populateWMToTilePatterns(RewritePatternSet &patterns,
+                                        const AttentionKernelOptions &options) {
+  patterns.add<AttentionToProgram>(patterns.getContext(), options);
+}

@@ -1,0 +1,264 @@
+//===- WMTileOps.cpp - wm_tile op verifiers -------------------------------===//
+
+#include "wm/Dialect/WMTile/IR/WMTile.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+
+using namespace mlir;
+using namespace mlir::wm::tile;
+
+#define GET_OP_CLASSES
+#include "wm/Dialect/WMTile/IR/WMTileOps.cpp.inc"
+
+namespace {
+
+/// `shape` as 4x64 for messages.
+std::string dims(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, "x");
+  return s;
+}
+
+/// The checks of a row-tile access of `src` (load, copy_async): `indices`
+/// address every dimension, `row_dim` is not the last, and the tile has
+/// 1 or 2 dimensions of at most the source's columns.
+LogicalResult verifyRowAccess(Operation *op, MemRefType src,
+                              unsigned indexCount, int64_t rowDim,
+                              ArrayRef<int64_t> tile, Type tileElement) {
+  int64_t rank = src.getRank();
+  if (static_cast<int64_t>(indexCount) != rank)
+    return op->emitOpError() << "needs " << rank << " indices for a rank-"
+                             << rank << " source, got " << indexCount;
+  if (rowDim < 0 || rowDim >= rank - (tile.size() == 2 ? 1 : 0))
+    return op->emitOpError() << "row_dim " << rowDim
+                             << " is not a row dimension of the source";
+  if (tile.size() != 1 && tile.size() != 2)
+    return op->emitOpError() << "moves 1-D or 2-D tiles, got " << tile.size()
+                             << "-D";
+  if (tile.size() == 2 && !src.isDynamicDim(rank - 1) &&
+      tile[1] > src.getDimSize(rank - 1))
+    return op->emitOpError() << "tile of " << tile[1]
+                             << " columns is wider than the source's "
+                             << src.getDimSize(rank - 1);
+  if (tileElement != src.getElementType())
+    return op->emitOpError() << "tile element type " << tileElement
+                             << " differs from the source's "
+                             << src.getElementType();
+  return success();
+}
+
+bool isRowVector(TileType t, int64_t rows) {
+  return t.getShape().size() == 1 && t.getShape()[0] == rows &&
+         t.getElementType().isF32();
+}
+
+} // namespace
+
+LogicalResult ProgramOp::verify() {
+  Block &block = getBodyBlock();
+  size_t grid = getGrid().size();
+  if (grid == 0 || grid > 3)
+    return emitOpError() << "needs a grid of 1 to 3 dimensions, got " << grid;
+  if (llvm::any_of(getGrid(), [](int64_t d) { return d < 1; }))
+    return emitOpError() << "grid dimensions must be positive";
+  if (block.getNumArguments() != grid + getBuffers().size())
+    return emitOpError() << "region needs " << grid
+                         << " grid coordinates and one argument per buffer, "
+                            "got "
+                         << block.getNumArguments() << " arguments";
+  for (unsigned i = 0; i < grid; ++i)
+    if (!block.getArgument(i).getType().isIndex())
+      return emitOpError() << "grid coordinate " << i << " must be an index";
+  for (auto [i, buffer] : llvm::enumerate(getBuffers()))
+    if (getBufferArgument(i).getType() != buffer.getType())
+      return emitOpError() << "region argument of buffer " << i
+                           << " has another type than the buffer";
+  for (Operation &op : block)
+    for (Region &region : op.getRegions())
+      if (region.walk([](AllocSharedOp) { return WalkResult::interrupt(); })
+              .wasInterrupted())
+        return op.emitOpError()
+               << "holds a wm_tile.alloc_shared; shared buffers are "
+                  "allocated at the top of the program";
+  return success();
+}
+
+LogicalResult StageOp::verify() {
+  ArrayRef<int64_t> from = getBuffer().getType().getShape();
+  ArrayRef<int64_t> to = getResult().getType().getShape();
+  if (from.size() < 2 || from.drop_front() != to ||
+      getBuffer().getType().getElementType() !=
+          getResult().getType().getElementType())
+    return emitOpError() << "result must be one stage of the buffer: "
+                         << dims(from.drop_front()) << " of "
+                         << getBuffer().getType().getElementType();
+  return success();
+}
+
+LogicalResult ReadOp::verify() {
+  SharedType type = getBuffer().getType();
+  if (type.getShape().size() != 1 || type.getElementType() != getType())
+    return emitOpError() << "reads one element of a 1-D buffer of "
+                         << getType();
+  return success();
+}
+
+LogicalResult SplatOp::verify() {
+  if (!getType().getElementType().isF32())
+    return emitOpError() << "splats f32 tiles";
+  return success();
+}
+
+LogicalResult LoadOp::verify() {
+  return verifyRowAccess(*this, getSrc().getType(), getIndices().size(),
+                         getRowDim(), getType().getShape(),
+                         getType().getElementType());
+}
+
+LogicalResult CopyAsyncOp::verify() {
+  return verifyRowAccess(*this, getSrc().getType(), getIndices().size(),
+                         getRowDim(), getDst().getType().getShape(),
+                         getDst().getType().getElementType());
+}
+
+LogicalResult GatherAsyncOp::verify() {
+  MemRefType src = getSrc().getType();
+  SharedType dst = getDst().getType(), rows = getRows().getType();
+  if (rows.getShape().size() != 1 || !rows.getElementType().isInteger(32))
+    return emitOpError() << "takes its row indices from a 1-D i32 buffer";
+  int64_t rank = src.getRank();
+  if (static_cast<int64_t>(getIndices().size()) != rank - 1)
+    return emitOpError() << "needs " << rank - 1
+                         << " indices (every dimension but row_dim), got "
+                         << getIndices().size();
+  int64_t rowDim = getRowDim();
+  size_t tileRank = dst.getShape().size();
+  if (tileRank != 1 && tileRank != 2)
+    return emitOpError() << "gathers into 1-D or 2-D tiles";
+  if (rowDim < 0 || rowDim >= rank - (tileRank == 2 ? 1 : 0))
+    return emitOpError() << "row_dim " << rowDim
+                         << " is not a row dimension of the source";
+  if (tileRank == 2 && dst.getShape()[1] != src.getDimSize(rank - 1))
+    return emitOpError() << "gathers whole rows of "
+                         << src.getDimSize(rank - 1) << " elements, not "
+                         << dst.getShape()[1];
+  if (dst.getElementType() != src.getElementType())
+    return emitOpError() << "destination element type differs from the "
+                            "source's";
+  return success();
+}
+
+LogicalResult ThresholdsOp::verify() {
+  TileType tau = getTau().getType();
+  if (tau.getShape().size() != 1 || !tau.getElementType().isF32() ||
+      tau.getPartial())
+    return emitOpError() << "gives a 1-D f32 tile of row thresholds";
+  if (getIndices().size() !=
+      static_cast<size_t>(getThresholds().getType().getRank()))
+    return emitOpError() << "needs one index per threshold dimension";
+  return success();
+}
+
+LogicalResult CompactOp::verify() {
+  SharedType list = getCandidates().getType();
+  if (list.getShape().size() != 1 || !list.getElementType().isInteger(32))
+    return emitOpError() << "compacts into a 1-D i32 buffer";
+  int64_t capacity = list.getShape()[0], round = getRound();
+  if (round < 1 || capacity % round != 0)
+    return emitOpError() << "round " << round
+                         << " must divide the list's capacity " << capacity;
+  if (getIndices().size() + 1 !=
+      static_cast<size_t>(getBias().getType().getRank()))
+    return emitOpError() << "needs one index per bias dimension but the last";
+  return success();
+}
+
+LogicalResult MatmulOp::verify() {
+  auto lhsShape = cast<ShapedType>(getLhs().getType());
+  if (!isa<TileType, SharedType>(getLhs().getType()) ||
+      lhsShape.getShape().size() != 2)
+    return emitOpError() << "lhs must be a 2-D register tile or shared buffer";
+  ArrayRef<int64_t> a = lhsShape.getShape(), b = getRhs().getType().getShape();
+  if (b.size() != 2)
+    return emitOpError() << "rhs must be 2-D";
+  int64_t k = getTransposeRhs() ? b[1] : b[0];
+  int64_t n = getTransposeRhs() ? b[0] : b[1];
+  if (a[1] != k)
+    return emitOpError() << "contracts " << a[1] << " columns of lhs with "
+                         << k << " rows of rhs";
+  TileType result = getType();
+  if (result.getShape() != ArrayRef<int64_t>{a[0], n} ||
+      !result.getElementType().isF32())
+    return emitOpError() << "result must be " << a[0] << "x" << n << "xf32";
+  if (getAcc() && getAcc().getType() != result)
+    return emitOpError() << "acc must have the result's type";
+  Type lhsElement = lhsShape.getElementType();
+  Type rhsElement = getRhs().getType().getElementType();
+  if (lhsElement != rhsElement && !lhsElement.isF32())
+    return emitOpError() << "lhs element type " << lhsElement
+                         << " differs from rhs's " << rhsElement;
+  return success();
+}
+
+LogicalResult ScoreOp::verify() {
+  ArrayRef<int64_t> shape = getLogits().getType().getShape();
+  if (shape.size() != 2 || getType() != getLogits().getType())
+    return emitOpError() << "maps a 2-D logit tile to one of its type";
+  if (getBias().getType().getShape() != ArrayRef<int64_t>{shape[1]} ||
+      !getBias().getType().getElementType().isF32())
+    return emitOpError() << "needs one f32 bias per key column (" << shape[1]
+                         << ")";
+  if (getKeys().getType().getShape().size() != 1 ||
+      !getKeys().getType().getElementType().isInteger(32))
+    return emitOpError() << "reads key indices from a 1-D i32 buffer";
+  if (getTau() && !isRowVector(getTau().getType(), shape[0]))
+    return emitOpError() << "needs one threshold per row (" << shape[0] << ")";
+  return success();
+}
+
+LogicalResult SoftmaxUpdateOp::verify() {
+  ArrayRef<int64_t> shape = getScores().getType().getShape();
+  if (shape.size() != 2)
+    return emitOpError() << "updates over a 2-D score tile";
+  TileType max = getMax().getType(), sum = getSum().getType();
+  if (!isRowVector(max, shape[0]) || max.getPartial() ||
+      !isRowVector(sum, shape[0]) || !sum.getPartial())
+    return emitOpError() << "needs a row vector max and a partial row vector "
+                            "sum of "
+                         << shape[0] << " rows";
+  if (getProbs().getType() != getScores().getType() ||
+      getNewMax().getType() != max || getNewSum().getType() != sum ||
+      getAlpha().getType() != max)
+    return emitOpError() << "results must have the types of scores, max, sum, "
+                            "max";
+  return success();
+}
+
+LogicalResult ScaleRowsOp::verify() {
+  TileType tile = getTile().getType(), factors = getFactors().getType();
+  if (tile.getShape().size() != 2 || !isRowVector(factors, tile.getShape()[0]) ||
+      factors.getPartial() || getType() != tile)
+    return emitOpError() << "scales the rows of a 2-D tile by one factor each";
+  return success();
+}
+
+LogicalResult StoreAttentionOp::verify() {
+  ArrayRef<int64_t> shape = getAcc().getType().getShape();
+  if (shape.size() != 2)
+    return emitOpError() << "stores a 2-D accumulator";
+  if (!isRowVector(getMax().getType(), shape[0]) ||
+      getMax().getType().getPartial() ||
+      !isRowVector(getSum().getType(), shape[0]) ||
+      !getSum().getType().getPartial())
+    return emitOpError() << "needs a row vector max and a partial row vector "
+                            "sum of "
+                         << shape[0] << " rows";
+  if (getIndices().size() != 4 || getOut().getType().getRank() != 4)
+    return emitOpError() << "writes rows along dimension 1 of a 4-D output";
+  if (getLseIndices().size() !=
+      static_cast<size_t>(getLse().getType().getRank()))
+    return emitOpError() << "needs one lse index per dimension";
+  return success();
+}

@@ -1,0 +1,150 @@
+"""The GPU attention kernel's tile program, run on the CPU, vs the numpy reference.
+
+`compile("cpu", tile_programs=True)` lowers bf16/f16 attention through
+wm-to-tile and convert-wm-tile-to-loops: the program the tensor-core kernel
+is lowered from (per-CTA thresholds, key compaction in segments, tiles of 64
+candidates, skip levels, the log2-domain online softmax, staged gathers) runs
+as loops. Its lse depends on no 16-bit rounding of P, so it is checked to
+f32 precision: a changed bound, constant or skip level shows up there.
+"""
+
+import numpy as np
+import pytest
+
+import wm
+from tests import reference as ref
+from tests.numerics import assert_close, rel_error, storage
+
+# lse of the tile program vs the float64 reference on the same 16-bit inputs.
+LSE_TOLERANCE = 2e-6
+
+
+def build(B, Lq, Lk, H, Hk, D, dtype, **attrs):
+    g = wm.Graph("dma_tile")
+    q = g.input((B, Lq, H, D), dtype, name="q")
+    k = g.input((B, Lk, Hk, D), dtype, name="k")
+    v = g.input((B, Lk, Hk, D), dtype, name="v")
+    bias = g.input((B, Hk, Lk), "f32", name="bias")
+    g.output(*g.dma_attention(q, k, v, bias, **attrs))
+    return g
+
+
+def run(B, Lq, Lk, H, Hk, D, dtype="bf16", seed=0, bias_scale=1.0, kernel=None,
+        **attrs):
+    rng = np.random.default_rng(seed)
+    q, k, v = (storage(rng.standard_normal(s), dtype) for s in
+               [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D)])
+    bias = (bias_scale * rng.standard_normal((B, Hk, Lk))).astype(np.float32)
+    g = build(B, Lq, Lk, H, Hk, D, dtype, **attrs)
+    fn = g.compile("cpu", tile_programs=True, **(kernel or {}))
+    out, lse = fn(q, k, v, bias)
+    ref_out, ref_lse = ref.dma_attention(q, k, v, bias, **attrs)
+    assert_close(out, ref_out, dtype, "out")
+    err = rel_error(lse, ref_lse)
+    assert err <= LSE_TOLERANCE, f"lse relative error {err:.3e}"
+    return out, lse
+
+
+# Kernel option sets of the GPU pipeline (bench/configs.py's variants).
+KERNELS = {
+    "auto": {},
+    "w4r16": {"mma_warps": 4, "mma_warp_rows": 16},
+    "w8r16": {"mma_warps": 8, "mma_warp_rows": 16},
+    "w4r32": {"mma_warps": 4, "mma_warp_rows": 32},
+    "w8r32": {"mma_warps": 8, "mma_warp_rows": 32},
+    "wgmma": {"wgmma": True},
+}
+
+
+@pytest.mark.parametrize("kernel", sorted(KERNELS))
+def test_kernel_variants(kernel):
+    run(1, 300, 300, 4, 2, 64, kernel=KERNELS[kernel], causal=True, window=48)
+
+
+@pytest.mark.parametrize("D", [32, 96, 128, 160, 256])
+def test_head_dims(D):
+    run(1, 150, 150, 2, 1, D, causal=True, window=40)
+
+
+@pytest.mark.parametrize("D,kernel", [(96, "w4r16"), (160, "w4r16"), (96, "w8r32")])
+def test_head_dims_other_ctas(D, kernel):
+    run(1, 211, 211, 2, 2, D, kernel=KERNELS[kernel], causal=True, window=33)
+
+
+@pytest.mark.parametrize("scope", ["prefix", "global"])
+@pytest.mark.parametrize("causal", [True, False])
+def test_scope_and_causality(scope, causal):
+    run(1, 257, 257, 4, 2, 64, causal=causal, window=20, scope=scope)
+
+
+@pytest.mark.parametrize("Lq,Lk", [(1, 513), (7, 300), (200, 77), (129, 129)])
+def test_odd_and_decode_lengths(Lq, Lk):
+    run(1, Lq, Lk, 4, 2, 64, causal=True, window=16)
+
+
+@pytest.mark.parametrize("window", [1, 64, 300, 5000])
+def test_windows(window):
+    run(1, 300, 300, 2, 1, 64, causal=True, window=window)
+
+
+@pytest.mark.parametrize("H,Hk", [(8, 8), (8, 2), (8, 1)])
+def test_gqa_mqa(H, Hk):
+    run(2, 100, 100, H, Hk, 32, causal=True, window=24)
+
+
+def test_f16_non_causal():
+    run(1, 130, 190, 2, 2, 64, dtype="f16", causal=False, window=50)
+
+
+def test_global_scope_window_1_empty_rows():
+    out, lse = run(1, 128, 128, 2, 1, 32, causal=True, window=1, scope="global")
+    assert np.isneginf(lse).any()
+
+
+def test_large_biases():
+    run(1, 200, 200, 2, 1, 64, bias_scale=100.0, causal=True, window=30)
+
+
+def test_candidate_segments():
+    """More candidates than one list holds: several compaction segments."""
+    run(1, 64, 10000, 1, 1, 32, causal=False, window=6000,
+        kernel={"mma_warps": 4, "mma_warp_rows": 16})
+
+
+def test_candidate_segments_dense():
+    """W >= L: the dense list fills 4096 slots (wgmma) per segment."""
+    run(1, 64, 9000, 1, 1, 32, causal=True, window=9000, kernel={"wgmma": True})
+
+
+def test_tile_program_is_in_the_ir():
+    g = build(1, 64, 64, 2, 1, 32, "bf16", causal=True, window=8)
+    text = g.lower("wm-select-keys,wm-to-tile")
+    assert "wm_tile.program" in text and "wm_tile.compact" in text
+
+
+def test_bad_kernel_option_is_refused():
+    g = build(1, 64, 64, 2, 1, 32, "bf16", causal=True, window=8)
+    with pytest.raises(Exception, match="mma-warps"):
+        g.compile("cpu", tile_programs=True, mma_warps=6)
+
+
+@pytest.mark.parametrize("Lq,Lk", [(100, 162), (100, 163), (129, 130), (64, 127)])
+def test_causal_offsets_keep_all(Lq, Lk):
+    """W >= L: contiguous candidates, so tile edges meet the causal limit of a
+    block's first row at every offset Lk - Lq."""
+    run(1, Lq, Lk, 2, 1, 32, causal=True, window=Lk)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_configs(seed):
+    rng = np.random.default_rng(1000 + seed)
+    Lq = int(rng.integers(1, 300))
+    Lk = int(rng.choice([Lq, Lq + int(rng.integers(1, 130)), int(rng.integers(1, 400))]))
+    H, Hk = [(2, 1), (2, 2), (4, 1), (3, 3)][int(rng.integers(4))]
+    D = int(rng.choice([32, 64, 96]))
+    window = int(rng.choice([1, int(rng.integers(2, 80)), Lk + 5]))
+    kernel = sorted(KERNELS)[int(rng.integers(len(KERNELS)))]
+    run(1, Lq, Lk, H, Hk, D, dtype=str(rng.choice(["bf16", "f16"])), seed=seed,
+        bias_scale=float(rng.choice([0.1, 1.0, 10.0])), kernel=KERNELS[kernel],
+        causal=bool(rng.integers(2)), window=window,
+        scope=str(rng.choice(["prefix", "global"])))
