@@ -1,0 +1,54 @@
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile | FileCheck %s
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile="mma-warps=8 mma-warp-rows=16" | FileCheck %s --check-prefix=W8R16
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile="wgmma=true" | FileCheck %s --check-prefix=WGMMA
+// RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-tile="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// The attention of examples/dma_layer_entry.mlir (B=1, L=256, H=4, Hk=2,
+// D=64, causal, W=32) as the tensor-core kernel's tile program.
+
+// CHECK: wm.dma_select
+// CHECK: wm_tile.program "dma_attention_mma" grid [2, 1, 4] config <warps = 4, warp_rows = 32, stages = 1, candidates = 8192, tile_keys = 64, q_in_registers = false, wgmma = false>
+// CHECK-NEXT: ^bb0(%[[QB:.*]]: index, %[[B:.*]]: index, %[[H:.*]]: index,
+// Heaviest query blocks first.
+// CHECK: %[[BLOCK:.*]] = arith.subi %c1, %[[QB]]
+// CHECK: %[[G:.*]] = arith.divui %[[H]], %c2
+// CHECK: %[[I0:.*]] = arith.muli %[[BLOCK]], %c128
+// CHECK: %[[TAU:.*]], %[[LOW:.*]], %[[HIGH:.*]] = wm_tile.thresholds %{{.*}}[%[[B]], %[[G]], %[[I0]]] rows_end %c256 {nan_as_inf}
+// CHECK: %[[CAND:.*]] = wm_tile.alloc_shared : <8192xi32>
+// CHECK: %[[KS:.*]] = wm_tile.alloc_shared : <1x64x64xbf16>
+// CHECK: %[[VS:.*]] = wm_tile.alloc_shared : <1x64x64xbf16>
+// CHECK: %[[BS:.*]] = wm_tile.alloc_shared : <1x64xf32>
+// 32-row warps read Q from shared memory.
+// CHECK: %[[Q:.*]] = wm_tile.alloc_shared : <128x64xbf16>
+// CHECK: wm_tile.copy_async %{{.*}} into %[[Q]] {row_dim = 1 : i64}
+// CHECK: scf.while
+// CHECK: %[[N:.*]], %{{.*}} = wm_tile.compact %{{.*}} where %[[LOW]] into %[[CAND]] {round = 4096 : i64}
+// CHECK: scf.for
+// One stage: V of the tile, then its scores.
+// CHECK: wm_tile.wait 0
+// CHECK: wm_tile.gather_async {{.*}} rows %[[CAND]]
+// CHECK: %[[S:.*]] = wm_tile.matmul %[[Q]], %{{.*}} {transpose_rhs}
+// Skip levels: whole tiles (present, causally visible to the first row).
+// CHECK: wm_tile.read %[[CAND]]
+// CHECK: scf.if
+// CHECK: scf.if
+// CHECK: wm_tile.score %[[S]], {{.*}} tau %[[TAU]] rows %[[I0]] <none> {{{.*}}causal, key_offset = 0 : i64, logit_scale = 0.180336878 : f32}
+// CHECK: wm_tile.score %[[S]], {{.*}} <bias>
+// CHECK: wm_tile.score %[[S]], {{.*}} <all>
+// CHECK: wm_tile.softmax_update
+// CHECK: wm_tile.scale_rows
+// K of the next tile loads while P V runs.
+// CHECK: wm_tile.wait 0
+// CHECK: wm_tile.gather_async
+// CHECK: wm_tile.matmul %probs, %{{.*}} acc
+// CHECK: wm_tile.store_attention {{.*}} {lse_scale = 0.693147182 : f32}
+
+// W8R16: grid [2, 1, 4] config <warps = 8, warp_rows = 16, stages = 2, candidates = 8192, tile_keys = 64, q_in_registers = true, wgmma = false>
+// W8R16: wm_tile.alloc_shared : <2x64x64xbf16>
+// W8R16: wm_tile.load {{.*}} -> <128x64xbf16>
+// W8R16: wm_tile.wait 1
+
+// WGMMA: "dma_attention_wgmma" grid [4, 1, 4] config <warps = 4, warp_rows = 16, stages = 2, candidates = 4096, tile_keys = 64, q_in_registers = false, wgmma = true>
+// WGMMA: wm_tile.compact {{.*}} {round = 2048 : i64}
+
+// BAD: mma-warps must be 0 (automatic), 4 or 8
