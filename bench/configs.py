@@ -79,6 +79,9 @@ VARIANTS = {
     "__w8": {"mma_warps": 8},
     "__r16": {"mma_warp_rows": 16},
     "__wgmma": {"wgmma": True},
+    # The same CTA as __r16, lowered from its tile program
+    # (convert-wm-tile-to-gpu) instead of the monolithic builder.
+    "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
 }
 
 # Benchmark variants compiled elsewhere and copied in by hand, timed when
@@ -91,4 +94,5 @@ EXTERNAL_VARIANTS = ("__base",)
 CORRECTNESS_VARIANTS = {
     "__r16": {"mma_warp_rows": 16},
     "__wgmma": {"wgmma": True},
+    "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
 }

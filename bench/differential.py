@@ -34,6 +34,9 @@ KERNEL_OPTIONS = [
     {"mma_warps": 8}, {"wgmma": True}, {"tensor_cores": False},
     {"block_select": False}, {"tensor_cores": False, "block_select": False},
     {"mma_warps": 8, "mma_warp_rows": 32},
+    # Kernels lowered from their tile program (convert-wm-tile-to-gpu).
+    {"mma_warp_rows": 16, "tile_programs": True},
+    {"mma_warps": 8, "mma_warp_rows": 16, "tile_programs": True},
 ]
 # Keeps a configuration's reference cheap: query rows x keys x heads x batch.
 MAX_WORK = 1 << 23

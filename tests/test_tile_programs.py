@@ -148,3 +148,72 @@ def test_random_configs(seed):
         bias_scale=float(rng.choice([0.1, 1.0, 10.0])), kernel=KERNELS[kernel],
         causal=bool(rng.integers(2)), window=window,
         scope=str(rng.choice(["prefix", "global"])))
+
+
+@pytest.mark.parametrize("scope", ["prefix", "global"])
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("window", [1, 7])
+def test_non_finite_biases(scope, causal, window):
+    """NaN and +inf biases (the spec's order: NaN > +inf > numbers): the tile
+    program agrees NaN for NaN with the CPU lowering, which follows the spec."""
+    B, Lq, Lk, H, Hk, D = 1, 140, 140, 2, 1, 32
+    rng = np.random.default_rng(window + 10 * causal)
+    q, k, v = (storage(rng.standard_normal(s), "bf16") for s in
+               [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D)])
+    bias = rng.standard_normal((B, Hk, Lk)).astype(np.float32)
+    bias[0, 0, rng.choice(Lk, 3, replace=False)] = np.nan
+    bias[0, 0, rng.choice(Lk, 3, replace=False)] = np.inf
+    g = build(B, Lq, Lk, H, Hk, D, "bf16", causal=causal, window=window, scope=scope)
+    out, lse = g.compile("cpu", tile_programs=True)(q, k, v, bias)
+    want_out, want_lse = g.compile("cpu")(q, k, v, bias)
+    for got, want in [(np.asarray(out, np.float32), np.asarray(want_out, np.float32)),
+                      (lse, want_lse)]:
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        assert np.array_equal(np.isinf(got), np.isinf(want))
+        finite = np.isfinite(want)
+        assert np.allclose(got[finite], want[finite], rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("Lk", [63, 127, 191, 65])
+def test_partial_last_tile_keep_all(Lk):
+    """Non-causal W >= L: the candidates are every key, so the last tile holds
+    Lk % 64 of them and must not count as whole."""
+    run(1, 70, Lk, 2, 1, 32, causal=False, window=Lk)
+
+
+def test_candidate_list_fills_up():
+    """Three quarters of the keys are candidates: the second round leaves the
+    list too full for a third, which must start a new segment."""
+    run(1, 16, 7000, 1, 1, 32, causal=False, window=5250, kernel={"wgmma": True})
+
+
+def test_global_nan_threshold_rows_before_the_nan():
+    """W = 1 global, NaN at key 100 and +inf at key 5: every threshold is NaN,
+    so rows before key 100 keep nothing, though they see the +inf key."""
+    B, Lq, Lk, H, Hk, D = 1, 160, 160, 2, 1, 32
+    rng = np.random.default_rng(5)
+    q, k, v = (storage(rng.standard_normal(s), "bf16") for s in
+               [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D)])
+    bias = rng.standard_normal((B, Hk, Lk)).astype(np.float32)
+    bias[0, 0, 5], bias[0, 0, 100] = np.inf, np.nan
+    g = build(B, Lq, Lk, H, Hk, D, "bf16", causal=True, window=1, scope="global")
+    out, lse = g.compile("cpu", tile_programs=True)(q, k, v, bias)
+    assert np.isneginf(lse[0, :, :100]).all() and np.isnan(lse[0, :, 100:]).all()
+    assert (np.asarray(out[0, :100], np.float32) == 0).all()
+
+
+def test_infinite_value_of_a_key_no_row_keeps():
+    """v = inf at a key far below every threshold: no candidate, so no row
+    reads it; absent slots of a tile are zeros, never another key's row."""
+    B, Lq, Lk, H, Hk, D = 1, 64, 300, 2, 1, 32
+    rng = np.random.default_rng(9)
+    q, k, v = (storage(rng.standard_normal(s), "bf16") for s in
+               [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D)])
+    bias = rng.standard_normal((B, Hk, Lk)).astype(np.float32)
+    bias[0, 0, 0] = -1e4
+    v[0, 0] = np.inf
+    g = build(B, Lq, Lk, H, Hk, D, "bf16", causal=True, window=8)
+    out, lse = g.compile("cpu", tile_programs=True)(q, k, v, bias)
+    ref_out, ref_lse = ref.dma_attention(q, k, v, bias, causal=True, window=8)
+    assert_close(out, ref_out, "bf16", "out")
+    assert rel_error(lse, ref_lse) <= LSE_TOLERANCE

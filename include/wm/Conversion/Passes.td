@@ -69,8 +69,12 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Q read from shared memory); 0: 32 up to D = 128, else 16">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "Attention with warpgroup wgmma (sm_90a) instead of mma.sync">,
+    Option<"tilePrograms", "tile-programs", "bool", /*default=*/"false",
+           "Emit tensor-core attention as its wm_tile.program (for "
+           "convert-wm-tile-to-gpu) where that lowering takes its config">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::wm::tile::WMTileDialect",
                            "::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::NVVM::NVVMDialect",
@@ -120,6 +124,27 @@ def ConvertWMTileToLoops : Pass<"convert-wm-tile-to-loops"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def ConvertWMTileToGPU : Pass<"convert-wm-tile-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Map tile programs onto warps, shared memory and tensor cores";
+  let description = [{
+    Each `wm_tile.program` becomes a `gpu.func` in `gpu.module @wm_kernels`
+    (one CTA of `config.warps` warps per grid point, shared buffers laid out
+    in dynamic shared memory) launched where the program was. Tile ops map
+    onto the CTA's threads: register tiles in the mma.sync C-fragment layout,
+    Q as A fragments, gathers as cp.async, matmuls as ldmatrix + mma.sync,
+    thresholds and compaction with warp shuffles and shared scratch. Lowers
+    the mma.sync programs with Q in registers (16-row warps, two stages);
+    other configs are refused by name.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect",
                            "::mlir::scf::SCFDialect"];
 }
 

@@ -71,6 +71,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       *this, "mma-warp-rows",
       llvm::cl::desc("Query rows per mma.sync warp, 16 or 32 (0: automatic)"),
       llvm::cl::init(0)};
+  Option<bool> tilePrograms{
+      *this, "tile-programs",
+      llvm::cl::desc("Tensor-core attention through its tile program and "
+                     "convert-wm-tile-to-gpu (16-row mma.sync warps)"),
+      llvm::cl::init(false)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

@@ -76,7 +76,9 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
                             options.mmaWarpRows,
-                            options.wgmma}));
+                            options.wgmma, options.tilePrograms}));
+  if (options.tilePrograms)
+    pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;

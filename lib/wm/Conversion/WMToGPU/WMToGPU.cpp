@@ -14,7 +14,7 @@
 #include "wm/Dialect/WM/IR/WMOps.h"
 #include "wm/Dialect/WM/Utils/LoopBuilder.h"
 
-#include "KernelFactory.h"
+#include "wm/Conversion/WMToGPU/KernelFactory.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/SymbolTable.h"
@@ -272,9 +272,25 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 // The pass
 //===----------------------------------------------------------------------===//
 
+/// The tensor-core attention of `op`: its tile program where
+/// convert-wm-tile-to-gpu takes the config (and `tilePrograms` asks for it),
+/// else the kernel built here.
+void tensorCoreAttention(KernelFactory &factory, OpBuilder &host,
+                         DmaThresholdAttentionOp op, ValueRange args,
+                         const TensorCoreOptions &options, bool tilePrograms) {
+  tile::KernelConfigAttr config = chooseAttentionConfig(
+      op, AttentionKernelOptions{options.warps, options.warpRows, options.wgmma});
+  if (!tilePrograms || config.getWgmma() || !config.getQInRegisters())
+    return tensorCoreAttentionKernel(factory, host, op, args, options);
+  SmallVector<Value> buffers(args.take_front(5));
+  buffers.append({args[args.size() - 2], args.back()});
+  buildAttentionProgram(host, op, buffers, config);
+}
+
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
-                              const TensorCoreOptions &tensorCoreOptions) {
+                              const TensorCoreOptions &tensorCoreOptions,
+                              bool tilePrograms) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -354,7 +370,8 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         })
         .Case([&](DmaThresholdAttentionOp o) {
           if (onTensorCores(o))
-            tensorCoreAttentionKernel(factory, host, o, args, tensorCoreOptions);
+            tensorCoreAttention(factory, host, o, args, tensorCoreOptions,
+                                tilePrograms);
           else
             dmaAttentionKernel(factory, host, o, args);
         })
@@ -420,7 +437,8 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect,
-                                             TensorCoreOptions{mmaWarps, mmaWarpRows, wgmma})))
+                                             TensorCoreOptions{mmaWarps, mmaWarpRows, wgmma},
+                                             tilePrograms)))
         return signalPassFailure();
     }
   }

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
-#define WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
+#ifndef WM_CONVERSION_WMTOGPU_KERNELFACTORY_H
+#define WM_CONVERSION_WMTOGPU_KERNELFACTORY_H
 
 #include "wm/Conversion/WMToTile/WMToTile.h"
 #include "wm/Dialect/WM/IR/WMOps.h"
@@ -126,6 +126,8 @@ public:
 
 private:
   gpu::GPUModuleOp kernelModule(Location loc) {
+    if (!kernels)
+      kernels = symbols.lookup<gpu::GPUModuleOp>(kKernelModule);
     if (!kernels) {
       OpBuilder b(module.getBodyRegion());
       b.setInsertionPointToEnd(module.getBody());
@@ -216,4 +218,4 @@ void blockSelectKernel(KernelFactory &factory, OpBuilder &host,
 
 } // namespace mlir::wm
 
-#endif // WM_LIB_CONVERSION_WMTOGPU_KERNELFACTORY_H
+#endif // WM_CONVERSION_WMTOGPU_KERNELFACTORY_H

@@ -1,0 +1,133 @@
+//===- Matmul.cpp - wm_tile.matmul on mma.sync ----------------------------===//
+//
+// m16n8k16 mma.sync with f32 accumulators in the C-fragment layout of
+// Lowering.h. B fragments come from padded shared rows by ldmatrix.x4: two
+// 16-wide key steps of one 8-key tile for S = Q K^T (K rows), or two 8-dim
+// tiles of one key step, transposed, for O += P V (V rows).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+namespace {
+
+NVVM::MMATypes mmaType(Type element) {
+  return element.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+}
+
+/// S = Q K^T: Q as A fragments in registers, K rows (N x K) in shared memory.
+SmallVector<Value> queryKeyScores(Emitter &e, const KernelContext &kernel,
+                                  ArrayRef<Value> q, Value k, SharedType kType,
+                                  int64_t columns) {
+  int64_t rowWords = sharedRowWords(kType), kSteps = kType.getShape()[1] / 16;
+  NVVM::MMATypes type = mmaType(kType.getElementType());
+  // Lane l addresses key row l % 8, 8 dims at (l / 8) * 8.
+  Value matrixRow = e.remi(kernel.lane, e.index(8));
+  Value matrixCol = e.muli(e.divi(kernel.lane, e.index(8)), e.index(4));
+  SmallVector<Value> flat;
+  for (int64_t nt = 0; nt < columns / 8; ++nt) {
+    SmallVector<Value> acc(4, e.f32(0.0));
+    Value rowWord = e.muli(e.addi(e.index(nt * 8), matrixRow), e.index(rowWords));
+    for (int64_t ks = 0; ks < kSteps; ks += 2) {
+      SmallVector<Value> frags = e.loadMatrices(
+          k, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+          /*transpose=*/false);
+      acc = e.mma(q.slice(ks * 4, 4), {frags[0], frags[1]}, acc, type);
+      acc = e.mma(q.slice((ks + 1) * 4, 4), {frags[2], frags[3]}, acc, type);
+    }
+    flat.append(acc);
+  }
+  return flat;
+}
+
+/// O += P V: P (R x K f32 in C-fragment layout) packed to 16-bit A
+/// fragments, V rows (K x N) in shared memory.
+SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
+                                    ArrayRef<Value> p, int64_t keys, Value v,
+                                    SharedType vType, SmallVector<Value> o) {
+  Type half = vType.getElementType();
+  NVVM::MMATypes type = mmaType(half);
+  int64_t rowWords = sharedRowWords(vType), dTiles = vType.getShape()[1] / 8;
+  int64_t keyTiles = keys / 8, rowTiles = kernel.rowTiles();
+  // (row A | row B) x (keys 2 quad, + 1) of 8-key tile nt, as a 16-bit pair.
+  auto packP = [&](int64_t nt, bool rowB) {
+    int64_t at = nt * 4 + (rowB ? 2 : 0);
+    return e.pack(p[at], p[at + 1], half);
+  };
+  SmallVector<SmallVector<Value>> a; // row tile r, key step kk
+  for (int64_t r = 0; r < rowTiles; ++r)
+    for (int64_t kk = 0; kk < keys / 16; ++kk) {
+      int64_t nt = r * keyTiles + 2 * kk;
+      a.push_back({packP(nt, false), packP(nt, true), packP(nt + 1, false),
+                   packP(nt + 1, true)});
+    }
+  // Lane l addresses key (l / 8) % 2 * 8 + l % 8, dims of tile l / 16.
+  Value matrixRow = e.remi(kernel.lane, e.index(8));
+  Value vRow = e.addi(
+      e.muli(e.remi(e.divi(kernel.lane, e.index(8)), e.index(2)), e.index(8)),
+      matrixRow);
+  Value vCol = e.muli(e.divi(kernel.lane, e.index(16)), e.index(4));
+  for (int64_t kk = 0; kk < keys / 16; ++kk) {
+    Value rowWord =
+        e.muli(e.addi(e.index(kk * 16), vRow), e.index(rowWords));
+    for (int64_t dt = 0; dt < dTiles; dt += 2) {
+      SmallVector<Value> frags = e.loadMatrices(
+          v, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)), /*transpose=*/true);
+      for (int64_t r = 0; r < rowTiles; ++r) {
+        ArrayRef<Value> ar = a[r * (keys / 16) + kk];
+        int64_t at = (r * dTiles + dt) * 4;
+        SmallVector<Value> r0 = e.mma(ar, {frags[0], frags[1]},
+                                      ArrayRef<Value>(o).slice(at, 4), type);
+        SmallVector<Value> r1 = e.mma(ar, {frags[2], frags[3]},
+                                      ArrayRef<Value>(o).slice(at + 4, 4), type);
+        llvm::copy(r0, o.begin() + at);
+        llvm::copy(r1, o.begin() + at + 4);
+      }
+    }
+  }
+  return o;
+}
+
+struct MatmulToGPU : TilePattern<MatmulOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (kernel.config.getWgmma())
+      return rewriter.notifyMatchFailure(op, "wgmma is not lowered yet");
+    auto lhs = dyn_cast<TileType>(op.getLhs().getType());
+    if (!lhs)
+      return rewriter.notifyMatchFailure(op, "lhs in shared memory");
+    Emitter e(rewriter, op.getLoc());
+    Value rhs = adaptor.getRhs().front();
+    SharedType rhsType = op.getRhs().getType();
+    ArrayRef<int64_t> shape = op.getType().getShape();
+    SmallVector<Value> result;
+    if (op.getTransposeRhs() && !lhs.getElementType().isF32() &&
+        kernel.rowTiles() == 1 && !op.getAcc()) {
+      result = queryKeyScores(e, kernel, llvm::to_vector(adaptor.getLhs()), rhs,
+                              rhsType, shape[1]);
+    } else if (!op.getTransposeRhs() && lhs.getElementType().isF32() &&
+               op.getAcc()) {
+      result = accumulateValues(e, kernel, llvm::to_vector(adaptor.getLhs()),
+                                lhs.getShape()[1], rhs, rhsType,
+                                llvm::to_vector(adaptor.getAcc()));
+    } else {
+      return rewriter.notifyMatchFailure(op, "no mma.sync form for this matmul");
+    }
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+};
+
+} // namespace
+
+void tile::populateTileMatmulToGPUPatterns(TypeConverter &converter,
+                                           RewritePatternSet &patterns,
+                                           const KernelContext &kernel) {
+  patterns.add<MatmulToGPU>(converter, patterns.getContext(), kernel);
+}

@@ -1,0 +1,223 @@
+//===- Memory.cpp - Shared buffers, copies and sync on the GPU ------------===//
+
+#include "Lowering.h"
+
+#include "wm/Conversion/WMToGPU/TileChunks.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+using arith::CmpIPredicate;
+
+namespace {
+
+/// The word offset the outlining gave each shared buffer.
+constexpr StringLiteral kOffsetAttr = "wm_tile.offset";
+
+struct AllocSharedToGPU : TilePattern<AllocSharedOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(AllocSharedOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto offset = op->getAttrOfType<IntegerAttr>(kOffsetAttr);
+    if (!offset)
+      return rewriter.notifyMatchFailure(op, "no shared layout");
+    Emitter e(rewriter, op.getLoc());
+    rewriter.replaceOp(op, e.elementPointer(kernel.shared, rewriter.getI32Type(),
+                                            e.i32(offset.getInt())));
+    return success();
+  }
+};
+
+struct StageToGPU : TilePattern<StageOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(StageOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Value word = e.muli(adaptor.getIndex().front(),
+                        e.index(sharedWords(op.getType())));
+    rewriter.replaceOp(op, e.elementPointer(adaptor.getBuffer().front(),
+                                            rewriter.getI32Type(), e.toI32(word)));
+    return success();
+  }
+};
+
+struct ReadToGPU : TilePattern<ReadOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(ReadOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    rewriter.replaceOp(op, e.loadShared(adaptor.getBuffer().front(), op.getType(),
+                                        adaptor.getIndex().front()));
+    return success();
+  }
+};
+
+struct SplatToGPU : TilePattern<SplatOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(SplatOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertType(op.getType(), types)))
+      return failure();
+    Emitter e(rewriter, op.getLoc());
+    Value value = e.f32(op.getValue().convertToDouble());
+    rewriter.replaceOpWithMultiple(
+        op, {SmallVector<Value>(types.size(), value)});
+    return success();
+  }
+};
+
+/// Q's mma A fragments, rows past the end zero: per 16-wide key step, the
+/// pairs (A, 2 quad), (B, 2 quad), (A, 2 quad + 8), (B, 2 quad + 8).
+struct LoadToGPU : TilePattern<LoadOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(LoadOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> shape = op.getType().getShape();
+    if (shape.size() != 2 || kernel.rowTiles() != 1 || op.getRowDim() != 1)
+      return rewriter.notifyMatchFailure(op, "not a Q fragment load");
+    Emitter e(rewriter, op.getLoc());
+    Value src = adaptor.getSrc().front();
+    auto type = cast<MemRefType>(src.getType());
+    SmallVector<Value> at;
+    for (ValueRange index : adaptor.getIndices())
+      at.push_back(index.front());
+    Value rowsEnd = e.index(type.getDimSize(1));
+    Value base = e.basePointer(src);
+    auto loadPair = [&](Value row, Value d) {
+      SmallVector<Value> element = at;
+      element[1] = e.addi(at[1], row);
+      element[3] = e.addi(at[3], d);
+      Value absolute = element[1];
+      return e.ifValue(
+          e.cmpi(CmpIPredicate::ult, absolute, rowsEnd),
+          [&] { return e.loadPair(base, linearOffset(e, type, element)); },
+          [&] { return e.i32(0); }, rewriter.getI32Type());
+    };
+    SmallVector<Value> fragments;
+    for (int64_t ks = 0; ks < shape[1] / 16; ++ks) {
+      Value d0 = e.addi(e.index(ks * 16), e.muli(kernel.quad, e.index(2)));
+      Value d1 = e.addi(d0, e.index(8));
+      Value a = kernel.rowA[0], b = kernel.rowB[0];
+      fragments.push_back(loadPair(a, d0));
+      fragments.push_back(loadPair(b, d0));
+      fragments.push_back(loadPair(a, d1));
+      fragments.push_back(loadPair(b, d1));
+    }
+    rewriter.replaceOpWithMultiple(op, {fragments});
+    return success();
+  }
+};
+
+/// Rows of `src` named by the candidate list, by cp.async: 4 bytes per key
+/// (thread t < rows copies row t) for 1-D tiles, else the 16-byte chunks of
+/// TileChunks; absent rows are zero-filled and read nothing.
+struct GatherAsyncToGPU : TilePattern<GatherAsyncOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(GatherAsyncOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Value src = adaptor.getSrc().front(), rows = adaptor.getRows().front();
+    Value dst = adaptor.getDst().front();
+    Value first = adaptor.getFirst().front(), count = adaptor.getCount().front();
+    auto type = cast<MemRefType>(src.getType());
+    SharedType dstType = op.getDst().getType();
+    int64_t rowDim = op.getRowDim(), tileRows = dstType.getShape()[0];
+    SmallVector<Value> at;
+    for (ValueRange index : adaptor.getIndices())
+      at.push_back(index.front());
+    at.insert(at.begin() + rowDim, e.index(0));
+    Value rowBase = linearOffset(e, type, at);
+    SmallVector<int64_t> strides;
+    int64_t unusedOffset;
+    if (failed(type.getStridesAndOffset(strides, unusedOffset)))
+      return failure();
+    Value base = e.basePointer(src);
+    Value zero = e.index(0);
+    Type i32 = rewriter.getI32Type(), element = type.getElementType();
+    // The key of slot `first + row`, and whether it is present.
+    auto keyOf = [&](Value row) -> std::pair<Value, Value> {
+      Value slot = e.addi(first, row);
+      Value valid = e.cmpi(CmpIPredicate::ult, slot, count);
+      Value key = e.toIndex(e.loadShared(rows, i32, e.select(valid, slot, zero)));
+      return {key, valid};
+    };
+    auto source = [&](Value key, Value column) {
+      Value offset = e.addi(rowBase, e.muli(e.toI64(key), e.i64(strides[rowDim])));
+      return e.elementPointer(base, element, e.addi(offset, e.toI64(column)));
+    };
+    if (dstType.getShape().size() == 1) {
+      if (!element.isF32() || tileRows > kernel.config.getThreads())
+        return rewriter.notifyMatchFailure(op, "1-D gathers copy 4-byte rows");
+      e.ifThen(e.cmpi(CmpIPredicate::ult, kernel.tid, e.index(tileRows)), [&] {
+        auto [key, valid] = keyOf(kernel.tid);
+        e.copyAsync(e.elementPointer(dst, element, e.toI32(kernel.tid)),
+                    source(key, zero), 4, valid);
+      });
+      rewriter.eraseOp(op);
+      return success();
+    }
+    int64_t columns = dstType.getShape()[1];
+    TileChunks chunks{tileRows, columns / 8, kernel.config.getThreads()};
+    if (element.getIntOrFloatBitWidth() != 16 || !chunks.isEven())
+      return rewriter.notifyMatchFailure(op, "2-D gathers copy 16-bit rows");
+    IndexArith arith{e};
+    int64_t rowWords = sharedRowWords(dstType);
+    for (int64_t step = 0; step < chunks.steps(); ++step) {
+      auto [row, c4] = chunks.chunkAt(arith, step, kernel.tid);
+      auto [key, valid] = keyOf(row);
+      Value word = e.addi(e.muli(row, e.index(rowWords)), e.muli(c4, e.index(4)));
+      e.copyAsync(e.elementPointer(dst, i32, e.toI32(word)),
+                  source(key, e.muli(c4, e.index(8))), 16, valid);
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct CommitToGPU : TilePattern<CommitOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(CommitOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<NVVM::CpAsyncCommitGroupOp>(op);
+    return success();
+  }
+};
+
+struct WaitToGPU : TilePattern<WaitOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(WaitOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<NVVM::CpAsyncWaitGroupOp>(op, op.getPending());
+    return success();
+  }
+};
+
+struct BarrierToGPU : TilePattern<BarrierOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(BarrierOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<gpu::BarrierOp>(op);
+    return success();
+  }
+};
+
+} // namespace
+
+void tile::populateTileMemoryToGPUPatterns(TypeConverter &converter,
+                                           RewritePatternSet &patterns,
+                                           const KernelContext &kernel) {
+  patterns.add<AllocSharedToGPU, StageToGPU, ReadToGPU, SplatToGPU, LoadToGPU,
+               GatherAsyncToGPU, CommitToGPU, WaitToGPU, BarrierToGPU>(
+      converter, patterns.getContext(), kernel);
+}

@@ -1,0 +1,200 @@
+//===- TileToGPU.cpp - The convert-wm-tile-to-gpu pass --------------------===//
+//
+// Each wm_tile.program becomes a gpu.func in @wm_kernels launched where the
+// program was: shared buffers are laid out in order in dynamic shared
+// memory, the grid is the linear block index, and the region is cloned into
+// the kernel. A dialect conversion then maps every tile op (and the scf ops
+// carrying tiles) onto the threads of the CTA, by the patterns of
+// Memory.cpp, Matmul.cpp and Attention.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+#include "wm/Conversion/Passes.h"
+#include "wm/Conversion/WMToGPU/KernelFactory.h"
+
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::wm {
+#define GEN_PASS_DEF_CONVERTWMTILETOGPU
+#include "wm/Conversion/Passes.h.inc"
+} // namespace mlir::wm
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+int64_t tile::sharedRowWords(SharedType type) {
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+  if (bits == 16 && shape.size() >= 2)
+    return shape.back() / 2 + kPad;
+  return shape.back() * bits / 32;
+}
+
+int64_t tile::sharedWords(SharedType type) {
+  int64_t words = sharedRowWords(type);
+  for (int64_t d : type.getShape().drop_back())
+    words *= d;
+  return words;
+}
+
+Value tile::linearOffset(Emitter &e, MemRefType type, ValueRange indices) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  (void)type.getStridesAndOffset(strides, offset);
+  Value linear = e.i64(offset);
+  for (auto [index, stride] : llvm::zip(indices, strides))
+    linear = e.addi(linear, e.muli(e.toI64(index), e.i64(stride)));
+  return linear;
+}
+
+TileToGPUTypeConverter::TileToGPUTypeConverter(KernelConfigAttr config) {
+  addConversion([](Type type) { return type; });
+  addConversion([](SharedType type) -> Type {
+    return LLVM::LLVMPointerType::get(type.getContext(), 3);
+  });
+  addConversion([config](TileType type, SmallVectorImpl<Type> &results)
+                    -> std::optional<LogicalResult> {
+    MLIRContext *ctx = type.getContext();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t rowTiles = config.getRowTiles();
+    if (shape[0] != config.getBlockRows())
+      return failure();
+    int64_t count;
+    Type element = Float32Type::get(ctx);
+    if (shape.size() == 1)
+      count = 2 * rowTiles;
+    else if (type.getElementType().isF32())
+      count = rowTiles * (shape[1] / 8) * 4;
+    else if (rowTiles == 1)
+      count = shape[1] / 16 * 4, element = IntegerType::get(ctx, 32);
+    else
+      return failure();
+    results.append(count, element);
+    return success();
+  });
+}
+
+namespace {
+
+/// The program's shared buffers at consecutive 16-byte aligned word offsets;
+/// returns the words they take.
+int64_t layOutShared(ProgramOp program) {
+  int64_t words = 0;
+  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>()) {
+    alloc->setAttr("wm_tile.offset",
+                   IntegerAttr::get(IntegerType::get(program.getContext(), 64),
+                                    words));
+    words += llvm::alignTo(sharedWords(alloc.getType()), 4);
+  }
+  return words;
+}
+
+/// Outlines `program` into a kernel and launches it in its place; fills
+/// `kernel` with the per-thread values at the kernel's entry.
+FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
+                                  KernelContext &kernel) {
+  KernelConfigAttr config = program.getConfig();
+  if (config.getWgmma() || !config.getQInRegisters())
+    return program.emitOpError()
+           << "convert-wm-tile-to-gpu lowers mma.sync programs with Q in "
+              "registers (16-row warps) so far; this one has "
+           << config;
+  int64_t words = layOutShared(program);
+  if (4 * words > kMaxSharedBytesSm90)
+    return program.emitOpError()
+           << "needs " << 4 * words << " bytes of shared memory per CTA, more "
+           << "than the " << kMaxSharedBytesSm90 << " (227 KiB) of an sm_90 CTA";
+  int64_t warps = config.getWarps(), threads = config.getThreads();
+  int64_t steps = 1;
+  program.walk([&](CompactOp c) {
+    steps = std::max<int64_t>(steps, c.getRound() / (4 * threads));
+  });
+  MLIRContext *ctx = program.getContext();
+  auto workgroup = [&](int64_t size, Type element) -> Type {
+    return MemRefType::get({size}, element, MemRefLayoutAttrInterface(),
+                           gpu::AddressSpaceAttr::get(
+                               ctx, gpu::AddressSpace::Workgroup));
+  };
+  SmallVector<Type> scratch = {workgroup(steps * warps, IntegerType::get(ctx, 32)),
+                               workgroup(warps, Float32Type::get(ctx))};
+  int64_t blocks = 1;
+  for (int64_t d : program.getGrid())
+    blocks *= d;
+  OpBuilder host(program);
+  Location loc = program.getLoc();
+  kernel.config = config;
+  gpu::GPUFuncOp func = factory.launchBlocks(
+      host, loc, program.getKernelName(), program.getBuffers(), blocks, threads,
+      scratch, 4 * words, [&](OpBuilder &b, ValueRange args, ValueRange smem) {
+        Emitter e(b, loc);
+        kernel.tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+        kernel.warp = e.divi(kernel.tid, e.index(32));
+        kernel.lane = e.remi(kernel.tid, e.index(32));
+        kernel.group = e.divi(kernel.lane, e.index(4));
+        kernel.quad = e.remi(kernel.lane, e.index(4));
+        kernel.shared = factory.dynamicSharedMemory(b, loc);
+        kernel.stepCounts = smem[0];
+        kernel.reduction = smem[1];
+        for (int64_t r = 0; r < config.getRowTiles(); ++r) {
+          Value warpRow = e.muli(kernel.warp, e.index(config.getWarpRows()));
+          kernel.rowA.push_back(
+              e.addi(warpRow, e.addi(e.index(16 * r), kernel.group)));
+          kernel.rowB.push_back(e.addi(kernel.rowA.back(), e.index(8)));
+        }
+        Value block = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+        IRMapping mapping;
+        SmallVector<Value> coords = delinearize(e, block, program.getGrid());
+        Block &body = program.getBodyBlock();
+        for (auto [i, c] : llvm::enumerate(coords))
+          mapping.map(body.getArgument(i), c);
+        for (auto [i, arg] : llvm::enumerate(args))
+          mapping.map(program.getBufferArgument(i), arg);
+        for (Operation &op : body.without_terminator())
+          b.clone(op, mapping);
+      });
+  program.erase();
+  return func;
+}
+
+struct ConvertWMTileToGPUPass
+    : wm::impl::ConvertWMTileToGPUBase<ConvertWMTileToGPUPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<ProgramOp> programs;
+    module.walk([&](ProgramOp p) { programs.push_back(p); });
+    if (programs.empty())
+      return;
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    KernelFactory factory(module, /*threads=*/128);
+    std::deque<KernelContext> contexts;
+    SmallVector<gpu::GPUFuncOp> kernels;
+    for (ProgramOp program : programs) {
+      contexts.emplace_back();
+      FailureOr<gpu::GPUFuncOp> func = outline(program, factory, contexts.back());
+      if (failed(func))
+        return signalPassFailure();
+      kernels.push_back(*func);
+    }
+    for (auto [func, kernel] : llvm::zip(kernels, contexts)) {
+      TileToGPUTypeConverter converter(kernel.config);
+      RewritePatternSet patterns(&getContext());
+      ConversionTarget target(getContext());
+      target.addIllegalDialect<WMTileDialect>();
+      target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+      scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns,
+                                                           target);
+      populateTileMemoryToGPUPatterns(converter, patterns, kernel);
+      populateTileMatmulToGPUPatterns(converter, patterns, kernel);
+      populateTileAttentionToGPUPatterns(converter, patterns, kernel);
+      if (failed(applyPartialConversion(func, target, std::move(patterns))))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace
