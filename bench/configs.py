@@ -82,6 +82,8 @@ VARIANTS = {
     # The same CTA as __r16, lowered from its tile program
     # (convert-wm-tile-to-gpu) instead of the monolithic builder.
     "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
+    # The default CTA (32-row warps) from its tile program.
+    "__tile": {"tile_programs": True},
 }
 
 # Benchmark variants compiled elsewhere and copied in by hand, timed when
@@ -95,4 +97,5 @@ CORRECTNESS_VARIANTS = {
     "__r16": {"mma_warp_rows": 16},
     "__wgmma": {"wgmma": True},
     "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
+    "__tile": {"tile_programs": True},
 }

@@ -37,6 +37,7 @@ KERNEL_OPTIONS = [
     # Kernels lowered from their tile program (convert-wm-tile-to-gpu).
     {"mma_warp_rows": 16, "tile_programs": True},
     {"mma_warps": 8, "mma_warp_rows": 16, "tile_programs": True},
+    {"tile_programs": True}, {"mma_warps": 8, "mma_warp_rows": 32, "tile_programs": True},
 ]
 # Keeps a configuration's reference cheap: query rows x keys x heads x batch.
 MAX_WORK = 1 << 23

@@ -136,8 +136,9 @@ def ConvertWMTileToGPU : Pass<"convert-wm-tile-to-gpu", "::mlir::ModuleOp"> {
     onto the CTA's threads: register tiles in the mma.sync C-fragment layout,
     Q as A fragments, gathers as cp.async, matmuls as ldmatrix + mma.sync,
     thresholds and compaction with warp shuffles and shared scratch. Lowers
-    the mma.sync programs with Q in registers (16-row warps, two stages);
-    other configs are refused by name.
+    the mma.sync programs (16-row warps with Q in registers and two stages,
+    32-row warps with Q in shared memory and one); wgmma programs are
+    refused by name.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::gpu::GPUDialect",

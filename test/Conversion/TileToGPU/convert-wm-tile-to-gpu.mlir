@@ -35,8 +35,8 @@
 // -----
 
 func.func @unsupported(%b: memref<4xf32>) {
-  // expected-error @below {{convert-wm-tile-to-gpu lowers mma.sync programs with Q in registers (16-row warps) so far}}
-  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 32, stages = 1, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  // expected-error @below {{convert-wm-tile-to-gpu lowers mma.sync programs so far}}
+  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 2, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = true> (%b) : memref<4xf32> {
   ^bb0(%i: index, %x: memref<4xf32>):
   }
   return

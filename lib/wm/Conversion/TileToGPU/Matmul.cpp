@@ -44,6 +44,53 @@ SmallVector<Value> queryKeyScores(Emitter &e, const KernelContext &kernel,
   return flat;
 }
 
+/// S = Q K^T with Q in padded shared rows as well: per key step, Q's A
+/// fragments of every row tile by ldmatrix.x4, and one ldmatrix.x4 of K for
+/// two 8-key tiles (fewer live Q fragments than two key steps of one tile).
+SmallVector<Value> sharedQueryKeyScores(Emitter &e, const KernelContext &kernel,
+                                        Value q, SharedType qType, Value k,
+                                        SharedType kType, int64_t columns) {
+  int64_t rowWords = sharedRowWords(kType), kSteps = kType.getShape()[1] / 16;
+  int64_t rowTiles = kernel.rowTiles(), keyTiles = columns / 8;
+  NVVM::MMATypes type = mmaType(kType.getElementType());
+  Value lane = kernel.lane;
+  Value matrixRow = e.remi(lane, e.index(8));
+  // Lane l addresses row l % 8 + 8 ((l / 8) % 2) of the row tile, dims
+  // 8 (l / 16).
+  Value qRow = e.addi(
+      e.addi(e.muli(kernel.warp, e.index(kernel.config.getWarpRows())), matrixRow),
+      e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)), e.index(8)));
+  Value qWord = e.addi(e.muli(qRow, e.index(sharedRowWords(qType))),
+                       e.muli(e.divi(lane, e.index(16)), e.index(4)));
+  // Lane l addresses key row l % 8 + 8 (l / 16), dims 8 ((l / 8) % 2).
+  Value pairRow = e.addi(matrixRow, e.muli(e.divi(lane, e.index(16)), e.index(8)));
+  Value pairCol = e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)), e.index(4));
+  SmallVector<SmallVector<Value>> acc(rowTiles * keyTiles,
+                                      SmallVector<Value>(4, e.f32(0.0)));
+  for (int64_t ks = 0; ks < kSteps; ++ks) {
+    SmallVector<SmallVector<Value>> a;
+    for (int64_t r = 0; r < rowTiles; ++r)
+      a.push_back(e.loadMatrices(
+          q, e.addi(qWord, e.index(r * 16 * sharedRowWords(qType) + ks * 8)),
+          /*transpose=*/false));
+    for (int64_t nt = 0; nt < keyTiles; nt += 2) {
+      Value rowWord = e.muli(e.addi(e.index(nt * 8), pairRow), e.index(rowWords));
+      SmallVector<Value> frags = e.loadMatrices(
+          k, e.addi(rowWord, e.addi(e.index(ks * 8), pairCol)),
+          /*transpose=*/false);
+      for (int64_t r = 0; r < rowTiles; ++r)
+        for (int64_t half : {0, 1}) {
+          SmallVector<Value> &c = acc[r * keyTiles + nt + half];
+          c = e.mma(a[r], {frags[2 * half], frags[2 * half + 1]}, c, type);
+        }
+    }
+  }
+  SmallVector<Value> flat;
+  for (ArrayRef<Value> c : acc)
+    flat.append(c.begin(), c.end());
+  return flat;
+}
+
 /// O += P V: P (R x K f32 in C-fragment layout) packed to 16-bit A
 /// fragments, V rows (K x N) in shared memory.
 SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
@@ -99,14 +146,21 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (kernel.config.getWgmma())
       return rewriter.notifyMatchFailure(op, "wgmma is not lowered yet");
-    auto lhs = dyn_cast<TileType>(op.getLhs().getType());
-    if (!lhs)
-      return rewriter.notifyMatchFailure(op, "lhs in shared memory");
     Emitter e(rewriter, op.getLoc());
     Value rhs = adaptor.getRhs().front();
     SharedType rhsType = op.getRhs().getType();
     ArrayRef<int64_t> shape = op.getType().getShape();
     SmallVector<Value> result;
+    auto lhs = dyn_cast<TileType>(op.getLhs().getType());
+    if (!lhs) {
+      if (!op.getTransposeRhs() || op.getAcc())
+        return rewriter.notifyMatchFailure(op, "shared lhs: S = Q K^T only");
+      result = sharedQueryKeyScores(e, kernel, adaptor.getLhs().front(),
+                                    cast<SharedType>(op.getLhs().getType()), rhs,
+                                    rhsType, shape[1]);
+      rewriter.replaceOpWithMultiple(op, {result});
+      return success();
+    }
     if (op.getTransposeRhs() && !lhs.getElementType().isF32() &&
         kernel.rowTiles() == 1 && !op.getAcc()) {
       result = queryKeyScores(e, kernel, llvm::to_vector(adaptor.getLhs()), rhs,

@@ -182,6 +182,47 @@ struct GatherAsyncToGPU : TilePattern<GatherAsyncOp> {
   }
 };
 
+/// Contiguous rows into padded shared rows, one 16-byte chunk per thread
+/// and step; rows past the end are zero-filled.
+struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(CopyAsyncOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    SharedType dstType = op.getDst().getType();
+    ArrayRef<int64_t> shape = dstType.getShape();
+    int64_t threads = kernel.config.getThreads();
+    if (shape.size() != 2 || dstType.getElementType().getIntOrFloatBitWidth() != 16 ||
+        (shape[0] * shape[1] / 8) % threads != 0)
+      return rewriter.notifyMatchFailure(op, "copies whole 16-bit rows");
+    Emitter e(rewriter, op.getLoc());
+    Value src = adaptor.getSrc().front(), dst = adaptor.getDst().front();
+    auto type = cast<MemRefType>(src.getType());
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    int64_t rowDim = op.getRowDim(), chunks = shape[1] / 8;
+    Value first = at[rowDim], rowsEnd = e.index(type.getDimSize(rowDim));
+    Value base = e.basePointer(src);
+    int64_t rowWords = sharedRowWords(dstType);
+    for (int64_t step = 0; step < shape[0] * chunks / threads; ++step) {
+      Value item = e.addi(e.index(step * threads), kernel.tid);
+      Value row = e.divi(item, e.index(chunks));
+      Value c4 = e.remi(item, e.index(chunks));
+      Value absolute = e.addi(first, row);
+      Value valid = e.cmpi(CmpIPredicate::ult, absolute, rowsEnd);
+      SmallVector<Value> element = at;
+      element[rowDim] = e.select(valid, absolute, first);
+      element.back() = e.addi(at.back(), e.muli(c4, e.index(8)));
+      Value word = e.addi(e.muli(row, e.index(rowWords)), e.muli(c4, e.index(4)));
+      e.copyAsync(e.elementPointer(dst, rewriter.getI32Type(), e.toI32(word)),
+                  e.elementPointer(base, type.getElementType(),
+                                   linearOffset(e, type, element)),
+                  16, valid);
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct CommitToGPU : TilePattern<CommitOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -218,6 +259,6 @@ void tile::populateTileMemoryToGPUPatterns(TypeConverter &converter,
                                            RewritePatternSet &patterns,
                                            const KernelContext &kernel) {
   patterns.add<AllocSharedToGPU, StageToGPU, ReadToGPU, SplatToGPU, LoadToGPU,
-               GatherAsyncToGPU, CommitToGPU, WaitToGPU, BarrierToGPU>(
+               CopyAsyncToGPU, GatherAsyncToGPU, CommitToGPU, WaitToGPU, BarrierToGPU>(
       converter, patterns.getContext(), kernel);
 }

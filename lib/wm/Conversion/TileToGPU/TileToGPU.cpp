@@ -98,10 +98,10 @@ int64_t layOutShared(ProgramOp program) {
 FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
                                   KernelContext &kernel) {
   KernelConfigAttr config = program.getConfig();
-  if (config.getWgmma() || !config.getQInRegisters())
+  if (config.getWgmma())
     return program.emitOpError()
-           << "convert-wm-tile-to-gpu lowers mma.sync programs with Q in "
-              "registers (16-row warps) so far; this one has "
+           << "convert-wm-tile-to-gpu lowers mma.sync programs so far; this "
+              "one has "
            << config;
   int64_t words = layOutShared(program);
   if (4 * words > kMaxSharedBytesSm90)

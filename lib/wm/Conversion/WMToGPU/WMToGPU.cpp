@@ -280,7 +280,7 @@ void tensorCoreAttention(KernelFactory &factory, OpBuilder &host,
                          const TensorCoreOptions &options, bool tilePrograms) {
   tile::KernelConfigAttr config = chooseAttentionConfig(
       op, AttentionKernelOptions{options.warps, options.warpRows, options.wgmma});
-  if (!tilePrograms || config.getWgmma() || !config.getQInRegisters())
+  if (!tilePrograms || config.getWgmma())
     return tensorCoreAttentionKernel(factory, host, op, args, options);
   SmallVector<Value> buffers(args.take_front(5));
   buffers.append({args[args.size() - 2], args.back()});
