@@ -117,6 +117,14 @@ func.func @score(%s: !wm_tile.tile<16x64xf32>, %b: !wm_tile.shared<32xf32>, %k: 
 
 // -----
 
+func.func @score_tau_max(%s: !wm_tile.tile<16x64xf32>, %b: !wm_tile.shared<64xf32>, %k: !wm_tile.shared<128xi32>, %i: index, %m: f32) {
+  // expected-error @below {{bounds thresholds with tau_max but has no tau}}
+  %x = wm_tile.score %s, %b, %k[%i] count %i tau_max %m rows %i <bias> {logit_scale = 1.0 : f32, bias_scale = 1.0 : f32, key_offset = 0} : !wm_tile.tile<16x64xf32>, !wm_tile.shared<64xf32>, !wm_tile.shared<128xi32>
+  return
+}
+
+// -----
+
 // expected-error @below {{tile dimensions must be positive, at least one}}
 func.func @type(%t: !wm_tile.tile<0x4xf32>) {
   return

@@ -10,6 +10,7 @@
 // CHECK: wm_tile.wait 1
 // CHECK: wm_tile.matmul {{.*}} {transpose_rhs}
 // CHECK: wm_tile.score {{.*}} <all> {{{.*}}causal{{.*}}key_offset = 0
+// CHECK: wm_tile.score {{.*}} tau %{{.*}} tau_max %{{.*}} rows %{{.*}} <bias>
 // CHECK: wm_tile.softmax_update
 // CHECK: wm_tile.scale_rows
 // CHECK: wm_tile.matmul {{.*}} acc
@@ -33,6 +34,7 @@ func.func @program(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bias
     %key = wm_tile.read %cand[%c0] : !wm_tile.shared<128xi32> -> i32
     %s = wm_tile.matmul %qt, %k0 {transpose_rhs} : !wm_tile.tile<16x32xbf16>, !wm_tile.shared<64x32xbf16> -> !wm_tile.tile<16x64xf32>
     %sc = wm_tile.score %s, %bs, %cand[%c0] count %n tau %t rows %i <all> {logit_scale = 0.25 : f32, bias_scale = 1.4427 : f32, causal, key_offset = 0} : !wm_tile.tile<16x64xf32>, !wm_tile.shared<64xf32>, !wm_tile.shared<128xi32>, !wm_tile.tile<16xf32>
+    %sb = wm_tile.score %s, %bs, %cand[%c0] count %n tau %t tau_max %hi rows %i <bias> {logit_scale = 0.25 : f32, bias_scale = 1.4427 : f32, key_offset = 0} : !wm_tile.tile<16x64xf32>, !wm_tile.shared<64xf32>, !wm_tile.shared<128xi32>, !wm_tile.tile<16xf32>
     %m0 = wm_tile.splat 0xFF800000 : !wm_tile.tile<16xf32>
     %l0 = wm_tile.splat 0.0 : !wm_tile.tile<16xf32, partial>
     %o0 = wm_tile.splat 0.0 : !wm_tile.tile<16x32xf32>

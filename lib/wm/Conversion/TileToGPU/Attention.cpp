@@ -63,17 +63,6 @@ struct ThresholdsToGPU : TilePattern<ThresholdsOp> {
   }
 };
 
-/// Max and min over a lane's rows' thresholds, for the warp: whether all its
-/// rows keep a tile whose smallest bias is `lowest`.
-Value warpKeepsAll(Emitter &e, ArrayRef<Value> tau, Value lowest) {
-  Value highest = tau.front();
-  for (Value t : tau.drop_front())
-    highest = e.max(highest, t);
-  Value warpHigh =
-      e.xorReduce(highest, {4, 8, 16}, [&](Value a, Value b) { return e.max(a, b); });
-  return e.cmp(CmpFPredicate::OGE, e.quadMin(lowest), warpHigh);
-}
-
 /// Rounds of 4 x `steps` keys per thread, all bias loads in flight at once:
 /// a warp-wide scan of per-thread counts orders a step's keys, one exchange
 /// of the warps' counts per round orders the warps.
@@ -230,26 +219,32 @@ struct ScoreToGPU : TilePattern<ScoreOp> {
       tau = llvm::to_vector(adaptor.getTau());
     ValueRange logits = adaptor.getLogits();
     Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
-    auto column = [&](int64_t n) {
-      return e.addi(e.index((n / 4) * 8 + n % 2), e.muli(kernel.quad, e.index(2)));
-    };
+    // Value n's column is 2 quad + columnOffset(n): the lane's biases and
+    // keys are constant offsets from its first ones.
+    auto columnOffset = [](int64_t n) { return (n / 4) * 8 + n % 2; };
+    Value quadColumn = e.muli(kernel.quad, e.index(2));
+    Value biasLane = e.elementPointer(biasTile, f32, e.toI32(quadColumn));
     // The lane's 2 x columns / 8 distinct biases.
     SmallVector<Value> columnBias;
     for (int64_t c = 0; c < columns / 4; ++c)
       columnBias.push_back(
-          e.loadShared(biasTile, f32, column((c / 2) * 4 + c % 2)));
+          e.loadShared(biasLane, f32, e.index(columnOffset((c / 2) * 4 + c % 2))));
     auto biasOf = [&](int64_t n) { return columnBias[(n / 4) * 2 + n % 2]; };
     double logitScale = op.getLogitScale().convertToDouble();
     double biasScale = op.getBiasScale().convertToDouble();
     auto scored = [&](ScoreTests tests) {
       SmallVector<Value> keyIndex;
-      if (tests == ScoreTests::all)
+      if (tests == ScoreTests::all) {
+        // Slots past `count` are read (they lie in the list) but not used.
+        Value laneSlot = e.addi(first, quadColumn);
+        Value keyLane = e.elementPointer(keys, i32, e.toI32(laneSlot));
         for (int64_t n = 0; n < perRowTile; ++n) {
-          Value slot = e.addi(first, column(n));
+          Value slot = e.addi(laneSlot, e.index(columnOffset(n)));
           Value present = e.cmpi(CmpIPredicate::ult, slot, count);
-          Value key = e.loadShared(keys, i32, e.select(present, slot, e.index(0)));
+          Value key = e.loadShared(keyLane, i32, e.index(columnOffset(n)));
           keyIndex.push_back(e.select(present, key, e.i32(-1)));
         }
+      }
       SmallVector<Value> scores;
       for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
         Value limA = e.addi(e.addi(firstRow, kernel.rowA[r]),
@@ -283,13 +278,16 @@ struct ScoreToGPU : TilePattern<ScoreOp> {
       return scores;
     };
     SmallVector<Value> result;
-    if (op.getTests() == ScoreTests::bias && !tau.empty()) {
-      // A warp whose rows all keep the tile tests nothing.
+    if (op.getTests() == ScoreTests::bias && op.getTauMax()) {
+      // The quad's lanes hold every column: the tile's smallest bias is the
+      // same in every lane, and so is the branch.
       Value lowest = columnBias.front();
       for (Value kb : ArrayRef<Value>(columnBias).drop_front())
         lowest = e.min(lowest, kb);
+      Value keptWhole = e.cmp(CmpFPredicate::OGE, e.quadMin(lowest),
+                              adaptor.getTauMax().front());
       SmallVector<Type> types(logits.size(), f32);
-      result = e.ifValues(warpKeepsAll(e, tau, lowest), types,
+      result = e.ifValues(keptWhole, types,
                           [&] { return scored(ScoreTests::none); },
                           [&] { return scored(ScoreTests::bias); });
     } else {

@@ -19,6 +19,14 @@ NVVM::MMATypes mmaType(Type element) {
   return element.isBF16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
 }
 
+/// The lane's first word of a shared tile. Fragment addresses are constant
+/// word offsets from it, which fold into the ldmatrix immediates; added to
+/// the lane's word before the pointer (an i32 index, sign-extended) they
+/// would not, and each would hold a register across the tile loop.
+Value lanePointer(Emitter &e, Value tile, Value word) {
+  return e.elementPointer(tile, e.builder().getI32Type(), e.toI32(word));
+}
+
 /// S = Q K^T: Q as A fragments in registers, K rows (N x K) in shared memory.
 SmallVector<Value> queryKeyScores(Emitter &e, const KernelContext &kernel,
                                   ArrayRef<Value> q, Value k, SharedType kType,
@@ -28,13 +36,13 @@ SmallVector<Value> queryKeyScores(Emitter &e, const KernelContext &kernel,
   // Lane l addresses key row l % 8, 8 dims at (l / 8) * 8.
   Value matrixRow = e.remi(kernel.lane, e.index(8));
   Value matrixCol = e.muli(e.divi(kernel.lane, e.index(8)), e.index(4));
+  Value lane = lanePointer(e, k, e.addi(e.muli(matrixRow, e.index(rowWords)), matrixCol));
   SmallVector<Value> flat;
   for (int64_t nt = 0; nt < columns / 8; ++nt) {
     SmallVector<Value> acc(4, e.f32(0.0));
-    Value rowWord = e.muli(e.addi(e.index(nt * 8), matrixRow), e.index(rowWords));
     for (int64_t ks = 0; ks < kSteps; ks += 2) {
       SmallVector<Value> frags = e.loadMatrices(
-          k, e.addi(rowWord, e.addi(e.index(ks * 8), matrixCol)),
+          lane, e.index(nt * 8 * rowWords + ks * 8),
           /*transpose=*/false);
       acc = e.mma(q.slice(ks * 4, 4), {frags[0], frags[1]}, acc, type);
       acc = e.mma(q.slice((ks + 1) * 4, 4), {frags[2], frags[3]}, acc, type);
@@ -65,18 +73,19 @@ SmallVector<Value> sharedQueryKeyScores(Emitter &e, const KernelContext &kernel,
   // Lane l addresses key row l % 8 + 8 (l / 16), dims 8 ((l / 8) % 2).
   Value pairRow = e.addi(matrixRow, e.muli(e.divi(lane, e.index(16)), e.index(8)));
   Value pairCol = e.muli(e.remi(e.divi(lane, e.index(8)), e.index(2)), e.index(4));
+  Value qLane = lanePointer(e, q, qWord);
+  Value kLane = lanePointer(e, k, e.addi(e.muli(pairRow, e.index(rowWords)), pairCol));
   SmallVector<SmallVector<Value>> acc(rowTiles * keyTiles,
                                       SmallVector<Value>(4, e.f32(0.0)));
   for (int64_t ks = 0; ks < kSteps; ++ks) {
     SmallVector<SmallVector<Value>> a;
     for (int64_t r = 0; r < rowTiles; ++r)
       a.push_back(e.loadMatrices(
-          q, e.addi(qWord, e.index(r * 16 * sharedRowWords(qType) + ks * 8)),
+          qLane, e.index(r * 16 * sharedRowWords(qType) + ks * 8),
           /*transpose=*/false));
     for (int64_t nt = 0; nt < keyTiles; nt += 2) {
-      Value rowWord = e.muli(e.addi(e.index(nt * 8), pairRow), e.index(rowWords));
       SmallVector<Value> frags = e.loadMatrices(
-          k, e.addi(rowWord, e.addi(e.index(ks * 8), pairCol)),
+          kLane, e.index(nt * 8 * rowWords + ks * 8),
           /*transpose=*/false);
       for (int64_t r = 0; r < rowTiles; ++r)
         for (int64_t half : {0, 1}) {
@@ -118,12 +127,12 @@ SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
       e.muli(e.remi(e.divi(kernel.lane, e.index(8)), e.index(2)), e.index(8)),
       matrixRow);
   Value vCol = e.muli(e.divi(kernel.lane, e.index(16)), e.index(4));
+  Value lane = lanePointer(e, v, e.addi(e.muli(vRow, e.index(rowWords)), vCol));
   for (int64_t kk = 0; kk < keys / 16; ++kk) {
-    Value rowWord =
-        e.muli(e.addi(e.index(kk * 16), vRow), e.index(rowWords));
     for (int64_t dt = 0; dt < dTiles; dt += 2) {
       SmallVector<Value> frags = e.loadMatrices(
-          v, e.addi(rowWord, e.addi(e.index(dt * 4), vCol)), /*transpose=*/true);
+          lane, e.index(kk * 16 * rowWords + dt * 4),
+          /*transpose=*/true);
       for (int64_t r = 0; r < rowTiles; ++r) {
         ArrayRef<Value> ar = a[r * (keys / 16) + kk];
         int64_t at = (r * dTiles + dt) * 4;

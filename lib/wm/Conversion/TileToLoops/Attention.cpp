@@ -151,7 +151,17 @@ struct ScoreToLoops : OpConversionPattern<ScoreOp> {
     Value result = hoistedBuffer(rewriter, op, bufferOf(op.getType()));
     ScoreTests tests = op.getTests();
     Value tau = adaptor.getTau();
-    forEachElement(lb, op.getType().getShape(), [&](ValueRange rc) {
+    ArrayRef<int64_t> shape = op.getType().getShape();
+    // A bias tile whose smallest bias reaches tau_max is kept whole.
+    Value testBias = lb.boolean(tests != ScoreTests::none && tau);
+    if (tests == ScoreTests::bias && adaptor.getTauMax()) {
+      Value lowest = lb.reduce(
+          lb.index(0), lb.index(shape[1]), lb.f32(INFINITY), [&](Value c, Value m) {
+            return lb.min(m, lb.load(adaptor.getBias(), {c}));
+          });
+      testBias = lb.cmp(CmpFPredicate::ULT, lowest, adaptor.getTauMax());
+    }
+    forEachElement(lb, shape, [&](ValueRange rc) {
       Value bias = lb.load(adaptor.getBias(), {rc[1]});
       Value logit = lb.load(adaptor.getLogits(), rc);
       Value biasTerm =
@@ -162,8 +172,9 @@ struct ScoreToLoops : OpConversionPattern<ScoreOp> {
       Value keep = lb.boolean(true);
       if (tests != ScoreTests::none && tau) {
         Value t = lb.load(tau, {rc[0]});
-        keep = op.getExact() ? lb.keeps(bias, t)
-                             : lb.cmp(CmpFPredicate::UGE, bias, t);
+        Value kept = op.getExact() ? lb.keeps(bias, t)
+                                   : lb.cmp(CmpFPredicate::UGE, bias, t);
+        keep = lb.select(testBias, kept, lb.boolean(true));
       }
       if (tests == ScoreTests::all) {
         Value slot = lb.addi(adaptor.getFirst(), rc[1]);

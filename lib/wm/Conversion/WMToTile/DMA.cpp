@@ -13,9 +13,8 @@
 //   out = O / l, lse = (m + log2 l) ln 2
 //
 // Skip levels: a tile every row may see causally and whose keys are all
-// present only tests bias >= tau (no test at all without thresholds); the
-// GPU lowering of that test further drops it for warps whose rows all keep
-// the whole tile.
+// present only tests bias >= tau, and not even that when its smallest bias
+// reaches the block's largest threshold (or without thresholds).
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,7 +102,7 @@ private:
   bool selection, exact;
 
   Value qBuf, kBuf, vBuf, biasBuf, tauBuf, outBuf, lseBuf;
-  Value queryBlock, batchIndex, head, group, i0, keyEnd, low, noThreshold, tau;
+  Value queryBlock, batchIndex, head, group, i0, keyEnd, low, tau, tauMax;
   Value candidates, kStages, vStages, biasStages, query;
 };
 
@@ -124,10 +123,9 @@ void AttentionProgram::prologue() {
         /*nan_as_inf=*/!exact);
     tau = thresholds.getTau();
     low = thresholds.getLow();
-    noThreshold = lb.cmp(CmpFPredicate::OEQ, thresholds.getHigh(), lb.negInf());
+    tauMax = thresholds.getHigh();
   } else {
     low = lb.negInf();
-    noThreshold = lb.boolean(true);
   }
   int64_t stages = config.getStages();
   candidates = shared({config.getCandidates()}, b.getI32Type());
@@ -168,7 +166,8 @@ Value AttentionProgram::scores(Value logits, Value biasTile, Value c0,
   auto score = [&](ScoreTests tests) -> Value {
     return ScoreOp::create(
         b, loc, logits.getType(), logits, biasTile, candidates, c0, count,
-        selection ? tau : Value(), i0,
+        selection ? tau : Value(),
+        selection && tests == ScoreTests::bias ? tauMax : Value(), i0,
         b.getF32FloatAttr(op.getScale().convertToDouble() * kLog2E),
         b.getF32FloatAttr(kLog2E), ScoreTestsAttr::get(b.getContext(), tests),
         op.getCausal() ? b.getUnitAttr() : UnitAttr(),
@@ -201,13 +200,7 @@ Value AttentionProgram::scores(Value logits, Value biasTile, Value c0,
   }
   return ifScores(
       whole,
-      [&] {
-        if (!selection)
-          return score(ScoreTests::none);
-        return ifScores(
-            noThreshold, [&] { return score(ScoreTests::none); },
-            [&] { return score(ScoreTests::bias); });
-      },
+      [&] { return score(selection ? ScoreTests::bias : ScoreTests::none); },
       [&] { return score(ScoreTests::all); });
 }
 

@@ -222,7 +222,8 @@ def WMTile_MatmulOp : WMTile_Op<"matmul"> {
   let hasVerifier = 1;
 }
 
-def WMTile_ScoreOp : WMTile_Op<"score", [AllTypesMatch<["logits", "result"]>]> {
+def WMTile_ScoreOp : WMTile_Op<"score", [AllTypesMatch<["logits", "result"]>,
+    AttrSizedOperandSegments]> {
   let summary = "attention logits to masked log2-domain scores";
   let description = [{
     For query row `first_row + r` and key column c (key `keys[first + c]`):
@@ -232,17 +233,23 @@ def WMTile_ScoreOp : WMTile_Op<"score", [AllTypesMatch<["logits", "result"]>]> {
     bias is NaN; otherwise bias UGE tau); `all` also that `first + c <
     count` and, with `causal`, that the key is at most `first_row + r +
     key_offset`. Without `tau` every present key passes the bias test.
+    `tau_max`, at least every row's threshold, skips the `bias` test of a
+    tile whose biases all reach it (every row keeps all of it). The slots
+    `[first, first + columns)` must lie in `keys`; those at or past `count`
+    may be read but are not used.
   }];
   let arguments = (ins WMTile_AnyTile:$logits, WMTile_AnyShared:$bias,
                        WMTile_AnyShared:$keys, Index:$first, Index:$count,
-                       Optional<WMTile_AnyTile>:$tau, Index:$first_row,
+                       Optional<WMTile_AnyTile>:$tau, Optional<F32>:$tau_max,
+                       Index:$first_row,
                        F32Attr:$logit_scale, F32Attr:$bias_scale,
                        WMTile_ScoreTestsAttr:$tests, UnitAttr:$causal,
                        I64Attr:$key_offset, UnitAttr:$exact);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = [{
     $logits `,` $bias `,` $keys `[` $first `]` `count` $count
-    (`tau` $tau^)? `rows` $first_row $tests attr-dict `:` type($logits) `,`
+    (`tau` $tau^)? (`tau_max` $tau_max^)? `rows` $first_row $tests attr-dict
+    `:` type($logits) `,`
     type($bias) `,` type($keys) (`,` type($tau)^)?
   }];
   let hasVerifier = 1;

@@ -215,6 +215,8 @@ LogicalResult ScoreOp::verify() {
     return emitOpError() << "reads key indices from a 1-D i32 buffer";
   if (getTau() && !isRowVector(getTau().getType(), shape[0]))
     return emitOpError() << "needs one threshold per row (" << shape[0] << ")";
+  if (getTauMax() && !getTau())
+    return emitOpError() << "bounds thresholds with tau_max but has no tau";
   return success();
 }
 
