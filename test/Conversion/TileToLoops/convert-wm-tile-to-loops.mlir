@@ -7,6 +7,7 @@
 // CHECK-DAG: memref.alloc() : memref<128xi32>
 // CHECK-DAG: memref.alloc() : memref<2x64x32xbf16>
 // CHECK-DAG: memref.alloc() : memref<16x64xf32>
+// CHECK-DAG: memref.alloc() : memref<16x64xbf16>
 // CHECK-NOT: wm_tile.
 // Grid [2, 1, 4], first dimension outermost.
 // CHECK: scf.for %[[I:.*]] = %c0 to %c2
@@ -21,6 +22,8 @@
 // CHECK: math.fma %{{.*}}, %cst{{.*}}, %{{.*}} : f32
 // The online softmax in the log2 domain.
 // CHECK: math.exp2
+// P rounded once to the mma operand type.
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: math.log2
 // CHECK-NOT: wm_tile.
 func.func @attention(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bias: memref<1x2x64xf32>, %tau: memref<1x2x64xf32>, %out: memref<1x64x4x32xbf16>, %lse: memref<1x4x64xf32>) {
@@ -47,7 +50,8 @@ func.func @attention(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bi
     %o0 = wm_tile.splat 0.0 : !wm_tile.tile<16x32xf32>
     %p, %m, %l, %a = wm_tile.softmax_update %sc, %m0, %l0 : !wm_tile.tile<16x64xf32>, !wm_tile.tile<16xf32>, !wm_tile.tile<16xf32, partial>
     %o1 = wm_tile.scale_rows %o0, %a : !wm_tile.tile<16x32xf32>, !wm_tile.tile<16xf32>
-    %o2 = wm_tile.matmul %p, %k0 acc %o1 : !wm_tile.tile<16x64xf32>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<16x32xf32> -> !wm_tile.tile<16x32xf32>
+    %pb = wm_tile.truncf %p : !wm_tile.tile<16x64xf32> -> !wm_tile.tile<16x64xbf16>
+    %o2 = wm_tile.matmul %pb, %k0 acc %o1 : !wm_tile.tile<16x64xbf16>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<16x32xf32> -> !wm_tile.tile<16x32xf32>
     wm_tile.store_attention %o2, %m, %l into %oa[%b, %i, %h, %c0], %la[%b, %h, %i] {lse_scale = 0.6931 : f32} : !wm_tile.tile<16x32xf32>, !wm_tile.tile<16xf32>, !wm_tile.tile<16xf32, partial>, memref<1x64x4x32xbf16>, memref<1x4x64xf32>
   }
   return

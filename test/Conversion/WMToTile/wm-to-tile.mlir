@@ -34,12 +34,14 @@
 // The bias test, skipped for tiles whose biases reach every row's threshold.
 // CHECK: wm_tile.score %[[S]], {{.*}} tau %[[TAU]] tau_max %[[HIGH]] rows %[[I0]] <bias> {{{.*}}causal, key_offset = 0 : i64, logit_scale = 0.180336878 : f32}
 // CHECK: wm_tile.score %[[S]], {{.*}} tau %[[TAU]] rows %[[I0]] <all>
-// CHECK: wm_tile.softmax_update
+// CHECK: %[[P:.*]], %{{.*}}, %{{.*}}, %{{.*}} = wm_tile.softmax_update
+// P rounded to the mma operand type before the next copies issue.
+// CHECK: %[[PB:.*]] = wm_tile.truncf %[[P]] : <128x64xf32> -> <128x64xbf16>
 // CHECK: wm_tile.scale_rows
 // K of the next tile loads while P V runs.
 // CHECK: wm_tile.wait 0
 // CHECK: wm_tile.gather_async
-// CHECK: wm_tile.matmul %probs, %{{.*}} acc
+// CHECK: wm_tile.matmul %[[PB]], %{{.*}} acc
 // CHECK: wm_tile.store_attention {{.*}} {lse_scale = 0.693147182 : f32}
 
 // W8R16: grid [2, 1, 4] config <warps = 8, warp_rows = 16, stages = 2, candidates = 8192, tile_keys = 64, q_in_registers = true, wgmma = false>

@@ -129,3 +129,11 @@ func.func @score_tau_max(%s: !wm_tile.tile<16x64xf32>, %b: !wm_tile.shared<64xf3
 func.func @type(%t: !wm_tile.tile<0x4xf32>) {
   return
 }
+
+// -----
+
+func.func @truncf(%t: !wm_tile.tile<16x64xf32>) {
+  // expected-error @below {{rounds an f32 tile to a bf16 or f16 tile of its shape}}
+  %x = wm_tile.truncf %t : !wm_tile.tile<16x64xf32> -> !wm_tile.tile<16x32xbf16>
+  return
+}

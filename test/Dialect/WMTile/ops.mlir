@@ -12,6 +12,7 @@
 // CHECK: wm_tile.score {{.*}} <all> {{{.*}}causal{{.*}}key_offset = 0
 // CHECK: wm_tile.score {{.*}} tau %{{.*}} tau_max %{{.*}} rows %{{.*}} <bias>
 // CHECK: wm_tile.softmax_update
+// CHECK: wm_tile.truncf {{.*}} : <16x64xf32> -> <16x64xbf16>
 // CHECK: wm_tile.scale_rows
 // CHECK: wm_tile.matmul {{.*}} acc
 // CHECK: wm_tile.store_attention
@@ -39,9 +40,10 @@ func.func @program(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bias
     %l0 = wm_tile.splat 0.0 : !wm_tile.tile<16xf32, partial>
     %o0 = wm_tile.splat 0.0 : !wm_tile.tile<16x32xf32>
     %p, %m, %l, %a = wm_tile.softmax_update %sc, %m0, %l0 : !wm_tile.tile<16x64xf32>, !wm_tile.tile<16xf32>, !wm_tile.tile<16xf32, partial>
+    %pb = wm_tile.truncf %p : !wm_tile.tile<16x64xf32> -> !wm_tile.tile<16x64xbf16>
     %o1 = wm_tile.scale_rows %o0, %a : !wm_tile.tile<16x32xf32>, !wm_tile.tile<16xf32>
     %vt = wm_tile.stage %ks[%c0] : !wm_tile.shared<2x64x32xbf16> -> !wm_tile.shared<64x32xbf16>
-    %o2 = wm_tile.matmul %p, %vt acc %o1 : !wm_tile.tile<16x64xf32>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<16x32xf32> -> !wm_tile.tile<16x32xf32>
+    %o2 = wm_tile.matmul %pb, %vt acc %o1 : !wm_tile.tile<16x64xbf16>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<16x32xf32> -> !wm_tile.tile<16x32xf32>
     wm_tile.store_attention %o2, %m, %l into %oa[%b, %i, %h, %c0], %la[%b, %h, %i] {lse_scale = 0.6931 : f32} : !wm_tile.tile<16x32xf32>, !wm_tile.tile<16xf32>, !wm_tile.tile<16xf32, partial>, memref<1x64x4x32xbf16>, memref<1x4x64xf32>
   }
   return

@@ -201,6 +201,38 @@ struct CompactToGPU : TilePattern<CompactOp> {
   }
 };
 
+/// min(tauMax, the largest threshold of the warp's rows): a tighter bound
+/// for the warp's tiles. The thresholds do not change in the tile loops, so
+/// it is computed once, right after the last of them is defined (where
+/// every lane of the warp runs) when they share a block.
+Value warpBound(ConversionPatternRewriter &rewriter, Location loc,
+                ArrayRef<Value> tau, Value tauMax) {
+  OpBuilder::InsertionGuard guard(rewriter);
+  Operation *last = tau.front().getDefiningOp();
+  for (Value t : tau) {
+    Operation *def = t.getDefiningOp();
+    if (!def || !last || def->getBlock() != last->getBlock()) {
+      last = nullptr;
+      break;
+    }
+    if (last->isBeforeInBlock(def))
+      last = def;
+  }
+  if (last && tauMax.getDefiningOp() &&
+      tauMax.getDefiningOp()->getBlock() == last->getBlock()) {
+    if (last->isBeforeInBlock(tauMax.getDefiningOp()))
+      last = tauMax.getDefiningOp();
+    rewriter.setInsertionPointAfter(last);
+  }
+  Emitter e(rewriter, loc);
+  Value highest = tau.front();
+  for (Value t : tau.drop_front())
+    highest = e.max(highest, t);
+  highest = e.xorReduce(highest, {4, 8, 16},
+                        [&](Value a, Value b) { return e.max(a, b); });
+  return e.min(highest, tauMax);
+}
+
 /// Scores of the lane's values: value n of row tile r is row A (n % 4 < 2)
 /// or B, column (n / 4) * 8 + 2 quad + n % 2.
 struct ScoreToGPU : TilePattern<ScoreOp> {
@@ -284,8 +316,9 @@ struct ScoreToGPU : TilePattern<ScoreOp> {
       Value lowest = columnBias.front();
       for (Value kb : ArrayRef<Value>(columnBias).drop_front())
         lowest = e.min(lowest, kb);
-      Value keptWhole = e.cmp(CmpFPredicate::OGE, e.quadMin(lowest),
+      Value bound = warpBound(rewriter, op.getLoc(), tau,
                               adaptor.getTauMax().front());
+      Value keptWhole = e.cmp(CmpFPredicate::OGE, e.quadMin(lowest), bound);
       SmallVector<Type> types(logits.size(), f32);
       result = e.ifValues(keptWhole, types,
                           [&] { return scored(ScoreTests::none); },

@@ -9,7 +9,7 @@
 //   2-D f32 tile R x C   -> (C / 8) * 4 f32 per row tile: A, A, B, B per 8 cols
 //   1-D f32 tile R       -> A, B per row tile (a `partial` one: this lane's
 //                           share of the row sum; the quad adds them up)
-//   2-D 16-bit tile R x D -> Q's mma A fragments: D / 16 * 4 i32 (16-row warps)
+//   2-D 16-bit tile R x C -> mma A fragments: (C / 16) * 4 i32 per row tile
 //   shared buffer        -> an !llvm.ptr<3> into dynamic shared memory, 16-bit
 //                           rows padded to D / 2 + kPad words (ldmatrix rows in
 //                           distinct banks)
@@ -70,6 +70,11 @@ class TileToGPUTypeConverter : public TypeConverter {
 public:
   explicit TileToGPUTypeConverter(KernelConfigAttr config);
 };
+
+/// An f32 tile's values (C-fragment layout) as 16-bit mma A fragments:
+/// per row tile and 16-wide key step, (A, B) x (keys 2 quad, 2 quad + 8).
+SmallVector<Value> packAFragments(Emitter &e, ArrayRef<Value> values,
+                                  int64_t rowTiles, Type half);
 
 /// The element offset of `indices` in a buffer of static strides, as i64.
 Value linearOffset(Emitter &e, MemRefType type, ValueRange indices);

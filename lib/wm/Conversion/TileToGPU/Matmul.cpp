@@ -100,27 +100,34 @@ SmallVector<Value> sharedQueryKeyScores(Emitter &e, const KernelContext &kernel,
   return flat;
 }
 
-/// O += P V: P (R x K f32 in C-fragment layout) packed to 16-bit A
-/// fragments, V rows (K x N) in shared memory.
-SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
-                                    ArrayRef<Value> p, int64_t keys, Value v,
-                                    SharedType vType, SmallVector<Value> o) {
-  Type half = vType.getElementType();
-  NVVM::MMATypes type = mmaType(half);
-  int64_t rowWords = sharedRowWords(vType), dTiles = vType.getShape()[1] / 8;
-  int64_t keyTiles = keys / 8, rowTiles = kernel.rowTiles();
+} // namespace
+
+SmallVector<Value> tile::packAFragments(Emitter &e, ArrayRef<Value> p,
+                                        int64_t rowTiles, Type half) {
   // (row A | row B) x (keys 2 quad, + 1) of 8-key tile nt, as a 16-bit pair.
-  auto packP = [&](int64_t nt, bool rowB) {
+  auto pack = [&](int64_t nt, bool rowB) {
     int64_t at = nt * 4 + (rowB ? 2 : 0);
     return e.pack(p[at], p[at + 1], half);
   };
-  SmallVector<SmallVector<Value>> a; // row tile r, key step kk
+  SmallVector<Value> a;
+  int64_t keyTiles = p.size() / rowTiles / 4;
   for (int64_t r = 0; r < rowTiles; ++r)
-    for (int64_t kk = 0; kk < keys / 16; ++kk) {
-      int64_t nt = r * keyTiles + 2 * kk;
-      a.push_back({packP(nt, false), packP(nt, true), packP(nt + 1, false),
-                   packP(nt + 1, true)});
-    }
+    for (int64_t nt = r * keyTiles; nt < (r + 1) * keyTiles; nt += 2)
+      a.append({pack(nt, false), pack(nt, true), pack(nt + 1, false),
+                pack(nt + 1, true)});
+  return a;
+}
+
+namespace {
+
+/// O += P V: P as 16-bit A fragments (row tile r, key step kk at
+/// (r * keys / 16 + kk) * 4), V rows (K x N) in shared memory.
+SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
+                                    ArrayRef<Value> a, int64_t keys, Value v,
+                                    SharedType vType, SmallVector<Value> o) {
+  NVVM::MMATypes type = mmaType(vType.getElementType());
+  int64_t rowWords = sharedRowWords(vType), dTiles = vType.getShape()[1] / 8;
+  int64_t rowTiles = kernel.rowTiles();
   // Lane l addresses key (l / 8) % 2 * 8 + l % 8, dims of tile l / 16.
   Value matrixRow = e.remi(kernel.lane, e.index(8));
   Value vRow = e.addi(
@@ -134,7 +141,7 @@ SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
           lane, e.index(kk * 16 * rowWords + dt * 4),
           /*transpose=*/true);
       for (int64_t r = 0; r < rowTiles; ++r) {
-        ArrayRef<Value> ar = a[r * (keys / 16) + kk];
+        ArrayRef<Value> ar = a.slice((r * (keys / 16) + kk) * 4, 4);
         int64_t at = (r * dTiles + dt) * 4;
         SmallVector<Value> r0 = e.mma(ar, {frags[0], frags[1]},
                                       ArrayRef<Value>(o).slice(at, 4), type);
@@ -174,10 +181,11 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
         kernel.rowTiles() == 1 && !op.getAcc()) {
       result = queryKeyScores(e, kernel, llvm::to_vector(adaptor.getLhs()), rhs,
                               rhsType, shape[1]);
-    } else if (!op.getTransposeRhs() && lhs.getElementType().isF32() &&
-               op.getAcc()) {
-      result = accumulateValues(e, kernel, llvm::to_vector(adaptor.getLhs()),
-                                lhs.getShape()[1], rhs, rhsType,
+    } else if (!op.getTransposeRhs() && op.getAcc()) {
+      SmallVector<Value> a = llvm::to_vector(adaptor.getLhs());
+      if (lhs.getElementType().isF32())
+        a = packAFragments(e, a, kernel.rowTiles(), rhsType.getElementType());
+      result = accumulateValues(e, kernel, a, lhs.getShape()[1], rhs, rhsType,
                                 llvm::to_vector(adaptor.getAcc()));
     } else {
       return rewriter.notifyMatchFailure(op, "no mma.sync form for this matmul");
@@ -187,10 +195,25 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
   }
 };
 
+struct TruncFToGPU : TilePattern<TruncFOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(TruncFOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (op.getType().getShape().size() != 2)
+      return rewriter.notifyMatchFailure(op, "rounds 2-D tiles to A fragments");
+    Emitter e(rewriter, op.getLoc());
+    rewriter.replaceOpWithMultiple(
+        op, {packAFragments(e, llvm::to_vector(adaptor.getTile()),
+                            kernel.rowTiles(), op.getType().getElementType())});
+    return success();
+  }
+};
+
 } // namespace
 
 void tile::populateTileMatmulToGPUPatterns(TypeConverter &converter,
                                            RewritePatternSet &patterns,
                                            const KernelContext &kernel) {
-  patterns.add<MatmulToGPU>(converter, patterns.getContext(), kernel);
+  patterns.add<MatmulToGPU, TruncFToGPU>(converter, patterns.getContext(), kernel);
 }

@@ -69,10 +69,8 @@ TileToGPUTypeConverter::TileToGPUTypeConverter(KernelConfigAttr config) {
       count = 2 * rowTiles;
     else if (type.getElementType().isF32())
       count = rowTiles * (shape[1] / 8) * 4;
-    else if (rowTiles == 1)
-      count = shape[1] / 16 * 4, element = IntegerType::get(ctx, 32);
     else
-      return failure();
+      count = rowTiles * (shape[1] / 16) * 4, element = IntegerType::get(ctx, 32);
     results.append(count, element);
     return success();
   });

@@ -262,6 +262,25 @@ struct ScaleRowsToLoops : OpConversionPattern<ScaleRowsOp> {
   }
 };
 
+struct TruncFToLoops : OpConversionPattern<TruncFOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TruncFOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LoopBuilder lb(rewriter, op.getLoc());
+    TileType type = op.getType();
+    Value result = hoistedBuffer(rewriter, op, bufferOf(type));
+    forEachElement(lb, type.getShape(), [&](ValueRange at) {
+      Value narrow = arith::TruncFOp::create(rewriter, op.getLoc(),
+                                             type.getElementType(),
+                                             lb.load(adaptor.getTile(), at));
+      lb.store(narrow, result, at);
+    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct StoreAttentionToLoops : OpConversionPattern<StoreAttentionOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -311,6 +330,7 @@ struct StoreAttentionToLoops : OpConversionPattern<StoreAttentionOp> {
 void tile::populateAttentionToLoopsPatterns(TypeConverter &converter,
                                             RewritePatternSet &patterns) {
   patterns.add<ThresholdsToLoops, CompactToLoops, ScoreToLoops,
-               SoftmaxUpdateToLoops, ScaleRowsToLoops, StoreAttentionToLoops>(
+               SoftmaxUpdateToLoops, ScaleRowsToLoops, TruncFToLoops,
+               StoreAttentionToLoops>(
       converter, patterns.getContext());
 }

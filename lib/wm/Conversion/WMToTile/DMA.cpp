@@ -215,10 +215,13 @@ SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
   auto update = SoftmaxUpdateOp::create(
       b, loc, masked.getType(), state[1].getType(), state[2].getType(),
       state[1].getType(), masked, state[1], state[2]);
+  // P as mma operands now: half the registers while the next copies issue.
+  Value probs = TruncFOp::create(b, loc, TileType::get({rows, tileKeys}, half),
+                                 update.getProbs());
   Value scaled = ScaleRowsOp::create(b, loc, state[0].getType(), state[0],
                                      update.getAlpha());
   beforeValues();
-  Value acc = MatmulOp::create(b, loc, state[0].getType(), update.getProbs(),
+  Value acc = MatmulOp::create(b, loc, state[0].getType(), probs,
                                stageOf(vStages, stage), scaled,
                                /*transpose_rhs=*/false);
   return {acc, update.getNewMax(), update.getNewSum()};

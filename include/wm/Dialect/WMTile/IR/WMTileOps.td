@@ -286,6 +286,19 @@ def WMTile_ScaleRowsOp : WMTile_Op<"scale_rows", [Pure,
   let hasVerifier = 1;
 }
 
+def WMTile_TruncFOp : WMTile_Op<"truncf", [Pure]> {
+  let summary = "rounds an f32 register tile to a 16-bit float type";
+  let description = [{
+    Each element rounded to nearest even, as an mma operand. On the GPU a
+    16-bit 2-D tile is held as mma A fragments: half the registers of the
+    f32 tile it comes from.
+  }];
+  let arguments = (ins WMTile_AnyTile:$tile);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = "$tile attr-dict `:` type($tile) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def WMTile_StoreAttentionOp : WMTile_Op<"store_attention",
     [AttrSizedOperandSegments]> {
   let summary = "out = acc / sum and the log-sum-exp, for rows that exist";

@@ -246,6 +246,16 @@ LogicalResult ScaleRowsOp::verify() {
   return success();
 }
 
+LogicalResult TruncFOp::verify() {
+  TileType from = getTile().getType(), to = getType();
+  if (!from.getElementType().isF32() || to.getPartial() || from.getPartial() ||
+      !(to.getElementType().isBF16() || to.getElementType().isF16()) ||
+      from.getShape() != to.getShape())
+    return emitOpError() << "rounds an f32 tile to a bf16 or f16 tile of its "
+                            "shape";
+  return success();
+}
+
 LogicalResult StoreAttentionOp::verify() {
   ArrayRef<int64_t> shape = getAcc().getType().getShape();
   if (shape.size() != 2)
