@@ -84,6 +84,8 @@ VARIANTS = {
     "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
     # The default CTA (32-row warps) from its tile program.
     "__tile": {"tile_programs": True},
+    # Its 4-warp CTA at every length (the default takes 8 warps from 32K on).
+    "__tile_w4": {"tile_programs": True, "mma_warps": 4},
 }
 
 # Benchmark variants compiled elsewhere and copied in by hand, timed when

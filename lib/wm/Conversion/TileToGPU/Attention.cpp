@@ -19,10 +19,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-Value asInf(Emitter &e, Value t) {
-  return e.select(e.cmp(CmpFPredicate::UNO, t, t), e.f32(INFINITY), t);
-}
-
 struct ThresholdsToGPU : TilePattern<ThresholdsOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -39,14 +35,14 @@ struct ThresholdsToGPU : TilePattern<ThresholdsOp> {
       element.back() = row;
       Value t = e.ifValue(live(row), [&] { return e.load(tau, element); },
                           [&] { return e.f32(INFINITY); });
-      return op.getNanAsInf() ? asInf(e, t) : t;
+      return op.getNanAsInf() ? e.nanAsInf(t) : t;
     };
     SmallVector<Value> rows;
     Value lowest, highest;
     for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
       Value a = rowTau(kernel.rowA[r]), b = rowTau(kernel.rowB[r]);
       rows.append({a, b});
-      Value low = e.min(asInf(e, a), asInf(e, b));
+      Value low = e.min(e.nanAsInf(a), e.nanAsInf(b));
       Value liveA = e.select(live(e.addi(first, kernel.rowA[r])), a, e.negInf());
       Value liveB = e.select(live(e.addi(first, kernel.rowB[r])), b, e.negInf());
       Value high = e.max(liveA, liveB);

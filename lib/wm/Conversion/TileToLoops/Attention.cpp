@@ -24,10 +24,6 @@ MemRefType bufferOf(TileType type) {
   return MemRefType::get(type.getShape(), type.getElementType());
 }
 
-Value asInf(LoopBuilder &lb, Value t) {
-  Value isNaN = lb.cmp(CmpFPredicate::UNO, t, t);
-  return lb.select(isNaN, lb.f32(INFINITY), t);
-}
 
 struct ThresholdsToLoops : OpConversionPattern<ThresholdsOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -53,10 +49,10 @@ struct ThresholdsToLoops : OpConversionPattern<ThresholdsOp> {
             return lb.load(adaptor.getThresholds(), at);
           },
           [&] { return lb.f32(INFINITY); });
-      lb.store(op.getNanAsInf() ? asInf(lb, t) : t, tau, {r});
+      lb.store(op.getNanAsInf() ? lb.nanAsInf(t) : t, tau, {r});
     });
     Value low = lb.reduce(zero, rows, lb.f32(INFINITY), [&](Value r, Value m) {
-      return lb.min(m, asInf(lb, lb.load(tau, {r})));
+      return lb.min(m, lb.nanAsInf(lb.load(tau, {r})));
     });
     Value high = lb.reduce(zero, rows, lb.negInf(), [&](Value r, Value m) {
       Value t = lb.load(tau, {r});

@@ -298,20 +298,16 @@ void mlir::wm::tensorCoreAttentionKernel(KernelFactory &factory,
           // is `bias UGE tau`, one compare. Causal global scope keeps the
           // exact test. Candidates are always those UGE the smallest
           // threshold with NaN as +inf: a superset.
-          auto asInf = [&](Value t) {
-            Value isNaN = e.cmp(CmpFPredicate::UNO, t, t);
-            return e.select(isNaN, e.f32(INFINITY), t);
-          };
           Value lowest, highest;
           for (int64_t r = 0; r < rowTiles; ++r) {
             tauA[r] = rowTau(rowA[r]);
             tauB[r] = rowTau(rowB[r]);
             if (!exactThresholds) {
-              tauA[r] = asInf(tauA[r]);
-              tauB[r] = asInf(tauB[r]);
+              tauA[r] = e.nanAsInf(tauA[r]);
+              tauB[r] = e.nanAsInf(tauB[r]);
             }
-            Value lowA = exactThresholds ? asInf(tauA[r]) : tauA[r];
-            Value lowB = exactThresholds ? asInf(tauB[r]) : tauB[r];
+            Value lowA = exactThresholds ? e.nanAsInf(tauA[r]) : tauA[r];
+            Value lowB = exactThresholds ? e.nanAsInf(tauB[r]) : tauB[r];
             Value low = e.min(lowA, lowB);
             Value high = e.max(liveTau(rowA[r], tauA[r]),
                                liveTau(rowB[r], tauB[r]));

@@ -382,7 +382,8 @@ ProgramOp mlir::wm::buildAttentionProgram(OpBuilder &b,
   int64_t batch = query.getDimSize(0), queries = query.getDimSize(1);
   int64_t heads = query.getDimSize(2);
   SmallVector<int64_t> grid = {
-      llvm::divideCeil(queries, config.getBlockRows()), batch, heads};
+      static_cast<int64_t>(llvm::divideCeil(queries, config.getBlockRows())),
+      batch, heads};
   auto program = ProgramOp::create(
       b, loc, config.getWgmma() ? "dma_attention_wgmma" : "dma_attention_mma",
       grid, config, buffers);

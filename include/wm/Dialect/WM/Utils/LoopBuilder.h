@@ -43,6 +43,8 @@ public:
   Value keeps(Value bias, Value tau);
   /// The smaller in that order (minnum: NaN only if both are).
   Value minInOrder(Value x, Value y);
+  /// A threshold with NaN as +inf: keeps no number (what UGE tests see).
+  Value nanAsInf(Value tau);
   Value boolean(bool value);
 
   // Memory. Loads of floats widen to f32; stores narrow to the element type.

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::wm;
 
@@ -152,6 +154,10 @@ Value LoopBuilder::keeps(Value bias, Value tau) {
   Value reaches = cmp(arith::CmpFPredicate::OGE, bias, tau);
   Value isNaN = cmp(arith::CmpFPredicate::UNO, bias, bias);
   return ori(reaches, isNaN);
+}
+Value LoopBuilder::nanAsInf(Value tau) {
+  Value isNaN = cmp(arith::CmpFPredicate::UNO, tau, tau);
+  return select(isNaN, f32(INFINITY), tau);
 }
 Value LoopBuilder::minInOrder(Value x, Value y) {
   return arith::MinNumFOp::create(b, loc, x, y);
