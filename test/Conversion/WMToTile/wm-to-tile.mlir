@@ -1,5 +1,6 @@
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile | FileCheck %s
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile="mma-warps=8 mma-warp-rows=16" | FileCheck %s --check-prefix=W8R16
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile="mma-warps=8" | FileCheck %s --check-prefix=W8
 // RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --wm-to-tile="wgmma=true" | FileCheck %s --check-prefix=WGMMA
 // RUN: not wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-to-tile="mma-warps=6" 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -43,6 +44,15 @@
 // CHECK: wm_tile.gather_async
 // CHECK: wm_tile.matmul %[[PB]], %{{.*}} acc
 // CHECK: wm_tile.store_attention {{.*}} {lse_scale = 0.693147182 : f32}
+
+// A CTA of 8 warps fills its SM: the next K copies issue before O is
+// rescaled (with 4 warps, above, the rescale comes first).
+// W8: config <warps = 8, warp_rows = 32, stages = 1
+// W8: wm_tile.truncf
+// W8: wm_tile.wait 0
+// W8: wm_tile.gather_async
+// W8: wm_tile.scale_rows
+// W8: wm_tile.matmul {{.*}} acc
 
 // W8R16: grid [2, 1, 4] config <warps = 8, warp_rows = 16, stages = 2, candidates = 8192, tile_keys = 64, q_in_registers = true, wgmma = false>
 // W8R16: wm_tile.alloc_shared : <2x64x64xbf16>
