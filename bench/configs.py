@@ -78,26 +78,16 @@ VARIANTS = {
     "__w4": {"mma_warps": 4},
     "__w8": {"mma_warps": 8},
     "__r16": {"mma_warp_rows": 16},
-    "__wgmma": {"wgmma": True},
-    # The same CTA as __r16, lowered from its tile program
-    # (convert-wm-tile-to-gpu) instead of the monolithic builder.
-    "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
-    # The default CTA (32-row warps) from its tile program.
-    "__tile": {"tile_programs": True},
-    # Its 4-warp CTA at every length (the default takes 8 warps from 32K on).
-    "__tile_w4": {"tile_programs": True, "mma_warps": 4},
 }
 
 # Benchmark variants compiled elsewhere and copied in by hand, timed when
-# present: "__base" holds the previous commit's kernels, to compare a change
-# with side by side (bench/results name the commit).
+# present: "__base" holds an earlier commit's kernels, to compare a change
+# with side by side (bench/results name the commit and how they were built).
 EXTERNAL_VARIANTS = ("__base",)
 
 # Kernels compiled for every correctness configuration too, whose results
 # must agree with the default's.
 CORRECTNESS_VARIANTS = {
     "__r16": {"mma_warp_rows": 16},
-    "__wgmma": {"wgmma": True},
-    "__tile_r16": {"mma_warp_rows": 16, "tile_programs": True},
-    "__tile": {"tile_programs": True},
+    "__w8": {"mma_warps": 8},
 }

@@ -31,13 +31,10 @@ TOLERANCE = 1e-2
 # Kernel options of wm-to-nvvm: each configuration draws one.
 KERNEL_OPTIONS = [
     {}, {}, {"mma_warp_rows": 16}, {"mma_warp_rows": 32}, {"mma_warps": 4},
-    {"mma_warps": 8}, {"wgmma": True}, {"tensor_cores": False},
+    {"mma_warps": 8}, {"tensor_cores": False},
     {"block_select": False}, {"tensor_cores": False, "block_select": False},
-    {"mma_warps": 8, "mma_warp_rows": 32},
-    # Kernels lowered from their tile program (convert-wm-tile-to-gpu).
-    {"mma_warp_rows": 16, "tile_programs": True},
-    {"mma_warps": 8, "mma_warp_rows": 16, "tile_programs": True},
-    {"tile_programs": True}, {"mma_warps": 8, "mma_warp_rows": 32, "tile_programs": True},
+    {"mma_warps": 8, "mma_warp_rows": 32}, {"mma_warps": 8, "mma_warp_rows": 16},
+    {"mma_warps": 4, "mma_warp_rows": 16},
 ]
 # Keeps a configuration's reference cheap: query rows x keys x heads x batch.
 MAX_WORK = 1 << 23

@@ -39,8 +39,7 @@ CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
                "mma_warp_rows": "count", "wgmma": "bool"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
                "tensor_cores": "bool", "block_select": "bool", "wgmma": "bool",
-               "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads",
-               "tile_programs": "bool"}
+               "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
 # CUDA's limit on the threads of one block.
 MAX_THREADS_PER_BLOCK = 1024
 _INT64 = (-2 ** 63, 2 ** 63 - 1)

@@ -41,37 +41,34 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     The host function is left as allocations and launches only, which is
     exactly what a launch manifest describes.
 
-    Attention on bf16/f16 with a head dim multiple of 32 runs on tensor
-    cores: one CTA per block of 64 or 128 query rows compacts the keys any
-    of its rows may keep, gathers them with cp.async and computes QK^T and
-    PV with mma.sync (or warpgroup wgmma with `wgmma`, sm_90a); thresholds
-    come from a radix select per block of 256 rows (see
-    AttentionKernels.cpp). Otherwise (and with block-select=false for the
-    thresholds) one thread per row: tau by a 32-step bisection over the
-    order-preserving integer image of the f32 bias (exact, no mask);
-    attention by an online softmax over the keys the row keeps, key blocks
-    skipped on their maximum bias. Offsets are 64-bit.
+    Attention on bf16/f16 with a head dim multiple of 32 up to 256 becomes
+    its `wm_tile.program` (the one wm-to-tile builds, with the config of
+    `mma-warps`, `mma-warp-rows`, `wgmma`): run convert-wm-tile-to-gpu
+    next to map it onto warps and tensor cores. Its thresholds come from a
+    radix select per block of 256 rows (BlockSelect.cpp). Otherwise (and
+    with block-select=false for the thresholds) one thread per row: tau by
+    a 32-step bisection over the order-preserving integer image of the f32
+    bias (exact, no mask); attention by an online softmax over the keys the
+    row keeps, key blocks skipped on their maximum bias. Offsets are
+    64-bit.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
            /*default=*/"128", "Threads per block of the row kernels">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Use the tensor-core attention kernel (bf16/f16, D % 32 == 0)">,
+           "Tensor-core attention as a tile program (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
            "Compute thresholds per block of 256 rows (else one thread per row)">,
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
-           "Warps per CTA of the mma.sync attention kernel (0: 8 from 32K "
-           "query rows on with 32-row warps, from 16K with 16-row warps, "
-           "else 4)">,
+           "Warps per attention CTA (0: 8 from 32K query rows on with 32-row "
+           "warps, from 16K with 16-row warps, else 4)">,
     Option<"mmaWarpRows", "mma-warp-rows", "int64_t", /*default=*/"0",
            "Query rows per mma.sync warp: 16 (Q fragments in registers, "
            "double-buffered K and V), 32 (each K and V fragment used twice, "
            "Q read from shared memory); 0: 32 up to D = 128, else 16">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "Attention with warpgroup wgmma (sm_90a) instead of mma.sync">,
-    Option<"tilePrograms", "tile-programs", "bool", /*default=*/"false",
-           "Emit tensor-core attention as its wm_tile.program (for "
-           "convert-wm-tile-to-gpu) where that lowering takes its config">,
+           "The warpgroup wgmma config (sm_90a; convert-wm-tile-to-gpu does "
+           "not lower it yet)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -60,22 +60,17 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                            llvm::cl::desc("Thresholds per block of rows"),
                            llvm::cl::init(true)};
   Option<bool> wgmma{*this, "wgmma",
-                      llvm::cl::desc("Attention with warpgroup wgmma (needs "
-                                     "sm_90a; else mma.sync)"),
+                      llvm::cl::desc("The warpgroup wgmma attention config "
+                                     "(not lowered to the GPU yet)"),
                       llvm::cl::init(false)};
   Option<int64_t> mmaWarps{
       *this, "mma-warps",
-      llvm::cl::desc("Warps per mma.sync attention CTA (0: automatic)"),
+      llvm::cl::desc("Warps per attention CTA (0: automatic)"),
       llvm::cl::init(0)};
   Option<int64_t> mmaWarpRows{
       *this, "mma-warp-rows",
       llvm::cl::desc("Query rows per mma.sync warp, 16 or 32 (0: automatic)"),
       llvm::cl::init(0)};
-  Option<bool> tilePrograms{
-      *this, "tile-programs",
-      llvm::cl::desc("Tensor-core attention through its tile program and "
-                     "convert-wm-tile-to-gpu (16-row mma.sync warps)"),
-      llvm::cl::init(false)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),
                                   llvm::cl::init(128)};

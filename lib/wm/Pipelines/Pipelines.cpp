@@ -75,10 +75,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
-                            options.mmaWarpRows,
-                            options.wgmma, options.tilePrograms}));
-  if (options.tilePrograms)
-    pm.addPass(createConvertWMTileToGPU());
+                            options.mmaWarpRows, options.wgmma}));
+  pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;

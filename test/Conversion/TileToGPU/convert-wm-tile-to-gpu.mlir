@@ -1,5 +1,5 @@
-// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --convert-wm-to-gpu="tile-programs=true mma-warp-rows=16" --convert-wm-tile-to-gpu | FileCheck %s
-// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --convert-wm-to-gpu="tile-programs=true mma-warp-rows=16" | FileCheck %s --check-prefix=PROGRAM
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --convert-wm-to-gpu="mma-warp-rows=16" --convert-wm-tile-to-gpu | FileCheck %s
+// RUN: wm-opt %wm_src_root/examples/dma_layer_entry.mlir --wm-select-keys --convert-wm-to-gpu="mma-warp-rows=16" | FileCheck %s --check-prefix=PROGRAM
 // RUN: wm-opt %s --split-input-file --convert-wm-tile-to-gpu --verify-diagnostics
 
 // convert-wm-to-gpu leaves the attention as its program, launched in place.
@@ -13,7 +13,8 @@
 // CHECK: gpu.func @dma_attention_mma
 // CHECK-SAME: workgroup(%{{.*}} : memref<32xi32, #gpu.address_space<workgroup>> {{.*}}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>>
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
-// CHECK-NOT: wm_tile.
+// CHECK-SAME: wm_tile.config = #wm_tile.config<warps = 4, warp_rows = 16, stages = 2, candidates = 8192, tile_keys = 64, q_in_registers = true, wgmma = false>, wm_tile.shared_bytes = 70144 : i64
+// CHECK-NOT: wm_tile.{{[a-z_]+}} 
 // Thresholds: a warp reduction, then one exchange through scratch.
 // CHECK: gpu.shuffle xor
 // Compaction: popcounts of 4-key masks scanned over the warp.
@@ -35,7 +36,7 @@
 // -----
 
 func.func @unsupported(%b: memref<4xf32>) {
-  // expected-error @below {{convert-wm-tile-to-gpu lowers mma.sync programs so far}}
+  // expected-error @below {{which convert-wm-tile-to-gpu does not lower yet (it maps mma.sync programs); compile with wgmma=false}}
   wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 2, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = true> (%b) : memref<4xf32> {
   ^bb0(%i: index, %x: memref<4xf32>):
   }

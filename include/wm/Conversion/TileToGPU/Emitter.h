@@ -2,7 +2,7 @@
 //
 // LoopBuilder plus what kernels need below the tile level: shuffles and
 // warp reductions, shared and global pointers, cp.async, ldmatrix, mma.sync
-// and wgmma, and CTA-wide reductions through shared scratch.
+// and CTA-wide reductions through shared scratch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -85,16 +85,6 @@ struct Emitter : LoopBuilder {
     return xorReduce(v, {1, 2}, [&](Value a, Value b) { return add(a, b); });
   }
   void barrier() { gpu::BarrierOp::create(builder(), location()); }
-  /// Orders this thread's shared-memory writes before reads of the async
-  /// proxy (wgmma operands).
-  void fenceAsyncShared() {
-    MLIRContext *ctx = builder().getContext();
-    NVVM::FenceProxyOp::create(
-        builder(), location(),
-        NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-  }
-
   /// A pointer in `addressSpace` (1: global) to the first element of
   /// `memref`.
   Value pointerTo(Value memref, unsigned addressSpace) {
@@ -222,26 +212,6 @@ struct Emitter : LoopBuilder {
       out.push_back(LLVM::ExtractValueOp::create(builder(), location(), d,
                                                  ArrayRef<int64_t>{i}));
     return out;
-  }
-  /// D = A B (+ D with `accumulate`) on a 64 x n x 16 warpgroup tile, A
-  /// and B read through shared-memory descriptors, f32 accumulation in the
-  /// struct `acc`; `transposeB`: B is MN-major.
-  Value wgmma(Value acc, Value descA, Value descB, int64_t n,
-              NVVM::WGMMATypes type, bool accumulate, bool transposeB) {
-    MLIRContext *ctx = builder().getContext();
-    auto in = NVVM::WGMMATypesAttr::get(ctx, type);
-    auto one = NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one);
-    return NVVM::WgmmaMmaAsyncOp::create(
-        builder(), location(), acc.getType(), acc, descA, descB,
-        NVVM::MMAShapeAttr::get(ctx, 64, n, 16), in, in,
-        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-        NVVM::WGMMAScaleOutAttr::get(ctx, accumulate
-                                              ? NVVM::WGMMAScaleOut::one
-                                              : NVVM::WGMMAScaleOut::zero),
-        one, one, NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-        NVVM::MMALayoutAttr::get(ctx, transposeB ? NVVM::MMALayout::row
-                                                 : NVVM::MMALayout::col),
-        /*satfinite=*/nullptr);
   }
 };
 

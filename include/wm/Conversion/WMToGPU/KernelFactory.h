@@ -192,24 +192,8 @@ inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
                                   arith::XOrIOp::create(b, loc, key, mask));
 }
 
-/// The tensor-core attention kernels (bf16/f16, head dim a multiple of 32):
-/// per block of query rows, attention over the compacted candidate keys,
-/// with mma.sync (`warps` warps of `warpRows` rows) or with sm_90a
-/// warpgroup wgmma (64 rows). 0 picks automatically.
-struct TensorCoreOptions {
-  int64_t warps = 0;    // 4 or 8
-  int64_t warpRows = 0; // 16 or 32
-  bool wgmma = false;
-};
-bool supportsTensorCoreAttention(DmaThresholdAttentionOp op);
-/// The dynamic shared memory of `op`'s tensor-core kernel, in bytes.
-int64_t tensorCoreSharedBytes(DmaThresholdAttentionOp op,
-                              const TensorCoreOptions &options);
 /// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytesSm90 = 232448;
-void tensorCoreAttentionKernel(KernelFactory &factory, OpBuilder &host,
-                               DmaThresholdAttentionOp op, ValueRange buffers,
-                               const TensorCoreOptions &options);
 
 /// Thresholds per block of 256 query rows: a radix select over the prefix
 /// the rows share, then each row's rank in a small sorted multiset.

@@ -98,14 +98,18 @@ FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
   KernelConfigAttr config = program.getConfig();
   if (config.getWgmma())
     return program.emitOpError()
-           << "convert-wm-tile-to-gpu lowers mma.sync programs so far; this "
-              "one has "
-           << config;
+           << "has the wgmma config " << config
+           << ", which convert-wm-tile-to-gpu does not lower yet (it maps "
+              "mma.sync programs); compile with wgmma=false";
   int64_t words = layOutShared(program);
   if (4 * words > kMaxSharedBytesSm90)
     return program.emitOpError()
            << "needs " << 4 * words << " bytes of shared memory per CTA, more "
-           << "than the " << kMaxSharedBytesSm90 << " (227 KiB) of an sm_90 CTA";
+           << "than the " << kMaxSharedBytesSm90
+           << " (227 KiB) of an sm_90 CTA, with " << config.getWarps()
+           << " warps of " << config.getWarpRows()
+           << " rows; use fewer warps or rows per warp (mma-warps, "
+              "mma-warp-rows)";
   int64_t warps = config.getWarps(), threads = config.getThreads();
   int64_t steps = 1;
   program.walk([&](CompactOp c) {
@@ -154,6 +158,10 @@ FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
         for (Operation &op : body.without_terminator())
           b.clone(op, mapping);
       });
+  // The heuristics' choice stays visible on the kernel (and to lit).
+  Builder attrs(ctx);
+  func->setAttr("wm_tile.config", config);
+  func->setAttr("wm_tile.shared_bytes", attrs.getI64IntegerAttr(4 * words));
   program.erase();
   return func;
 }

@@ -272,25 +272,17 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 // The pass
 //===----------------------------------------------------------------------===//
 
-/// The tensor-core attention of `op`: its tile program where
-/// convert-wm-tile-to-gpu takes the config (and `tilePrograms` asks for it),
-/// else the kernel built here.
-void tensorCoreAttention(KernelFactory &factory, OpBuilder &host,
-                         DmaThresholdAttentionOp op, ValueRange args,
-                         const TensorCoreOptions &options, bool tilePrograms) {
-  tile::KernelConfigAttr config = chooseAttentionConfig(
-      op, AttentionKernelOptions{options.warps, options.warpRows, options.wgmma});
-  if (!tilePrograms || config.getWgmma())
-    return tensorCoreAttentionKernel(factory, host, op, args, options);
-  SmallVector<Value> buffers(args.take_front(5));
-  buffers.append({args[args.size() - 2], args.back()});
-  buildAttentionProgram(host, op, buffers, config);
+/// The tensor-core attention of `op` on buffers (q, k, v, bias, tau, out,
+/// lse): its tile program, mapped onto warps by convert-wm-tile-to-gpu.
+void tensorCoreAttention(OpBuilder &host, DmaThresholdAttentionOp op,
+                         ValueRange buffers,
+                         const AttentionKernelOptions &options) {
+  buildAttentionProgram(host, op, buffers, chooseAttentionConfig(op, options));
 }
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
-                              const TensorCoreOptions &tensorCoreOptions,
-                              bool tilePrograms) {
+                              const AttentionKernelOptions &kernelOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
   DenseMap<Value, Value> buffers;
@@ -304,26 +296,11 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     buffers[write.getSource()] = write.getDest();
   }
 
-  // Attention that runs on the tensor-core kernel (else the row kernel).
+  // Attention that runs as a tile program (else the row kernel).
   auto onTensorCores = [&](Operation *op) {
     auto attention = dyn_cast<DmaThresholdAttentionOp>(op);
-    return attention && tensorCores && supportsTensorCoreAttention(attention);
+    return attention && tensorCores && supportsAttentionProgram(attention);
   };
-  // Refuse what the chosen kernel cannot launch, before lowering anything.
-  for (auto attention : func.getBody().getOps<DmaThresholdAttentionOp>()) {
-    if (!onTensorCores(attention))
-      continue;
-    int64_t bytes = tensorCoreSharedBytes(attention, tensorCoreOptions);
-    if (bytes > kMaxSharedBytesSm90)
-      return attention.emitOpError()
-             << "needs " << bytes
-             << " bytes of shared memory per CTA on tensor cores with "
-                "mma-warps="
-             << tensorCoreOptions.warps
-             << " mma-warp-rows=" << tensorCoreOptions.warpRows
-             << ", more than the " << kMaxSharedBytesSm90
-             << " (227 KiB) of an sm_90 CTA; use fewer warps or rows per warp";
-  }
   SmallVector<Operation *> lowered;
   for (Operation &op : func.getBody().getOps()) {
     if (isa<bufferization::ToTensorOp, bufferization::MaterializeInDestinationOp,
@@ -339,9 +316,20 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
       return op.emitOpError()
              << "is not supported on the GPU yet (convert-wm-to-gpu lowers "
                 "wm.dma_bias and wm.dma_attention after wm-select-keys)";
+    // The tensor-core program compacts keys by their bias directly;
+    // summaries only serve the row kernels.
+    if (isa<DmaBlockSummaryOp>(op) &&
+        llvm::all_of(op.getUsers(), onTensorCores)) {
+      lowered.push_back(&op);
+      continue;
+    }
     OpBuilder host(&op);
     SmallVector<Value> args;
-    for (Value operand : op.getOperands()) {
+    // The program reads q, k, v, bias and tau (no summaries).
+    ValueRange operands = op.getOperands();
+    if (onTensorCores(&op))
+      operands = operands.take_front(5);
+    for (Value operand : operands) {
       if (!buffers.count(operand))
         return op.emitOpError() << "has an operand without a buffer";
       args.push_back(buffers[operand]);
@@ -361,17 +349,11 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
             dmaSelectKernel(factory, host, o, args);
         })
         .Case([&](DmaBlockSummaryOp o) {
-          // The tensor-core kernel compacts keys by their bias directly;
-          // summaries only serve the row kernels.
-          bool rowKernelUse = llvm::any_of(
-              o->getUsers(), [&](Operation *user) { return !onTensorCores(user); });
-          if (rowKernelUse)
-            dmaBlockSummaryKernel(factory, host, o, args);
+          dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaThresholdAttentionOp o) {
           if (onTensorCores(o))
-            tensorCoreAttention(factory, host, o, args, tensorCoreOptions,
-                                tilePrograms);
+            tensorCoreAttention(host, o, args, kernelOptions);
           else
             dmaAttentionKernel(factory, host, o, args);
         })
@@ -437,8 +419,8 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect,
-                                             TensorCoreOptions{mmaWarps, mmaWarpRows, wgmma},
-                                             tilePrograms)))
+                                             AttentionKernelOptions{
+                                                 mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();
     }
   }
