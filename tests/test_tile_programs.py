@@ -217,3 +217,24 @@ def test_infinite_value_of_a_key_no_row_keeps():
     ref_out, ref_lse = ref.dma_attention(q, k, v, bias, causal=True, window=8)
     assert_close(out, ref_out, "bf16", "out")
     assert rel_error(lse, ref_lse) <= LSE_TOLERANCE
+
+
+@pytest.mark.parametrize("kernel", ["w4r32", "w8r16"])
+def test_tau_max_skip_counts_every_key_of_the_tile(kernel):
+    """A whole tile skips its bias test only if every one of its 64 biases
+    reaches tau_max. Keys 0..62 have bias 5, key 63 bias 0, keys 64..127 -5,
+    the rest 5; W = 65: row 128 keeps key 63 (its tau is 0), the rows after
+    it (tau 5) must not, though the tile's other 63 biases reach tau_max."""
+    B, Lq, Lk, H, Hk, D = 1, 256, 256, 1, 1, 64
+    rng = np.random.default_rng(3)
+    q, k, v = (storage(rng.standard_normal(s), "bf16") for s in
+               [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D)])
+    bias = np.full((B, Hk, Lk), 5.0, np.float32)
+    bias[0, 0, 63] = 0.0
+    bias[0, 0, 64:128] = -5.0
+    attrs = dict(causal=True, window=65)
+    out, lse = build(B, Lq, Lk, H, Hk, D, "bf16", **attrs).compile(
+        "cpu", tile_programs=True, **KERNELS[kernel])(q, k, v, bias)
+    ref_out, ref_lse = ref.dma_attention(q, k, v, bias, **attrs)
+    assert_close(out, ref_out, "bf16", "out")
+    assert rel_error(lse, ref_lse) <= LSE_TOLERANCE
