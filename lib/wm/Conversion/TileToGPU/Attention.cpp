@@ -9,6 +9,7 @@
 #include "Lowering.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::wm;
@@ -357,8 +358,13 @@ struct SoftmaxUpdateToGPU : TilePattern<SoftmaxUpdateOp> {
       Value mA = max[2 * r], mB = max[2 * r + 1];
       Value nextA = e.max(mA, maxA), nextB = e.max(mB, maxB);
       Value refA = safe(nextA), refB = safe(nextB);
-      alpha.push_back(e.exp2(e.sub(mA, refA)));
-      alpha.push_back(e.exp2(e.sub(mB, refB)));
+      // Exactly 1 where the maximum did not move (also for a row still
+      // empty, whose O and l are 0): scale_rows tests that predicate, not
+      // the exponential's result.
+      alpha.push_back(e.select(e.cmp(CmpFPredicate::OEQ, nextA, mA),
+                               e.f32(1.0), e.exp2(e.sub(mA, refA))));
+      alpha.push_back(e.select(e.cmp(CmpFPredicate::OEQ, nextB, mB),
+                               e.f32(1.0), e.exp2(e.sub(mB, refB))));
       Value sumA = e.f32(0.0), sumB = e.f32(0.0);
       for (int64_t n = 0; n < perRowTile; n += 4)
         for (int64_t x = 0; x < 2; ++x) {
@@ -386,9 +392,17 @@ struct ScaleRowsToGPU : TilePattern<ScaleRowsOp> {
     Emitter e(rewriter, op.getLoc());
     OpBuilder &b = e.builder();
     ValueRange tile = adaptor.getTile(), factors = adaptor.getFactors();
+    // A factor selected as 1.0 is one where its predicate holds: testing
+    // the predicate does not wait for the other operand (an exponential).
+    auto isOne = [&](Value f) -> Value {
+      auto select = f.getDefiningOp<arith::SelectOp>();
+      if (select && matchPattern(select.getTrueValue(), m_OneFloat()))
+        return select.getCondition();
+      return e.cmp(CmpFPredicate::OEQ, f, e.f32(1.0));
+    };
     Value unit = e.boolean(true);
     for (Value f : factors)
-      unit = e.andi(unit, e.cmp(CmpFPredicate::OEQ, f, e.f32(1.0)));
+      unit = e.andi(unit, isOne(f));
     Value warpUnit = NVVM::VoteSyncOp::create(
         b, e.location(), b.getI1Type(), e.i32(-1), unit,
         NVVM::VoteSyncKindAttr::get(b.getContext(), NVVM::VoteSyncKind::all));
