@@ -381,8 +381,9 @@ class Graph:
     def compile(self, target: str = "cpu", **options):
         """A callable running the graph. target='cpu' takes and returns numpy
         arrays; options are those of the wm-to-cpu pipeline (block_q, block_k,
-        skip_blocks, compact_keys; tile_programs=True runs bf16/f16 attention as
-        the GPU kernel's tile program, with its mma_warps, mma_warp_rows, wgmma)."""
+        skip_blocks, compact_keys for the f32 tiling; bf16/f16 attention runs
+        the GPU kernel's tile program, with its mma_warps, mma_warp_rows,
+        wgmma, unless tile_programs=False)."""
         self._check_complete()
         if target == "cpu":
             opts = _pipeline_options("cpu", CPU_OPTIONS, options)

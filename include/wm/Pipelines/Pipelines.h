@@ -25,7 +25,7 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       *this, "tile-programs",
       llvm::cl::desc("Run bf16/f16 attention as the GPU kernel's tile program "
                      "(wm-to-tile, convert-wm-tile-to-loops)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   Option<int64_t> mmaWarps{
       *this, "mma-warps",
       llvm::cl::desc("Tile programs: warps per CTA (0: automatic)"),
