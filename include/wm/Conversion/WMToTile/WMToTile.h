@@ -32,6 +32,10 @@ constexpr int64_t kWgmmaCandidates = 4096;
 /// 16-wide key steps).
 bool supportsAttentionProgram(DmaThresholdAttentionOp op);
 
+/// What the attention program reads, in its buffer order (q, k, v, bias,
+/// tau; the block summaries only serve other lowerings); its results follow.
+SmallVector<Value, 5> attentionProgramOperands(DmaThresholdAttentionOp op);
+
 /// Whether `op` keeps every allowed key: its thresholds are the constant -inf
 /// (wm-select-keys found Lk <= W).
 bool keepsEveryKey(DmaThresholdAttentionOp op);

@@ -51,12 +51,6 @@ private:
   Value everyRow(Value multiplicity) {
     return arith::XOrIOp::create(b, loc, multiplicity, e.i32(-1)).getResult();
   }
-  Value ld(Value memref, Value i) {
-    return memref::LoadOp::create(b, loc, memref, ValueRange{i}).getResult();
-  }
-  void st(Value value, Value memref, Value i) {
-    memref::StoreOp::create(b, loc, value, memref, ValueRange{i});
-  }
   void atomicAdd(Value value, Value memref, Value i) {
     memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi, value,
                                 memref, ValueRange{i});
@@ -143,23 +137,21 @@ void BlockSelect::sweep(Value end, function_ref<void(Value, Value)> body) {
   e.forEach(zero, steps, [&](Value step) {
     SmallVector<Value> keysIn, valid;
     for (int64_t u = 0; u < kUnroll; ++u) {
-      Value j = e.addi(
-          e.muli(e.addi(e.muli(step, e.index(kUnroll)), e.index(u)),
-                 e.index(stride)),
-          e.muli(tid, e.index(vec)));
+      Value j =
+          e.addi(e.muli(e.addi(e.muli(step, e.index(kUnroll)), e.index(u)),
+                        e.index(stride)),
+                 e.muli(tid, e.index(vec)));
       SmallVector<Value> values;
       if (vec == 4) {
         Value at = e.mini(j, e.index(keys - 4));
-        values = e.loadFour(biasBase, b.getF32Type(),
-                            e.toI64(e.addi(biasRow, at)));
+        values =
+            e.loadFour(biasBase, b.getF32Type(), e.toI64(e.addi(biasRow, at)));
       } else {
-        values.push_back(
-            e.load(bias, {bIdx, g, e.mini(j, e.index(keys - 1))}));
+        values.push_back(e.load(bias, {bIdx, g, e.mini(j, e.index(keys - 1))}));
       }
       for (int64_t x = 0; x < vec; ++x) {
         keysIn.push_back(orderedKey(e, values[x]));
-        valid.push_back(
-            e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), end));
+        valid.push_back(e.cmpi(CmpIPredicate::ult, e.addi(j, e.index(x)), end));
       }
     }
     for (auto [key, isValid] : llvm::zip(keysIn, valid))
@@ -198,16 +190,15 @@ void BlockSelect::radixPass(Value end, int shift, int bits,
   e.barrier();
   for (int64_t r = 0; r < n; ++r)
     for (int64_t i = 0; i < perThread; ++i)
-      st(e.i32(0), hist,
-         e.addi(tid, e.index(r * kHistogramBins + i * kSelectThreads)));
+      e.store(e.i32(0), hist,
+              e.addi(tid, e.index(r * kHistogramBins + i * kSelectThreads)));
   e.barrier();
   // Ranks whose digits agreed so far share rank 0's histogram (always in
   // the first pass).
   SmallVector<Value> ownHistogram(n, e.boolean(true));
   for (int64_t r = 1; r < n; ++r)
-    ownHistogram[r] =
-        first ? e.boolean(false)
-              : e.cmpi(CmpIPredicate::ne, prefix[r], prefix[0]);
+    ownHistogram[r] = first ? e.boolean(false)
+                            : e.cmpi(CmpIPredicate::ne, prefix[r], prefix[0]);
   sweep(end, [&](Value key, Value valid) {
     Value digit = arith::AndIOp::create(
         b, loc, arith::ShRUIOp::create(b, loc, key, e.i32(shift)),
@@ -216,8 +207,7 @@ void BlockSelect::radixPass(Value end, int shift, int bits,
     for (int64_t r = 0; r < n; ++r) {
       if (r > 0 && first)
         continue;
-      Value match =
-          e.andi(valid, e.cmpi(CmpIPredicate::eq, masked, prefix[r]));
+      Value match = e.andi(valid, e.cmpi(CmpIPredicate::eq, masked, prefix[r]));
       e.ifThen(r == 0 ? match : e.andi(match, ownHistogram[r]), [&] {
         atomicAdd(e.i32(1), hist,
                   e.addi(e.toIndex(digit), e.index(r * kHistogramBins)));
@@ -230,8 +220,8 @@ void BlockSelect::radixPass(Value end, int shift, int bits,
               e.select(ownHistogram[r], e.index(r * kHistogramBins), zero), k);
   e.barrier();
   for (int64_t r = 0; r < n; ++r) {
-    Value digit = ld(scalars, e.index(2 * r));
-    k[r] = ld(scalars, e.index(2 * r + 1));
+    Value digit = e.load(scalars, e.index(2 * r));
+    k[r] = e.load(scalars, e.index(2 * r + 1));
     prefix[r] = arith::OrIOp::create(
         b, loc, prefix[r], arith::ShLIOp::create(b, loc, digit, e.i32(shift)));
   }
@@ -250,18 +240,18 @@ void BlockSelect::findDigit(int64_t r, int64_t bins, Value base,
   SmallVector<Value> own;
   Value sum = e.i32(0);
   for (int64_t i = 0; i < perThread; ++i) {
-    own.push_back(ld(hist, e.addi(base, e.subi(top, e.index(i)))));
+    own.push_back(e.load(hist, e.addi(base, e.subi(top, e.index(i)))));
     sum = e.addi(sum, own.back());
   }
   Value incl = e.warpInclusiveSum(sum, lane);
   Value totals = e.index(r * kSelectWarps);
   e.ifThen(e.cmpi(CmpIPredicate::eq, lane, e.index(31)),
-           [&] { st(incl, warpTotals, e.addi(totals, warp)); });
+           [&] { e.store(incl, warpTotals, e.addi(totals, warp)); });
   e.barrier();
   for (int64_t w = 0; w < kSelectWarps; ++w)
-    incl = e.select(e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
-                    e.addi(incl, ld(warpTotals, e.addi(totals, e.index(w)))),
-                    incl);
+    incl = e.select(
+        e.cmpi(CmpIPredicate::ugt, warp, e.index(w)),
+        e.addi(incl, e.load(warpTotals, e.addi(totals, e.index(w)))), incl);
   Value above = e.subi(incl, sum);
   Value found = e.andi(e.cmpi(CmpIPredicate::sge, incl, k[r]),
                        e.cmpi(CmpIPredicate::slt, above, k[r]));
@@ -271,17 +261,16 @@ void BlockSelect::findDigit(int64_t r, int64_t bins, Value base,
     Value digit = e.toI32(top), rest = e.subi(k[r], above);
     Value seen = e.i32(0), done = e.boolean(false);
     for (int64_t i = 0; i < perThread; ++i) {
-      Value reach =
-          e.andi(e.cmpi(CmpIPredicate::eq, done, e.boolean(false)),
-                 e.cmpi(CmpIPredicate::sge, e.addi(seen, own[i]),
-                        e.subi(k[r], above)));
+      Value reach = e.andi(e.cmpi(CmpIPredicate::eq, done, e.boolean(false)),
+                           e.cmpi(CmpIPredicate::sge, e.addi(seen, own[i]),
+                                  e.subi(k[r], above)));
       digit = e.select(reach, e.toI32(e.subi(top, e.index(i))), digit);
       rest = e.select(reach, e.subi(e.subi(k[r], above), seen), rest);
       done = e.ori(done, reach);
       seen = e.addi(seen, own[i]);
     }
-    st(digit, scalars, e.index(2 * r));
-    st(rest, scalars, e.index(2 * r + 1));
+    e.store(digit, scalars, e.index(2 * r));
+    e.store(rest, scalars, e.index(2 * r + 1));
   });
 }
 
@@ -294,8 +283,9 @@ void BlockSelect::selectWholePrefix() {
         return fromOrderedKey(e, radixSelect(all, {e.i32(window)})[0].first);
       },
       [&] { return e.negInf(); });
-  strided(e.index(queries),
-          [&](Value row) { e.store(t, tau, {bIdx, g, row}); });
+  strided(e.index(queries), [&](Value row) {
+    e.store(t, tau, {bIdx, g, row});
+  });
 }
 
 void BlockSelect::build() {
@@ -344,7 +334,9 @@ void BlockSelect::selectPerRow(Value offset, Value rowEnd) {
                                e.select(hasUpper, upperRank, e.i32(1))});
         return {found[0].first, found[0].second, found[1].first};
       },
-      [&]() -> SmallVector<Value> { return {e.i32(0), e.i32(0), noKey}; });
+      [&]() -> SmallVector<Value> {
+        return {e.i32(0), e.i32(0), noKey};
+      });
   fillMultiset(pEnd, hasTau, hasUpper, e.select(hasTau, t[0], e.i32(0)),
                e.select(hasTau, t[1], e.i32(0)),
                e.select(hasUpper, t[2], noKey));
@@ -369,15 +361,15 @@ void BlockSelect::fillMultiset(Value pEnd, Value hasTau, Value hasUpper,
   Value noKey = e.i32(-1);
   e.barrier();
   for (int64_t part = 0; part < kSortSlots / kSelectThreads; ++part)
-    st(entry(noKey, everyRow(e.i32(0))), entries,
-       e.addi(tid, e.index(part * kSelectThreads)));
+    e.store(entry(noKey, everyRow(e.i32(0))), entries,
+            e.addi(tid, e.index(part * kSelectThreads)));
   e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
-    st(e.i32(0), scalars, e.index(kCounter));
-    st(e.i32(0), scalars, e.index(kUpperCount));
+    e.store(e.i32(0), scalars, e.index(kCounter));
+    e.store(e.i32(0), scalars, e.index(kUpperCount));
   });
   e.barrier();
   e.ifThen(e.cmpi(CmpIPredicate::eq, tid, zero), [&] {
-    st(entry(tauKey, everyRow(tauTies)), entries, e.index(kTauSlot));
+    e.store(entry(tauKey, everyRow(tauTies)), entries, e.index(kTauSlot));
   });
   sweep(pEnd, [&](Value key, Value valid) {
     Value aboveTau = e.ori(e.cmpi(CmpIPredicate::eq, hasTau, e.boolean(false)),
@@ -389,7 +381,7 @@ void BlockSelect::fillMultiset(Value pEnd, Value hasTau, Value hasUpper,
       Value slot = memref::AtomicRMWOp::create(
           b, loc, arith::AtomicRMWKind::addi, e.i32(1), scalars,
           ValueRange{e.index(kCounter)});
-      st(entry(key, everyRow(e.i32(1))), entries, e.toIndex(slot));
+      e.store(entry(key, everyRow(e.i32(1))), entries, e.toIndex(slot));
     });
     e.ifThen(e.andi(e.andi(valid, hasUpper),
                     e.andi(aboveTau, e.cmpi(CmpIPredicate::eq, key, upperKey))),
@@ -398,13 +390,14 @@ void BlockSelect::fillMultiset(Value pEnd, Value hasTau, Value hasUpper,
   e.ifThen(e.cmpi(CmpIPredicate::ult, tid, e.index(kSelectRows)), [&] {
     Value j = e.addi(pEnd, tid);
     e.ifThen(e.cmpi(CmpIPredicate::ult, j, e.index(keys)), [&] {
-      st(entry(keyOf(j), e.toI32(j)), entries, e.addi(e.index(kNewSlot), tid));
+      e.store(entry(keyOf(j), e.toI32(j)), entries,
+              e.addi(e.index(kNewSlot), tid));
     });
   });
   e.barrier();
   e.ifThen(e.andi(hasUpper, e.cmpi(CmpIPredicate::eq, tid, zero)), [&] {
-    st(entry(upperKey, everyRow(ld(scalars, e.index(kUpperCount)))), entries,
-       e.index(kUpperSlot));
+    e.store(entry(upperKey, everyRow(e.load(scalars, e.index(kUpperCount)))),
+            entries, e.index(kUpperSlot));
   });
 }
 
@@ -442,7 +435,7 @@ void BlockSelect::bitonicSort() {
   SmallVector<Value> own, index;
   for (int64_t j = 0; j < kOwn; ++j) {
     index.push_back(e.addi(e.muli(tid, e.index(kOwn)), e.index(j)));
-    own.push_back(ld(entries, index.back()));
+    own.push_back(e.load(entries, index.back()));
   }
   for (int64_t size = 2; size <= kSortSlots; size *= 2)
     for (int64_t stride = size / 2; stride >= 1; stride /= 2) {
@@ -455,18 +448,19 @@ void BlockSelect::bitonicSort() {
           other[j] = shuffle64(own[j], stride / kOwn);
       } else {
         for (int64_t j = 0; j < kOwn; ++j)
-          st(own[j], entries, index[j]);
+          e.store(own[j], entries, index[j]);
         e.barrier();
         for (int64_t j = 0; j < kOwn; ++j)
-          other[j] = ld(entries, arith::XOrIOp::create(b, loc, index[j],
-                                                       e.index(stride)));
+          other[j] = e.load(
+              entries, arith::XOrIOp::create(b, loc, index[j], e.index(stride))
+                           .getResult());
         e.barrier();
       }
       for (int64_t j = 0; j < kOwn; ++j)
         own[j] = exchange(own[j], other[j], index[j], size, stride);
     }
   for (int64_t j = 0; j < kOwn; ++j)
-    st(own[j], entries, index[j]);
+    e.store(own[j], entries, index[j]);
   e.barrier();
 }
 
@@ -475,15 +469,13 @@ void BlockSelect::bitonicSort() {
 Value BlockSelect::rowThreshold(Value size, Value pEnd, Value m) {
   Type i32 = b.getI32Type(), i64 = b.getI64Type();
   Value win = e.index(window);
-  Value rank =
-      e.toI32(e.subi(e.addi(e.subi(size, win), one), e.subi(pEnd, m)));
+  Value rank = e.toI32(e.subi(e.addi(e.subi(size, win), one), e.subi(pEnd, m)));
   Value size32 = e.toI32(size);
   // What an entry adds to the row's count.
   auto weight = [&](Value entry) {
     Value payload = arith::TruncIOp::create(b, loc, i32, entry);
     Value shared = e.cmpi(CmpIPredicate::slt, payload, e.i32(0));
-    Value visible =
-        e.ori(shared, e.cmpi(CmpIPredicate::slt, payload, size32));
+    Value visible = e.ori(shared, e.cmpi(CmpIPredicate::slt, payload, size32));
     return e.select(visible, e.select(shared, everyRow(payload), e.i32(1)),
                     e.i32(0));
   };
@@ -500,13 +492,12 @@ Value BlockSelect::rowThreshold(Value size, Value pEnd, Value m) {
     Value slot = before->getArgument(0), count = before->getArgument(1);
     SmallVector<Value> forward = {slot, count, count};
     for (int64_t k = 0; k < kWalkSlots; ++k) {
-      forward.push_back(ld(entries, e.addi(slot, e.index(k))));
+      forward.push_back(e.load(entries, e.addi(slot, e.index(k))));
       forward[2] = e.addi(forward[2], weight(forward.back()));
     }
-    Value more =
-        e.andi(e.cmpi(CmpIPredicate::slt, forward[2], rank),
-               e.cmpi(CmpIPredicate::ult, slot,
-                      e.index(kSortSlots - kWalkSlots)));
+    Value more = e.andi(
+        e.cmpi(CmpIPredicate::slt, forward[2], rank),
+        e.cmpi(CmpIPredicate::ult, slot, e.index(kSortSlots - kWalkSlots)));
     scf::ConditionOp::create(b, loc, more, forward);
     Block *after = b.createBlock(&walk.getAfter(), {}, group,
                                  SmallVector<Location>(group.size(), loc));
@@ -549,11 +540,10 @@ void mlir::wm::blockSelectKernel(KernelFactory &factory, OpBuilder &host,
       // Multiset entries: ordered key << 32 | payload, the payload a new
       // key's index, or ~multiplicity for values every row sees.
       workgroupType(ctx, {kSortSlots}, IntegerType::get(ctx, 64))};
-  factory.launchBlocks(
-      host, op.getLoc(), "dma_select_blocks", buffers,
-      biasType.getDimSize(0) * biasType.getDimSize(1) * rows, kSelectThreads,
-      workgroup, /*dynamicSharedBytes=*/0,
-      [&](OpBuilder &b, ValueRange args, ValueRange smem) {
-        BlockSelect(b, op, args, smem).build();
-      });
+  factory.launchBlocks(host, op.getLoc(), "dma_select_blocks", buffers,
+                       biasType.getDimSize(0) * biasType.getDimSize(1) * rows,
+                       kSelectThreads, workgroup, /*dynamicSharedBytes=*/0,
+                       [&](OpBuilder &b, ValueRange args, ValueRange smem) {
+                         BlockSelect(b, op, args, smem).build();
+                       });
 }

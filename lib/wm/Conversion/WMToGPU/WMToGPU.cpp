@@ -272,14 +272,6 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 // The pass
 //===----------------------------------------------------------------------===//
 
-/// The tensor-core attention of `op` on buffers (q, k, v, bias, tau, out,
-/// lse): its tile program, mapped onto warps by convert-wm-tile-to-gpu.
-void tensorCoreAttention(OpBuilder &host, DmaThresholdAttentionOp op,
-                         ValueRange buffers,
-                         const AttentionKernelOptions &options) {
-  buildAttentionProgram(host, op, buffers, chooseAttentionConfig(op, options));
-}
-
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
                               const AttentionKernelOptions &kernelOptions) {
@@ -325,10 +317,11 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     }
     OpBuilder host(&op);
     SmallVector<Value> args;
-    // The program reads q, k, v, bias and tau (no summaries).
-    ValueRange operands = op.getOperands();
-    if (onTensorCores(&op))
-      operands = operands.take_front(5);
+    SmallVector<Value> operands =
+        onTensorCores(&op)
+            ? SmallVector<Value>(attentionProgramOperands(
+                  cast<DmaThresholdAttentionOp>(op)))
+            : SmallVector<Value>(op.getOperands());
     for (Value operand : operands) {
       if (!buffers.count(operand))
         return op.emitOpError() << "has an operand without a buffer";
@@ -352,8 +345,10 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
           dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaThresholdAttentionOp o) {
+          // The tile program, mapped onto warps by convert-wm-tile-to-gpu.
           if (onTensorCores(o))
-            tensorCoreAttention(host, o, args, kernelOptions);
+            buildAttentionProgram(host, o, args,
+                                  chooseAttentionConfig(o, kernelOptions));
           else
             dmaAttentionKernel(factory, host, o, args);
         })

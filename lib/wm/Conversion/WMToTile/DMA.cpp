@@ -347,6 +347,12 @@ bool mlir::wm::supportsAttentionProgram(DmaThresholdAttentionOp op) {
          headDim <= 256;
 }
 
+SmallVector<Value, 5>
+mlir::wm::attentionProgramOperands(DmaThresholdAttentionOp op) {
+  return {op.getQuery(), op.getKey(), op.getValue(), op.getBias(),
+          op.getTau()};
+}
+
 bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
   auto constant = op.getTau().getDefiningOp<arith::ConstantOp>();
   auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
@@ -424,8 +430,7 @@ struct AttentionToProgram : OpRewritePattern<DmaThresholdAttentionOp> {
       return rewriter.notifyMatchFailure(op, "no tile program for this shape");
     LoopBuilder lb(rewriter, op.getLoc());
     SmallVector<Value> buffers;
-    for (Value operand : {op.getQuery(), op.getKey(), op.getValue(),
-                          op.getBias(), op.getTau()})
+    for (Value operand : attentionProgramOperands(op))
       buffers.push_back(lb.bufferOf(operand));
     for (Value result : op.getResults()) {
       auto type = cast<RankedTensorType>(result.getType());
