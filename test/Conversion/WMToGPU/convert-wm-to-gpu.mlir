@@ -7,16 +7,20 @@
 // WARPS: error: mma-warps must be 0 (automatic), 4 or 8
 // WARP-ROWS: error: mma-warp-rows must be 0 (automatic), 16 or 32
 
-// The host body becomes allocations and launches, in program order; the
-// outputs are written in place, the bias and thresholds get O(L) scratch
-// buffers. The attention is its tile program, launched in place by
-// convert-wm-tile-to-gpu (test/Conversion/TileToGPU).
+// The host body becomes allocations, launches and tile programs, in program
+// order; the outputs are written in place, the bias and thresholds get O(L)
+// scratch buffers. The selection and the attention are tile programs,
+// launched in place by convert-wm-tile-to-gpu (test/Conversion/TileToGPU).
 // CHECK-LABEL: func.func @dma
 // CHECK-SAME: (%[[Q:.*]]: memref<1x256x4x64xbf16>, %[[K:.*]]: memref<1x256x2x64xbf16>, %[[V:.*]]: memref<1x256x2x64xbf16>, %[[W:.*]]: memref<2x128xbf16>, %[[A:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<1x256x4x64xbf16>, %[[LSE:.*]]: memref<1x4x256xf32>)
 // CHECK: %[[BIAS:.*]] = memref.alloc() : memref<1x2x256xf32>
 // CHECK: gpu.launch_func @wm_kernels::@dma_bias {{.*}} args(%[[V]] : {{.*}}, %[[W]] : {{.*}}, %[[A]] : {{.*}}, %[[BIAS]] : memref<1x2x256xf32>)
 // CHECK: %[[TAU:.*]] = memref.alloc() : memref<1x2x256xf32>
-// CHECK: gpu.launch_func @wm_kernels::@dma_select_blocks blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T256:.*]], {{.*}} args(%[[BIAS]] : {{.*}}, %[[TAU]] : {{.*}})
+// Thresholds: per (batch, kv head, block of 256 rows) a radix select, then a
+// sort of the block's small multiset.
+// CHECK: wm_tile.program "dma_select_blocks" grid [1, 2, 1] config <warps = 8, warp_rows = 32, {{.*}}>(%[[BIAS]], %[[TAU]])
+// CHECK: wm_tile.radix_select
+// CHECK: wm_tile.sort
 // The program compacts keys by their bias: no summaries, no buffers for them.
 // CHECK-NOT: @dma_block_summary
 // CHECK-NOT: memref.alloc
@@ -25,13 +29,8 @@
 // CHECK: wm_tile.store_attention
 // CHECK-NOT: bufferization
 // CHECK: return
-// Thresholds: radix select with a shared histogram, then a bitonic sort of
-// the block's small multiset.
 // CHECK: gpu.module @wm_kernels
-// CHECK: gpu.func @dma_select_blocks
-// CHECK: memref.atomic_rmw addi
-// CHECK: gpu.shuffle  up
-// CHECK: scf.while
+// CHECK: gpu.func @dma_bias
 
 // 16-row warps: Q fragments in registers, K and V double-buffered.
 // R16-LABEL: func.func @dma

@@ -7,7 +7,32 @@
 // The attention of examples/dma_layer_entry.mlir (B=1, L=256, H=4, Hk=2,
 // D=64, causal, W=32) as the tensor-core kernel's tile program.
 
-// CHECK: wm.dma_select
+// The thresholds: one instance per (batch, kv head, block of 256 rows).
+// CHECK: wm_tile.program "dma_select_blocks" grid [1, 2, 1] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false>
+// CHECK-NEXT: ^bb0(%[[SB:.*]]: index, %[[SG:.*]]: index, %[[SBLK:.*]]: index, %[[SBIAS:.*]]: memref<{{.*}}>, %[[STAU:.*]]: memref<1x2x256xf32>):
+// CHECK: %[[SI0:.*]] = arith.muli %[[SBLK]], %c256
+// CHECK: %[[SCRATCH:.*]] = wm_tile.alloc_shared : <4116xi32>
+// CHECK: %[[COUNTERS:.*]] = wm_tile.alloc_shared : <2xi32>
+// CHECK: %[[ENTRIES:.*]] = wm_tile.alloc_shared : <1024xi64>
+// No row of the block reaches W = 32 keys: every threshold is -inf.
+// CHECK: %[[SEND:.*]] = arith.minsi %{{.*}}, %c256
+// CHECK: arith.cmpi slt, %[[SEND]], %c32
+// CHECK: scf.parallel (%[[ROW:.*]]) = (%[[SI0]]) to (%[[SEND]])
+// CHECK: memref.store %cst{{.*}}, %[[STAU]][%[[SB]], %[[SG]], %[[ROW]]]
+// The rows share the prefix [0, pEnd): pEnd = min(Lk, i0 + Lk - Lq + 1).
+// CHECK: %[[P1:.*]] = arith.addi %[[SI0]], %c1
+// CHECK: %[[P2:.*]] = arith.minsi %[[P1]], %c256
+// CHECK: %[[PEND:.*]] = arith.maxsi %[[P2]], %c0
+// CHECK: wm_tile.radix_select %[[SBIAS]][%[[SB]], %[[SG]]] end %[[PEND]] ranks(%{{.*}}, %{{.*}}) scratch %[[SCRATCH]]
+// CHECK: wm_tile.barrier
+// The values between tau and upper join the multiset at atomic slots.
+// CHECK: scf.parallel (%{{.*}}) = (%c0) to (%[[PEND]])
+// CHECK: wm_tile.atomic_add %c1_i32, %[[COUNTERS]][%c0]
+// CHECK: wm_tile.sort %[[ENTRIES]]
+// Each row walks the sorted multiset to its rank.
+// CHECK: scf.parallel (%{{.*}}) = (%[[SI0]]) to
+// CHECK: scf.while
+// CHECK: wm_tile.read %[[ENTRIES]]
 // CHECK: wm_tile.program "dma_attention_mma" grid [2, 1, 4] config <warps = 4, warp_rows = 32, stages = 1, candidates = 8192, tile_keys = 64, q_in_registers = false, wgmma = false>
 // CHECK-NEXT: ^bb0(%[[QB:.*]]: index, %[[B:.*]]: index, %[[H:.*]]: index,
 // Heaviest query blocks first.

@@ -137,3 +137,118 @@ func.func @truncf(%t: !wm_tile.tile<16x64xf32>) {
   %x = wm_tile.truncf %t : !wm_tile.tile<16x64xf32> -> !wm_tile.tile<16x32xbf16>
   return
 }
+
+// -----
+
+func.func @radix_results(%b: memref<300xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false> (%b) : memref<300xf32> {
+  ^bb0(%i: index, %x: memref<300xf32>):
+    %n = arith.constant 300 : index
+    %r = arith.constant 3 : i32
+    %s = wm_tile.alloc_shared : <2058xi32>
+    // expected-error @below {{returns a key and a tie count per rank: 2 results, got 1}}
+    %k = wm_tile.radix_select %x[] end %n ranks(%r) scratch %s : memref<300xf32>, <2058xi32> -> i32
+  }
+  return
+}
+
+// -----
+
+func.func @radix_scratch(%b: memref<300xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false> (%b) : memref<300xf32> {
+  ^bb0(%i: index, %x: memref<300xf32>):
+    %n = arith.constant 300 : index
+    %r = arith.constant 3 : i32
+    %s = wm_tile.alloc_shared : <2048xi32>
+    // expected-error @below {{needs a 1-D i32 scratch buffer of at least 2058 words for 1 ranks and 8 warps}}
+    %k, %t = wm_tile.radix_select %x[] end %n ranks(%r) scratch %s : memref<300xf32>, <2048xi32> -> i32, i32
+  }
+  return
+}
+
+// -----
+
+func.func @radix_indices(%b: memref<2x300xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false> (%b) : memref<2x300xf32> {
+  ^bb0(%i: index, %x: memref<2x300xf32>):
+    %n = arith.constant 300 : index
+    %r = arith.constant 3 : i32
+    %s = wm_tile.alloc_shared : <2058xi32>
+    // expected-error @below {{needs one index per dimension of the bias but the last (the keys)}}
+    %k, %t = wm_tile.radix_select %x[] end %n ranks(%r) scratch %s : memref<2x300xf32>, <2058xi32> -> i32, i32
+  }
+  return
+}
+
+// -----
+
+func.func @sort_length(%b: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  ^bb0(%i: index, %x: memref<4xf32>):
+    %e = wm_tile.alloc_shared : <1000xi64>
+    // expected-error @below {{sorts a 1-D i64 buffer of a power-of-two length}}
+    wm_tile.sort %e : <1000xi64>
+  }
+  return
+}
+
+// -----
+
+func.func @write_type(%b: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  ^bb0(%i: index, %x: memref<4xf32>):
+    %e = wm_tile.alloc_shared : <16xi64>
+    %v = arith.constant 1 : i32
+    // expected-error @below {{writes one element of a 1-D buffer of 'i32'}}
+    wm_tile.write %v, %e[%i] : i32, <16xi64>
+  }
+  return
+}
+
+// -----
+
+func.func @atomic_type(%b: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  ^bb0(%i: index, %x: memref<4xf32>):
+    %e = wm_tile.alloc_shared : <16xf32>
+    %v = arith.constant 1 : i32
+    // expected-error @below {{adds to a 1-D buffer of i32}}
+    %old = wm_tile.atomic_add %v, %e[%i] : <16xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @nested_parallel(%b: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  ^bb0(%i: index, %x: memref<4xf32>):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    scf.parallel (%j) = (%c0) to (%c4) step (%c1) {
+      // expected-error @below {{in a wm_tile.program must be one-dimensional, of step 1, without reductions and not nested in another scf.parallel}}
+      scf.parallel (%k) = (%c0) to (%c4) step (%c1) {
+        scf.reduce
+      }
+      scf.reduce
+    }
+  }
+  return
+}
+
+// -----
+
+func.func @parallel_step(%b: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 128, tile_keys = 64, q_in_registers = false, wgmma = false> (%b) : memref<4xf32> {
+  ^bb0(%i: index, %x: memref<4xf32>):
+    %c0 = arith.constant 0 : index
+    %c2 = arith.constant 2 : index
+    %c4 = arith.constant 4 : index
+    // expected-error @below {{in a wm_tile.program must be one-dimensional, of step 1}}
+    scf.parallel (%j) = (%c0) to (%c4) step (%c2) {
+      scf.reduce
+    }
+  }
+  return
+}

@@ -48,3 +48,31 @@ func.func @program(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bias
   }
   return
 }
+
+// CHECK-LABEL: func.func @selection
+// CHECK: %{{.*}}:4 = wm_tile.radix_select %{{.*}}[%{{.*}}] end %{{.*}} ranks(%{{.*}}, %{{.*}}) scratch %{{.*}} : memref<2x300xf32>, <4116xi32> -> i32, i32, i32, i32
+// CHECK: wm_tile.sort %{{.*}} : <1024xi64>
+// CHECK: scf.parallel
+// CHECK: wm_tile.atomic_add %{{.*}}, %{{.*}}[%{{.*}}] : <2xi32>
+// CHECK: wm_tile.write %{{.*}}, %{{.*}}[%{{.*}}] : i64, <1024xi64>
+func.func @selection(%bias: memref<2x300xf32>) {
+  wm_tile.program "s" grid [2] config <warps = 8, warp_rows = 32, stages = 1, candidates = 1024, tile_keys = 256, q_in_registers = false, wgmma = false> (%bias) : memref<2x300xf32> {
+  ^bb0(%g: index, %x: memref<2x300xf32>):
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c300 = arith.constant 300 : index
+    %r = arith.constant 5 : i32
+    %scratch = wm_tile.alloc_shared : <4116xi32>
+    %counter = wm_tile.alloc_shared : <2xi32>
+    %entries = wm_tile.alloc_shared : <1024xi64>
+    %found:4 = wm_tile.radix_select %x[%g] end %c300 ranks(%r, %r) scratch %scratch : memref<2x300xf32>, <4116xi32> -> i32, i32, i32, i32
+    wm_tile.sort %entries : <1024xi64>
+    scf.parallel (%j) = (%c0) to (%c300) step (%c1) {
+      %slot = wm_tile.atomic_add %r, %counter[%c0] : <2xi32>
+      %e = arith.extui %slot : i32 to i64
+      wm_tile.write %e, %entries[%j] : i64, <1024xi64>
+      scf.reduce
+    }
+  }
+  return
+}

@@ -23,24 +23,6 @@ namespace mlir::wm {
 struct Emitter : LoopBuilder {
   Emitter(OpBuilder &b, Location loc) : LoopBuilder(b, loc) {}
 
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(builder(), location(), v, 32);
-  }
-  Value i64(int64_t v) {
-    return arith::ConstantIntOp::create(builder(), location(), v, 64);
-  }
-  Value toI64(Value index) {
-    return arith::IndexCastOp::create(builder(), location(),
-                                      builder().getI64Type(), index);
-  }
-  Value toI32(Value index) {
-    return arith::IndexCastOp::create(builder(), location(),
-                                      builder().getI32Type(), index);
-  }
-  Value toIndex(Value integer) {
-    return arith::IndexCastOp::create(builder(), location(),
-                                      builder().getIndexType(), integer);
-  }
   /// 2^v as one ex2.approx.ftz.f32: the softmax weights can lose
   /// subnormals, and without .ftz ptxas adds a fix-up per call for them.
   Value exp2(Value v) {

@@ -156,49 +156,8 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 }
 
 
-/// Order-preserving map of an f32 to a 32-bit key compared unsigned:
-/// negative values have every bit flipped, the others their sign bit raised.
-/// NaN of either sign maps to the key of +NaN, above +inf's: the
-/// selection's order (NaN above +inf above every number).
-inline Value orderedKey(LoopBuilder &lb, Value value) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.location();
-  auto i32 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
-  };
-  Value isNaN = lb.cmp(arith::CmpFPredicate::UNO, value, value);
-  Value bits = arith::BitcastOp::create(
-      b, loc, b.getI32Type(),
-      lb.select(isNaN, lb.f32(std::numeric_limits<double>::quiet_NaN()),
-                value));
-  Value sign = arith::ShRSIOp::create(b, loc, bits, i32(31));
-  Value mask = arith::OrIOp::create(b, loc, sign,
-                                    i32(static_cast<int32_t>(0x80000000u)));
-  return arith::XOrIOp::create(b, loc, bits, mask);
-}
-
-/// The f32 whose orderedKey is `key`.
-inline Value fromOrderedKey(LoopBuilder &lb, Value key) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.location();
-  auto i32 = [&](int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, v, 32).getResult();
-  };
-  Value sign = arith::ShRSIOp::create(b, loc, key, i32(31));
-  Value mask = arith::OrIOp::create(
-      b, loc, arith::XOrIOp::create(b, loc, sign, i32(-1)),
-      i32(static_cast<int32_t>(0x80000000u)));
-  return arith::BitcastOp::create(b, loc, b.getF32Type(),
-                                  arith::XOrIOp::create(b, loc, key, mask));
-}
-
 /// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytesSm90 = 232448;
-
-/// Thresholds per block of 256 query rows: a radix select over the prefix
-/// the rows share, then each row's rank in a small sorted multiset.
-void blockSelectKernel(KernelFactory &factory, OpBuilder &host,
-                       DmaSelectOp op, ValueRange buffers);
 
 } // namespace mlir::wm
 

@@ -54,6 +54,18 @@ tile::ProgramOp buildAttentionProgram(OpBuilder &b, DmaThresholdAttentionOp op,
 void populateWMToTilePatterns(RewritePatternSet &patterns,
                               const AttentionKernelOptions &options);
 
+/// The config of the selection program: 8 warps of 32 rows (256 query rows
+/// per instance, one per thread), a sorted multiset of 1024 candidates.
+tile::KernelConfigAttr selectConfig(MLIRContext *context);
+
+/// Builds the selection program of `op` (dma_select_blocks) at `b` on
+/// buffers (bias, tau).
+tile::ProgramOp buildSelectProgram(OpBuilder &b, DmaSelectOp op,
+                                   ValueRange buffers);
+
+/// wm.dma_select on tensors -> its tile program on buffers.
+void populateSelectToTilePatterns(RewritePatternSet &patterns);
+
 } // namespace wm
 } // namespace mlir
 

@@ -88,6 +88,9 @@ void populateTileMatmulToGPUPatterns(TypeConverter &converter,
 void populateTileAttentionToGPUPatterns(TypeConverter &converter,
                                         RewritePatternSet &patterns,
                                         const KernelContext &context);
+void populateTileSelectToGPUPatterns(TypeConverter &converter,
+                                     RewritePatternSet &patterns,
+                                     const KernelContext &context);
 
 } // namespace mlir::wm::tile
 

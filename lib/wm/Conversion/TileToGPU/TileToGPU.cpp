@@ -91,6 +91,26 @@ int64_t layOutShared(ProgramOp program) {
   return words;
 }
 
+/// Spreads the iterations of each scf.parallel of `func` over the CTA's
+/// threads: thread t runs lo + t, lo + t + threads, ...
+void distributeParallelLoops(gpu::GPUFuncOp func, Value tid, int64_t threads) {
+  SmallVector<scf::ParallelOp> loops;
+  func.walk([&](scf::ParallelOp loop) { loops.push_back(loop); });
+  IRRewriter rewriter(func.getContext());
+  for (scf::ParallelOp loop : loops) {
+    rewriter.setInsertionPoint(loop);
+    Emitter e(rewriter, loop.getLoc());
+    auto strided = scf::ForOp::create(
+        rewriter, loop.getLoc(), e.addi(loop.getLowerBound()[0], tid),
+        loop.getUpperBound()[0], e.index(threads));
+    Block *body = loop.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.inlineBlockBefore(body, strided.getBody()->getTerminator(),
+                               strided.getInductionVar());
+    rewriter.eraseOp(loop);
+  }
+}
+
 /// Outlines `program` into a kernel and launches it in its place; fills
 /// `kernel` with the per-thread values at the kernel's entry.
 FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
@@ -158,6 +178,7 @@ FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
         for (Operation &op : body.without_terminator())
           b.clone(op, mapping);
       });
+  distributeParallelLoops(func, kernel.tid, threads);
   // The heuristics' choice stays visible on the kernel (and to lit).
   Builder attrs(ctx);
   func->setAttr("wm_tile.config", config);
@@ -197,6 +218,7 @@ struct ConvertWMTileToGPUPass
       populateTileMemoryToGPUPatterns(converter, patterns, kernel);
       populateTileMatmulToGPUPatterns(converter, patterns, kernel);
       populateTileAttentionToGPUPatterns(converter, patterns, kernel);
+      populateTileSelectToGPUPatterns(converter, patterns, kernel);
       if (failed(applyPartialConversion(func, target, std::move(patterns))))
         return signalPassFailure();
     }

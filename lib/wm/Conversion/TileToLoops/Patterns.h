@@ -43,6 +43,8 @@ void populateMatmulToLoopsPatterns(TypeConverter &converter,
                                    RewritePatternSet &patterns);
 void populateAttentionToLoopsPatterns(TypeConverter &converter,
                                       RewritePatternSet &patterns);
+void populateSelectToLoopsPatterns(TypeConverter &converter,
+                                   RewritePatternSet &patterns);
 
 } // namespace mlir::wm::tile
 

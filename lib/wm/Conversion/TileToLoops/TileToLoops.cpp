@@ -69,9 +69,27 @@ SmallVector<Value> tile::offsetIndices(LoopBuilder &lb, ValueRange indices,
 
 namespace {
 
+/// An scf.parallel of a program as an scf.for: its iterations in order.
+void parallelToLoop(IRRewriter &rewriter, scf::ParallelOp loop) {
+  rewriter.setInsertionPoint(loop);
+  auto serial = scf::ForOp::create(rewriter, loop.getLoc(),
+                                   loop.getLowerBound()[0],
+                                   loop.getUpperBound()[0], loop.getStep()[0]);
+  Block *body = loop.getBody();
+  rewriter.eraseOp(body->getTerminator());
+  rewriter.inlineBlockBefore(body, serial.getBody()->getTerminator(),
+                             serial.getInductionVar());
+  rewriter.eraseOp(loop);
+}
+
 /// The grid as a loop nest, first dimension outermost, around the region.
 void programToLoops(ProgramOp program) {
   IRRewriter rewriter(program);
+  SmallVector<scf::ParallelOp> parallels;
+  program.walk([&](scf::ParallelOp loop) { parallels.push_back(loop); });
+  for (scf::ParallelOp loop : parallels)
+    parallelToLoop(rewriter, loop);
+  rewriter.setInsertionPoint(program);
   Location loc = program.getLoc();
   LoopBuilder lb(rewriter, loc);
   Value zero = lb.index(0), one = lb.index(1);
@@ -112,6 +130,7 @@ struct ConvertWMTileToLoopsPass
     populateMemoryToLoopsPatterns(converter, patterns);
     populateMatmulToLoopsPatterns(converter, patterns);
     populateAttentionToLoopsPatterns(converter, patterns);
+    populateSelectToLoopsPatterns(converter, patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

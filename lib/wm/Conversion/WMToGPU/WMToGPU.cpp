@@ -103,7 +103,7 @@ void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
                         lb.index(0), end, lb.index(0), [&](Value j, Value n) {
                           Value key = arith::ExtUIOp::create(
                               b, loc, b.getI64Type(),
-                              orderedKey(lb, lb.load(args[0], {bg0, g, j})));
+                              lb.orderedKey(lb.load(args[0], {bg0, g, j})));
                           return lb.select(
                               lb.cmpi(CmpIPredicate::uge, key, candidate),
                               lb.addi(n, lb.index(1)), n);
@@ -112,8 +112,8 @@ void dmaSelectKernel(KernelFactory &factory, OpBuilder &host, DmaSelectOp op,
                         lb.cmpi(CmpIPredicate::sge, count, lb.index(window)),
                         candidate, t);
                   });
-              return fromOrderedKey(
-                  lb, arith::TruncIOp::create(b, loc, b.getI32Type(), found));
+              return lb.fromOrderedKey(
+                  arith::TruncIOp::create(b, loc, b.getI32Type(), found));
             },
             [&] { return lb.negInf(); });
         lb.store(tau, args[1], {bg0, g, i});
@@ -336,8 +336,9 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     TypeSwitch<Operation *>(&op)
         .Case([&](DmaBiasOp o) { dmaBiasKernel(factory, host, o, args); })
         .Case([&](DmaSelectOp o) {
+          // The tile program, mapped onto the CTA by convert-wm-tile-to-gpu.
           if (blockSelect)
-            blockSelectKernel(factory, host, o, args);
+            buildSelectProgram(host, o, args);
           else
             dmaSelectKernel(factory, host, o, args);
         })

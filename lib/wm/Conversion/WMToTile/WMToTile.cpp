@@ -31,6 +31,7 @@ struct WMToTilePass : wm::impl::WMToTileBase<WMToTilePass> {
     RewritePatternSet patterns(&getContext());
     populateWMToTilePatterns(patterns,
                              AttentionKernelOptions{mmaWarps, mmaWarpRows, wgmma});
+    populateSelectToTilePatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

@@ -104,6 +104,19 @@ public:
   Value cmpi(arith::CmpIPredicate predicate, Value a, Value b);
   Value andi(Value a, Value b);
   Value ori(Value a, Value b);
+  Value i32(int64_t value);
+  Value i64(int64_t value);
+  Value toI32(Value index);
+  Value toI64(Value index);
+  Value toIndex(Value integer);
+
+  /// The selection's order as unsigned 32-bit keys: a negative f32 has
+  /// every bit flipped, any other its sign bit raised; NaN of either sign
+  /// maps to the key of +NaN, above +inf's (NaN above +inf above every
+  /// number).
+  Value orderedKey(Value value);
+  /// The f32 whose orderedKey is `key`.
+  Value fromOrderedKey(Value key);
 
 private:
   OpBuilder &b;

@@ -75,10 +75,44 @@ def WMTile_StageOp : WMTile_Op<"stage", [Pure]> {
 }
 
 def WMTile_ReadOp : WMTile_Op<"read"> {
-  let summary = "one element of a 1-D shared buffer, read by every thread";
+  let summary = "one element of a 1-D shared buffer";
+  let description = [{
+    Read by every thread that runs it: the whole instance, or one iteration
+    of an `scf.parallel`.
+  }];
   let arguments = (ins WMTile_AnyShared:$buffer, Index:$index);
-  let results = (outs AnyTypeOf<[I32, F32]>:$value);
+  let results = (outs AnyTypeOf<[I32, I64, F32]>:$value);
   let assemblyFormat = "$buffer `[` $index `]` attr-dict `:` type($buffer) `->` type($value)";
+  let hasVerifier = 1;
+}
+
+def WMTile_WriteOp : WMTile_Op<"write"> {
+  let summary = "one element of a 1-D shared buffer, written by one thread";
+  let description = [{
+    Meant for the iterations of an `scf.parallel` (each writes its own
+    elements) or a branch that one iteration takes; a `barrier` makes the
+    write visible to the instance.
+  }];
+  let arguments = (ins AnyTypeOf<[I32, I64, F32]>:$value,
+                       WMTile_AnyShared:$buffer, Index:$index);
+  let assemblyFormat = [{
+    $value `,` $buffer `[` $index `]` attr-dict `:` type($value) `,`
+    type($buffer)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_AtomicAddOp : WMTile_Op<"atomic_add"> {
+  let summary = "adds to one i32 of a shared buffer, returns the old value";
+  let description = [{
+    Atomic over the instance: iterations of an `scf.parallel` that add to
+    the same element get distinct old values (slots of an append).
+  }];
+  let arguments = (ins I32:$value, WMTile_AnyShared:$buffer, Index:$index);
+  let results = (outs I32:$old);
+  let assemblyFormat = [{
+    $value `,` $buffer `[` $index `]` attr-dict `:` type($buffer)
+  }];
   let hasVerifier = 1;
 }
 
@@ -201,6 +235,46 @@ def WMTile_CompactOp : WMTile_Op<"compact"> {
     $bias `[` $indices `]` `from` $from `to` $to `where` $low `into`
     $candidates attr-dict `:` type($bias) `,` type($candidates)
   }];
+  let hasVerifier = 1;
+}
+
+def WMTile_RadixSelectOp : WMTile_Op<"radix_select", [AttrSizedOperandSegments]> {
+  let summary = "the ranks-th largest biases of a key range, collectively";
+  let description = [{
+    For each rank k of `ranks` (1 <= k <= `end`): the k-th largest of
+    `bias[indices, j]` over keys j of [0, `end`), in the selection's order
+    (NaN above +inf above every number), as its order-preserving 32-bit key
+    (`key`), and how many keys equal to it belong to the top k (`ties`):
+    results key_0, ties_0, key_1, ties_1, ... The key of x is the bits of x
+    with the sign bit raised when x >= 0 and every bit flipped when x < 0,
+    NaN taken as +NaN, compared unsigned. `scratch` holds the GPU's radix
+    histograms (2048 i32 per rank, one per 11-bit digit) and its scan
+    state (warps + 2 i32 per rank). Every thread gets the results.
+  }];
+  let arguments = (ins MemRefOf<[F32]>:$bias, Variadic<Index>:$indices,
+                       Index:$end, Variadic<I32>:$ranks,
+                       WMTile_AnyShared:$scratch);
+  let results = (outs Variadic<I32>:$found);
+  let assemblyFormat = [{
+    $bias `[` $indices `]` `end` $end `ranks` `(` $ranks `)` `scratch`
+    $scratch attr-dict `:` type($bias) `,` type($scratch) `->` type($found)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// i32 words of scratch per rank beside the histograms, for `warps`.
+    static int64_t scanWords(int64_t warps) { return warps + 2; }
+    static constexpr int64_t kHistogramBins = 2048;
+  }];
+}
+
+def WMTile_SortOp : WMTile_Op<"sort"> {
+  let summary = "sorts a 1-D shared buffer of i64 ascending, collectively";
+  let description = [{
+    Unsigned order. The length is a power of two; on the GPU each thread
+    holds length / threads consecutive entries of a bitonic network.
+  }];
+  let arguments = (ins WMTile_AnyShared:$buffer);
+  let assemblyFormat = "$buffer attr-dict `:` type($buffer)";
   let hasVerifier = 1;
 }
 

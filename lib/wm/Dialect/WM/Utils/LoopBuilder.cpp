@@ -250,3 +250,43 @@ mlir::wm::checkStaticShapes(Operation *root, StringRef pass,
   });
   return failure(result.wasInterrupted());
 }
+
+Value LoopBuilder::i32(int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, value, 32);
+}
+
+Value LoopBuilder::i64(int64_t value) {
+  return arith::ConstantIntOp::create(b, loc, value, 64);
+}
+
+Value LoopBuilder::toI32(Value index) {
+  return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
+}
+
+Value LoopBuilder::toI64(Value index) {
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+}
+
+Value LoopBuilder::toIndex(Value integer) {
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), integer);
+}
+
+Value LoopBuilder::orderedKey(Value value) {
+  Value isNaN = cmp(arith::CmpFPredicate::UNO, value, value);
+  Value canonical =
+      select(isNaN, f32(std::numeric_limits<double>::quiet_NaN()), value);
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), canonical);
+  Value sign = arith::ShRSIOp::create(b, loc, bits, i32(31));
+  Value mask = arith::OrIOp::create(b, loc, sign,
+                                    i32(static_cast<int32_t>(0x80000000u)));
+  return arith::XOrIOp::create(b, loc, bits, mask);
+}
+
+Value LoopBuilder::fromOrderedKey(Value key) {
+  Value sign = arith::ShRSIOp::create(b, loc, key, i32(31));
+  Value flipped = arith::XOrIOp::create(b, loc, sign, i32(-1));
+  Value mask = arith::OrIOp::create(b, loc, flipped,
+                                    i32(static_cast<int32_t>(0x80000000u)));
+  Value bits = arith::XOrIOp::create(b, loc, key, mask);
+  return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+}

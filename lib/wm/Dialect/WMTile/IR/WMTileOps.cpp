@@ -2,6 +2,8 @@
 
 #include "wm/Dialect/WMTile/IR/WMTile.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 
@@ -82,7 +84,19 @@ LogicalResult ProgramOp::verify() {
         return op.emitOpError()
                << "holds a wm_tile.alloc_shared; shared buffers are "
                   "allocated at the top of the program";
-  return success();
+  // The GPU lowering spreads one loop's iterations over the CTA's threads.
+  WalkResult parallel = walk([&](scf::ParallelOp loop) {
+    if (loop.getNumLoops() != 1 || !loop.getInitVals().empty() ||
+        getConstantIntValue(loop.getStep()[0]) != 1 ||
+        loop->getParentOfType<scf::ParallelOp>()) {
+      loop.emitOpError() << "in a wm_tile.program must be one-dimensional, "
+                            "of step 1, without reductions and not nested in "
+                            "another scf.parallel";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(parallel.wasInterrupted());
 }
 
 LogicalResult StageOp::verify() {
@@ -102,6 +116,55 @@ LogicalResult ReadOp::verify() {
   if (type.getShape().size() != 1 || type.getElementType() != getType())
     return emitOpError() << "reads one element of a 1-D buffer of "
                          << getType();
+  return success();
+}
+
+LogicalResult WriteOp::verify() {
+  SharedType type = getBuffer().getType();
+  if (type.getShape().size() != 1 ||
+      type.getElementType() != getValue().getType())
+    return emitOpError() << "writes one element of a 1-D buffer of "
+                         << getValue().getType();
+  return success();
+}
+
+LogicalResult AtomicAddOp::verify() {
+  SharedType type = getBuffer().getType();
+  if (type.getShape().size() != 1 || !type.getElementType().isInteger(32))
+    return emitOpError() << "adds to a 1-D buffer of i32";
+  return success();
+}
+
+LogicalResult RadixSelectOp::verify() {
+  if (getBias().getType().getRank() != static_cast<int64_t>(getIndices().size()) + 1)
+    return emitOpError() << "needs one index per dimension of the bias but "
+                            "the last (the keys)";
+  if (getRanks().empty())
+    return emitOpError() << "needs at least one rank";
+  if (getFound().size() != 2 * getRanks().size())
+    return emitOpError() << "returns a key and a tie count per rank: "
+                         << 2 * getRanks().size() << " results, got "
+                         << getFound().size();
+  auto program = (*this)->getParentOfType<ProgramOp>();
+  if (!program)
+    return emitOpError() << "must be inside a wm_tile.program";
+  SharedType scratch = getScratch().getType();
+  int64_t ranks = getRanks().size();
+  int64_t words =
+      ranks * (kHistogramBins + scanWords(program.getConfig().getWarps()));
+  if (scratch.getShape().size() != 1 ||
+      !scratch.getElementType().isInteger(32) || scratch.getShape()[0] < words)
+    return emitOpError() << "needs a 1-D i32 scratch buffer of at least "
+                         << words << " words for " << ranks << " ranks and "
+                         << program.getConfig().getWarps() << " warps";
+  return success();
+}
+
+LogicalResult SortOp::verify() {
+  SharedType type = getBuffer().getType();
+  if (type.getShape().size() != 1 || !type.getElementType().isInteger(64) ||
+      !llvm::isPowerOf2_64(type.getShape()[0]))
+    return emitOpError() << "sorts a 1-D i64 buffer of a power-of-two length";
   return success();
 }
 
