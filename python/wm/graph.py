@@ -36,7 +36,9 @@ MAX_BLOCK_SIZE = 4096
 # The options of each pipeline, by Python name, and the kind of value each takes.
 CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
                "compact_keys": "bool", "tile_programs": "bool", "mma_warps": "count",
-               "mma_warp_rows": "count", "wgmma": "bool"}
+               "mma_warp_rows": "count", "wgmma": "bool", "gpu_kernels": "bool",
+               "tensor_cores": "bool", "block_select": "bool",
+               "threads_per_block": "threads"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
                "tensor_cores": "bool", "block_select": "bool", "wgmma": "bool",
                "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
@@ -383,7 +385,9 @@ class Graph:
         arrays; options are those of the wm-to-cpu pipeline (block_q, block_k,
         skip_blocks, compact_keys for the f32 tiling; bf16/f16 attention runs
         the GPU kernel's tile program, with its mma_warps, mma_warp_rows,
-        wgmma, unless tile_programs=False)."""
+        wgmma, unless tile_programs=False). gpu_kernels=True runs exactly the
+        programs the GPU pipeline launches (with its tensor_cores,
+        block_select, threads_per_block), for DMA graphs."""
         self._check_complete()
         if target == "cpu":
             opts = _pipeline_options("cpu", CPU_OPTIONS, options)
@@ -701,9 +705,10 @@ def _pipeline_options(target: str, known: Dict[str, str], options: Dict[str, obj
         if kind == "count" and not (is_int and 0 <= value <= MAX_BLOCK_SIZE):
             raise GraphError(f"compile: {key} must be an integer in [0, {MAX_BLOCK_SIZE}] "
                              f"(0: automatic), got {value!r}")
-        if kind == "threads" and not (is_int and 1 <= value <= MAX_THREADS_PER_BLOCK):
-            raise GraphError(f"compile: {key} must be an integer in [1, {MAX_THREADS_PER_BLOCK}], "
-                             f"got {value!r}")
+        if kind == "threads" and not (is_int and 32 <= value <= MAX_THREADS_PER_BLOCK
+                                      and value % 32 == 0):
+            raise GraphError(f"compile: {key} must be a multiple of 32 in "
+                             f"[32, {MAX_THREADS_PER_BLOCK}] (whole warps), got {value!r}")
         if kind == "chip" and value not in GPU_CHIPS:
             raise GraphError(f"compile: unknown GPU chip {value!r} (valid: {', '.join(GPU_CHIPS)})")
         if kind == "format" and value not in GPU_FORMATS:

@@ -38,6 +38,24 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
   Option<bool> wgmma{*this, "wgmma",
                      llvm::cl::desc("Tile programs: the wgmma kernel's config"),
                      llvm::cl::init(false)};
+  Option<bool> gpuKernels{
+      *this, "gpu-kernels",
+      llvm::cl::desc("Run the GPU pipeline's kernels on the CPU: the tile "
+                     "programs of convert-wm-to-gpu (DMA entry functions "
+                     "only), through convert-wm-tile-to-loops"),
+      llvm::cl::init(false)};
+  Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("With gpu-kernels: the tensor-core attention program"),
+      llvm::cl::init(true)};
+  Option<bool> blockSelect{
+      *this, "block-select",
+      llvm::cl::desc("With gpu-kernels: thresholds per block of rows"),
+      llvm::cl::init(true)};
+  Option<int64_t> threadsPerBlock{
+      *this, "threads-per-block",
+      llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
+      llvm::cl::init(128)};
 };
 
 struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {

@@ -23,6 +23,16 @@ using namespace mlir::wm;
 static void buildWMToLoops(OpPassManager &pm,
                            const CPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
+  if (options.gpuKernels) {
+    // Exactly what wm-to-nvvm launches, each program a loop nest.
+    pm.addPass(createConvertWMToGPU(ConvertWMToGPUOptions{
+        options.threadsPerBlock, options.tensorCores, options.blockSelect,
+        options.mmaWarps, options.mmaWarpRows, options.wgmma}));
+    pm.addPass(createConvertWMTileToLoops());
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    return;
+  }
   if (options.tilePrograms) {
     pm.addPass(createWMToTile(WMToTileOptions{
         options.mmaWarps, options.mmaWarpRows, options.wgmma}));

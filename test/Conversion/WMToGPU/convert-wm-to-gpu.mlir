@@ -14,7 +14,11 @@
 // CHECK-LABEL: func.func @dma
 // CHECK-SAME: (%[[Q:.*]]: memref<1x256x4x64xbf16>, %[[K:.*]]: memref<1x256x2x64xbf16>, %[[V:.*]]: memref<1x256x2x64xbf16>, %[[W:.*]]: memref<2x128xbf16>, %[[A:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<1x256x4x64xbf16>, %[[LSE:.*]]: memref<1x4x256xf32>)
 // CHECK: %[[BIAS:.*]] = memref.alloc() : memref<1x2x256xf32>
-// CHECK: gpu.launch_func @wm_kernels::@dma_bias {{.*}} args(%[[V]] : {{.*}}, %[[W]] : {{.*}}, %[[A]] : {{.*}}, %[[BIAS]] : memref<1x2x256xf32>)
+// The bias: one thread per (batch, kv head, key), 128 per CTA.
+// CHECK: wm_tile.program "dma_bias" grid [4] config <warps = 4, {{.*}}>(%[[V]], %[[W]], %[[A]], %[[BIAS]]) : {{.*}}, memref<1x2x256xf32>
+// CHECK: scf.parallel (%[[T:.*]]) = (%c0) to (%c128)
+// CHECK: %[[TID:.*]] = arith.addi %{{.*}}, %[[T]]
+// CHECK: arith.cmpi ult, %[[TID]], %c512
 // CHECK: %[[TAU:.*]] = memref.alloc() : memref<1x2x256xf32>
 // Thresholds: per (batch, kv head, block of 256 rows) a radix select, then a
 // sort of the block's small multiset.
@@ -29,17 +33,16 @@
 // CHECK: wm_tile.store_attention
 // CHECK-NOT: bufferization
 // CHECK: return
-// CHECK: gpu.module @wm_kernels
-// CHECK: gpu.func @dma_bias
+// CHECK-NOT: gpu.module
 
 // 16-row warps: Q fragments in registers, K and V double-buffered.
 // R16-LABEL: func.func @dma
 // R16: wm_tile.program "dma_attention_mma" grid [4, 1, 4] config <warps = 4, warp_rows = 16, stages = 2, candidates = 8192, tile_keys = 64, q_in_registers = true, wgmma = false>
 
 // ROWS-LABEL: func.func @dma
-// ROWS: gpu.launch_func @wm_kernels::@dma_select blocks
-// ROWS: gpu.launch_func @wm_kernels::@dma_block_summary blocks
-// ROWS: gpu.launch_func @wm_kernels::@dma_attention blocks
+// ROWS: wm_tile.program "dma_select" grid
+// ROWS: wm_tile.program "dma_block_summary" grid
+// ROWS: wm_tile.program "dma_attention" grid
 // ROWS-NOT: nvvm.mma.sync
 func.func @dma(%q_buffer: memref<1x256x4x64xbf16>, %k_buffer: memref<1x256x2x64xbf16>, %v_buffer: memref<1x256x2x64xbf16>,
                %w_buffer: memref<2x128xbf16>, %a_buffer: memref<2xf32>,
@@ -61,8 +64,8 @@ func.func @dma(%q_buffer: memref<1x256x4x64xbf16>, %k_buffer: memref<1x256x2x64x
 // f32 storage has no tensor-core path: the row kernel runs it; a window that
 // covers every key leaves tau = -inf, filled by a kernel.
 // CHECK-LABEL: func.func @f32_no_selection
-// CHECK: gpu.launch_func @wm_kernels::@fill
-// CHECK: gpu.launch_func @wm_kernels::@dma_attention blocks
+// CHECK: wm_tile.program "fill"
+// CHECK: wm_tile.program "dma_attention" grid [1]
 func.func @f32_no_selection(%q_buffer: memref<1x64x2x32xf32>, %bias_buffer: memref<1x2x64xf32>,
                             %out0: memref<1x64x2x32xf32>) {
   %q = bufferization.to_tensor %q_buffer restrict : memref<1x64x2x32xf32> to tensor<1x64x2x32xf32>

@@ -14,11 +14,16 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/SymbolTable.h"
 
 namespace mlir::wm {
 
 constexpr StringLiteral kKernelModule = "wm_kernels";
+
+/// The config fields a row kernel (no tiles) does not use, at their
+/// smallest valid values.
+constexpr int64_t kRowKernelWarpRows = 16, kRowKernelTileKeys = 16;
 
 inline MemRefType bufferType(Type tensorType) {
   auto tensor = cast<RankedTensorType>(tensorType);
@@ -31,35 +36,39 @@ public:
   KernelFactory(ModuleOp module, int64_t threads)
       : module(module), threads(threads), symbols(module) {}
 
-  /// Emits `name(buffers...)` running `body(lb, args, tid)` for every tid in
-  /// [0, total), and launches it at the builder's position on `buffers`.
+  /// Emits the program `name(buffers...)` running `body(lb, args, tid)` for
+  /// every tid in [0, total), one thread each: a grid of CTAs of `threads`
+  /// threads whose region is one scf.parallel over them. convert-wm-tile-
+  /// to-gpu makes it a kernel, convert-wm-tile-to-loops a loop nest.
   void launch(OpBuilder &host, Location loc, StringRef name,
               ValueRange buffers, int64_t total,
               function_ref<void(LoopBuilder &, ValueRange, Value)> body) {
-    gpu::GPUModuleOp kernels = kernelModule(loc);
-    OpBuilder b(kernels.getBodyRegion());
-    auto type = FunctionType::get(module.getContext(),
-                                  TypeRange(ValueRange(buffers)), {});
-    auto func = gpu::GPUFuncOp::create(b, loc, name, type);
-    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    SymbolTable(kernels).insert(func);
-    b.setInsertionPointToStart(&func.getBody().front());
+    MLIRContext *ctx = module.getContext();
+    auto config = tile::KernelConfigAttr::get(
+        ctx, threads / 32, kRowKernelWarpRows, /*stages=*/1,
+        /*candidates=*/kRowKernelTileKeys, /*tile_keys=*/kRowKernelTileKeys,
+        /*q_in_registers=*/false, /*wgmma=*/false);
+    SmallVector<int64_t> grid = {llvm::divideCeil(total, threads)};
+    auto program = tile::ProgramOp::create(host, loc, name, grid, config,
+                                           buffers);
+    SmallVector<Type> argTypes = {host.getIndexType()};
+    llvm::append_range(argTypes, TypeRange(buffers));
+    OpBuilder b(ctx);
+    Block *block = b.createBlock(&program.getBody(), {}, argTypes,
+                                 SmallVector<Location>(argTypes.size(), loc));
     LoopBuilder lb(b, loc);
-    Value tid = lb.addi(
-        lb.muli(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x),
-                lb.index(threads)),
-        gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
-    lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, tid, lb.index(total)),
-              [&] { body(lb, func.getArguments(), tid); });
-    gpu::ReturnOp::create(b, loc);
-
-    LoopBuilder hb(host, loc);
-    Value one = hb.index(1);
-    int64_t blocks = llvm::divideCeil(total, threads);
-    gpu::LaunchFuncOp::create(
-        host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
-        gpu::KernelDim3{hb.index(threads), one, one},
-        /*dynamicSharedMemorySize=*/Value(), buffers);
+    auto cta = scf::ParallelOp::create(b, loc, ValueRange{lb.index(0)},
+                                       ValueRange{lb.index(threads)},
+                                       ValueRange{lb.index(1)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(cta.getBody()->getTerminator());
+      Value tid = lb.addi(lb.muli(block->getArgument(0), lb.index(threads)),
+                          cta.getInductionVars()[0]);
+      lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, tid, lb.index(total)),
+                [&] { body(lb, block->getArguments().drop_front(), tid); });
+    }
+    tile::EndOp::create(b, loc);
   }
 
   /// Emits `name(buffers...)` with `workgroup` shared buffers, run by

@@ -91,6 +91,15 @@ int64_t layOutShared(ProgramOp program) {
   return words;
 }
 
+/// Per-iteration scratch (an iteration's memref.alloca of static shape)
+/// allocated once before the loop: iterations of one thread run in turn.
+void hoistAllocas(scf::ParallelOp loop) {
+  loop.walk([&](memref::AllocaOp alloca) {
+    if (alloca.getType().hasStaticShape())
+      alloca->moveBefore(loop);
+  });
+}
+
 /// Spreads the iterations of each scf.parallel of `func` over the CTA's
 /// threads: thread t runs lo + t, lo + t + threads, ...
 void distributeParallelLoops(gpu::GPUFuncOp func, Value tid, int64_t threads) {
@@ -99,6 +108,7 @@ void distributeParallelLoops(gpu::GPUFuncOp func, Value tid, int64_t threads) {
   IRRewriter rewriter(func.getContext());
   for (scf::ParallelOp loop : loops) {
     rewriter.setInsertionPoint(loop);
+    hoistAllocas(loop);
     Emitter e(rewriter, loop.getLoc());
     auto strided = scf::ForOp::create(
         rewriter, loop.getLoc(), e.addi(loop.getLowerBound()[0], tid),

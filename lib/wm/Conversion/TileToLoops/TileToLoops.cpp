@@ -69,9 +69,19 @@ SmallVector<Value> tile::offsetIndices(LoopBuilder &lb, ValueRange indices,
 
 namespace {
 
+/// Per-iteration scratch (an iteration's memref.alloca of static shape)
+/// allocated once before the loop: iterations of one thread run in turn.
+void hoistAllocas(scf::ParallelOp loop) {
+  loop.walk([&](memref::AllocaOp alloca) {
+    if (alloca.getType().hasStaticShape())
+      alloca->moveBefore(loop);
+  });
+}
+
 /// An scf.parallel of a program as an scf.for: its iterations in order.
 void parallelToLoop(IRRewriter &rewriter, scf::ParallelOp loop) {
   rewriter.setInsertionPoint(loop);
+  hoistAllocas(loop);
   auto serial = scf::ForOp::create(rewriter, loop.getLoc(),
                                    loop.getLowerBound()[0],
                                    loop.getUpperBound()[0], loop.getStep()[0]);

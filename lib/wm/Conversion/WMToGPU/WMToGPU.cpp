@@ -390,8 +390,12 @@ struct ConvertWMToGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (threadsPerBlock <= 0 || threadsPerBlock > 1024) {
-      module.emitError() << "threads-per-block must be in [1, 1024]";
+    // Row kernels are programs of whole warps.
+    if (threadsPerBlock < 32 || threadsPerBlock > 1024 ||
+        threadsPerBlock % 32 != 0) {
+      module.emitError() << "threads-per-block must be a multiple of 32 in "
+                            "[32, 1024], got "
+                         << threadsPerBlock;
       return signalPassFailure();
     }
     // The compaction rounds and tile copies split evenly over 4 or 8 warps.
