@@ -1,7 +1,9 @@
 """Mutation check of the tile-program stage: each mutation changes one piece
-of the attention kernel's algorithm (in wm-to-tile, or in its CPU lowering),
-rebuilds, and runs tests/test_tile_programs.py. A mutation the suite does not
-catch is printed as SURVIVED. Run from the repository root:
+of a GPU kernel's algorithm (the attention and selection programs of
+wm-to-tile, the scalar kernels of convert-wm-to-gpu, or their CPU lowering),
+rebuilds, and runs tests/test_tile_programs.py and
+tests/test_gpu_kernels_cpu.py. A mutation the suite does not catch is
+printed as SURVIVED. Run from the repository root:
 
     python3 bench/mutation/tile_programs.py [--build DIR] [NAME-SUBSTRING ...]
 """
@@ -13,6 +15,11 @@ import sys
 DMA = "lib/wm/Conversion/WMToTile/DMA.cpp"
 LOOPS = "lib/wm/Conversion/TileToLoops/Attention.cpp"
 MEMORY = "lib/wm/Conversion/TileToLoops/Memory.cpp"
+SELECT = "lib/wm/Conversion/WMToTile/Select.cpp"
+SELECT_LOOPS = "lib/wm/Conversion/TileToLoops/Select.cpp"
+KERNELS = "lib/wm/Conversion/WMToGPU/WMToGPU.cpp"
+# The fast file first: with -x a caught mutation stops there.
+TESTS = ["tests/test_gpu_kernels_cpu.py", "tests/test_tile_programs.py"]
 
 # (name, file, original text, mutated text)
 MUTATIONS = [
@@ -66,6 +73,43 @@ MUTATIONS = [
      ": lb.cmp(CmpFPredicate::UGE, bias, t);", ": lb.cmp(CmpFPredicate::UGT, bias, t);"),
     ("gather zero fill", MEMORY, "[&] { return past; }, b.getIndexType());",
      "[&] { return lb.index(0); }, b.getIndexType());"),
+    # The selection program. (Equivalent mutants: a shared prefix one key
+    # shorter, whose key joins the block's new keys, which still fit their
+    # 256 slots; one new key fewer, since the block's rows add at most 255.)
+    ("selection prefix end +1", SELECT,
+     "lb.mini(lb.index(keys), lb.addi(i0, offset))",
+     "lb.mini(lb.index(keys), lb.addi(i0, lb.addi(offset, lb.index(1))))"),
+    ("selection new keys -2", SELECT,
+     "lb.addi(pEnd, lb.index(kSelectRows)));",
+     "lb.addi(pEnd, lb.index(kSelectRows - 2)));"),
+    ("selection upper rank", SELECT, "lb.subi(m, lb.index(kSelectRows - 1))",
+     "lb.subi(m, lb.index(kSelectRows - 2))"),
+    ("selection row rank", SELECT,
+     "lb.addi(lb.subi(size, lb.index(window)), one), lb.subi(pEnd, m)));",
+     "lb.subi(size, lb.index(window)), lb.subi(pEnd, m)));"),
+    ("selection values above tau", SELECT,
+     "lb.cmpi(CmpIPredicate::ugt, key, tauKey));",
+     "lb.cmpi(CmpIPredicate::uge, key, tauKey));"),
+    ("selection empty-block bound", SELECT,
+     "lb.cmpi(CmpIPredicate::slt, lastSize, lb.index(window)),",
+     "lb.cmpi(CmpIPredicate::sle, lastSize, lb.index(window)),"),
+    ("global selection rank", SELECT, "{lb.i32(window)})[0]);",
+     "{lb.i32(window - 1)})[0]);"),
+    ("radix digit reach", SELECT_LOOPS,
+     "lb.cmpi(CmpIPredicate::sge, through, rank));",
+     "lb.cmpi(CmpIPredicate::sgt, through, rank));"),
+    ("bitonic direction", SELECT_LOOPS, "Value ascending = bitClear(i, size);",
+     "Value ascending = bitClear(i, stride);"),
+    # The scalar kernels of convert-wm-to-gpu.
+    ("bias softplus dropped", KERNELS,
+     "Value scaled = lb.mul(lb.load(a, {g}), lb.softplus(dt));",
+     "Value scaled = lb.mul(lb.load(a, {g}), dt);"),
+    ("row kernel causal limit", KERNELS,
+     "Value limit = lb.addi(i, lb.index(keys - queries));",
+     "Value limit = lb.addi(i, lb.index(keys - queries - 1));"),
+    ("row selection prefix", KERNELS,
+     "Value end = perRow ? lb.addi(i, lb.index(keys - queries + 1))",
+     "Value end = perRow ? lb.addi(i, lb.index(keys - queries + 2))"),
 ]
 
 
@@ -83,8 +127,8 @@ def main():
         file.write_text(text.replace(old, new))
         try:
             subprocess.run(["ninja", "-C", build], check=True, capture_output=True)
-            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q",
-                                  "tests/test_tile_programs.py"], capture_output=True)
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *TESTS],
+                                 capture_output=True)
             caught = run.returncode != 0
         finally:
             file.write_text(text)

@@ -185,6 +185,48 @@ class Graph:
         out, lse = self._wm_op("dma_attention", [query, key, value, bias], attrs)
         return out, lse
 
+    def dma_select(self, bias: Tensor, *, query_len: int, window: int,
+                   causal: bool = False, scope: str = "prefix") -> Tensor:
+        """The thresholds of the top-W key selection (spec 1.2): tau of shape
+        (B, Hk, query_len); row i keeps key j where bias >= tau (or NaN)."""
+        if scope not in ("prefix", "global"):
+            self._fail("dma_select", _user_location(), f"scope must be 'prefix' or 'global', got {scope!r}")
+        attrs = {"query_len": self._int_attr("dma_select", "query_len", query_len),
+                 "window": self._int_attr("dma_select", "window", window)}
+        if causal:
+            attrs["causal"] = None
+        attrs["scope"] = f"#wm.scope<{scope}>"
+        return self._wm_op("dma_select", [bias], attrs)[0]
+
+    def dma_attention_grad(self, query: Tensor, key: Tensor, value: Tensor, bias: Tensor,
+                           tau: Tensor, output: Tensor, lse: Tensor, grad_output: Tensor, *,
+                           causal: bool = False, scale: Optional[float] = None
+                           ) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        """dq, dk, dv (the query's dtype) and dbias (f32) of the attention
+        that kept, per row, the keys with bias >= tau (spec 1.4)."""
+        self._check_operand("dma_attention_grad", _user_location(), query)
+        if scale is None:
+            scale = query.shape[-1] ** -0.5
+        attrs = {"scale": self._f32_attr("dma_attention_grad", "scale", scale)}
+        if causal:
+            attrs["causal"] = None
+        dq, dk, dv, dbias = self._wm_op(
+            "dma_attention_grad", [query, key, value, bias, tau, output, lse, grad_output], attrs)
+        return dq, dk, dv, dbias
+
+    def dma_bias_grad(self, values: Tensor, w_dt: Tensor, a: Tensor, grad_bias: Tensor,
+                      dt_bias: Optional[Tensor] = None, form: str = "linear") -> Tuple[Tensor, ...]:
+        """Gradients of dma_bias given dbias: (dvalues, dw_dt, da) and ddt_bias
+        when dt_bias is given, each in its operand's dtype."""
+        if form not in ("exp", "linear"):
+            self._fail("dma_bias_grad", _user_location(), f"form must be 'exp' or 'linear', got {form!r}")
+        operands = [values, w_dt, a] + ([dt_bias] if dt_bias is not None else []) + [grad_bias]
+        self._check_operand("dma_bias_grad", _user_location(), *operands)
+        suffix = f" dt_bias(%{dt_bias.ssa})" if dt_bias is not None else ""
+        custom = (f"{form} " + ", ".join(f"%{t.ssa}" for t in operands[:3]) + suffix
+                  + f", %{grad_bias.ssa}")
+        return tuple(self._wm_op("dma_bias_grad", operands, {"form": f"{form}"}, custom=custom))
+
     def ssd(self, x: Tensor, dt: Tensor, a: Tensor, b: Tensor, c: Tensor, *,
             D: Optional[Tensor] = None, z: Optional[Tensor] = None,
             dt_bias: Optional[Tensor] = None, initial_state: Optional[Tensor] = None,
@@ -490,7 +532,7 @@ class Graph:
         self._check_operand(op, where, *operands)
         attr_text = "{" + ", ".join(k if v is None else f"{k} = {v}" for k, v in attrs.items()) + "}"
         infer_attrs = attr_text
-        if op == "dma_bias":
+        if op in ("dma_bias", "dma_bias_grad"):
             infer_attrs = "{form = " + ("0" if attrs["form"] == "exp" else "1") + " : i32}"
         try:
             result_types = self._ctx().infer_op(
@@ -501,7 +543,7 @@ class Graph:
         results = [self._fresh() for _ in result_types]
         names = ", ".join(f"%{r}" for r in results)
         operand_text = custom or ", ".join(f"%{t.ssa}" for t in operands)
-        printed_attrs = "" if op == "dma_bias" else " " + "{" + ", ".join(
+        printed_attrs = "" if op in ("dma_bias", "dma_bias_grad") else " " + "{" + ", ".join(
             k if v is None else f"{k} = {v}" for k, v in attrs.items()
             if k != "operandSegmentSizes") + "}"
         if op == "ssd":

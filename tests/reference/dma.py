@@ -130,3 +130,58 @@ def dma_attention(q, k, v, bias, scale=None, causal=False, window=None, scope="p
             terms = np.where(reads, p[..., None] * vt, 0.0).sum(axis=3)  # (B,H,Lq,D)
         out = out + terms.transpose(0, 2, 1, 3)
     return out, lse
+
+
+def dma_attention_grad(q, k, v, bias, dout, scale=None, causal=False, window=None,
+                       scope="prefix"):
+    """(dq, dk, dv, dbias) of dma_attention (spec 1.4) for finite inputs; dbias (B,Hk,Lk).
+
+    Written from the formulas: P = exp(S - lse) on the kept keys, dV = P^T dO,
+    dP = dO V^T, Dr = rowsum(dO * O), dS = P (dP - Dr), dQ = scale dS K,
+    dK = scale dS^T Q, dBias = sum of dS over a group's heads and the rows.
+    """
+    q, k, v, bias, dout = f64(q), f64(k), f64(v), f64(bias), f64(dout)
+    B, Lq, H, D = q.shape
+    Hk = k.shape[2]
+    scale = D ** -0.5 if scale is None else float(scale)
+    grp = np.arange(H) // (H // Hk)
+    out, lse = dma_attention(q, k, v, bias, scale, causal, window, scope)
+    keep = dma_keep_mask(bias, Lq, causal, window, scope)[:, grp]        # (B,H,Lq,Lk)
+    s = scale * np.einsum("bihd,bjhd->bhij", q, k[:, :, grp]) + bias[:, grp, None, :]
+    with np.errstate(invalid="ignore", over="ignore"):
+        p = np.where(keep & np.isfinite(lse)[..., None], np.exp(s - lse[..., None]), 0.0)
+    vg, kg = v[:, :, grp], k[:, :, grp]
+    dp = np.einsum("bihd,bjhd->bhij", dout, vg)
+    dr = np.einsum("bihd,bihd->bhi", dout, out)
+    ds = p * (dp - dr[..., None])
+    dq = scale * np.einsum("bhij,bjhd->bihd", ds, kg)
+    dk_h = scale * np.einsum("bhij,bihd->bjhd", ds, q)                  # per query head
+    dv_h = np.einsum("bhij,bihd->bjhd", p, dout)
+    dk = np.zeros_like(k)
+    dv = np.zeros_like(v)
+    dbias = np.zeros_like(bias)
+    for h in range(H):
+        dk[:, :, grp[h]] += dk_h[:, :, h]
+        dv[:, :, grp[h]] += dv_h[:, :, h]
+        dbias[:, grp[h]] += ds[:, h].sum(axis=1)
+    return dq, dk, dv, dbias
+
+
+def dma_bias_grad(values, w_dt, a, grad_bias, dt_bias=None, form="linear"):
+    """(dvalues, dw_dt, da, ddt_bias) of dma_bias given dbias (spec 1.4 through 1.1)."""
+    values, w_dt, a, grad_bias = f64(values), f64(w_dt), f64(a), f64(grad_bias)
+    B, Lk, Hk, D = values.shape
+    vf = values.reshape(B, Lk, Hk * D)
+    dt = np.einsum("bjc,gc->bjg", vf, w_dt)
+    if dt_bias is not None:
+        dt = dt + f64(dt_bias)
+    sp = softplus(dt)
+    sg = np.where(dt > 20.0, 1.0, 1.0 / (1.0 + np.exp(-dt)))
+    grad = grad_bias.transpose(0, 2, 1)                                  # (B,Lk,Hk)
+    if form == "exp":
+        grad = grad * np.exp(a * sp)
+    ddt = grad * a * sg
+    da = (grad * sp).sum(axis=(0, 1))
+    dvalues = np.einsum("bjg,gc->bjc", ddt, w_dt).reshape(B, Lk, Hk, D)
+    dw_dt = np.einsum("bjg,bjc->gc", ddt, vf)
+    return dvalues, dw_dt, da, ddt.sum(axis=(0, 1))

@@ -25,6 +25,8 @@ namespace wm {
 /// Scalar loop lowerings of wm.rms_norm, wm.rope, wm.dma_bias, wm.dma_select,
 /// wm.dma_block_summary, wm.ssd and wm.cdmoe.
 void populateWMToSCFPatterns(RewritePatternSet &patterns);
+/// wm.dma_attention_grad and wm.dma_bias_grad as scalar loops.
+void populateDmaGradientToSCFPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "wm/Conversion/Passes.h.inc"

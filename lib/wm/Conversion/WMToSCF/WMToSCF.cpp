@@ -675,4 +675,5 @@ void mlir::wm::populateWMToSCFPatterns(RewritePatternSet &patterns) {
   patterns.add<RmsNormToSCF, RopeToSCF, DmaBiasToSCF, DmaSelectToSCF,
                DmaBlockSummaryToSCF, SsdToSCF, CdmoeToSCF>(
       patterns.getContext());
+  populateDmaGradientToSCFPatterns(patterns);
 }

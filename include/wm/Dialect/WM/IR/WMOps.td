@@ -356,4 +356,90 @@ def WM_DmaThresholdAttentionOp : WM_ShapedOp<"dma_threshold_attention",
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Gradients (spec section 1.4)
+//===----------------------------------------------------------------------===//
+
+def WM_DmaAttentionGradOp : WM_ShapedOp<"dma_attention_grad"> {
+  let summary = "gradients of dynamic mask attention given its thresholds";
+  let description = [{
+    The backward of `wm.dma_threshold_attention` (spec section 1.4). Row i
+    keeps key j as in the forward: j causally allowed and
+    `bias[b, g, j] >= tau[b, g, i]` or the bias NaN. With
+    `P = exp(S - lse)` over the kept keys (0 elsewhere, and for a kept key
+    whose score is -inf):
+
+    - `dV = P^T dO`, `dP = dO V^T`, `Dr_i = sum(dO_i * O_i)`,
+      `dS = P * (dP - Dr)`;
+    - `dQ = scale dS K`, `dK = scale dS^T Q` (summed over the query heads
+      of a kv group), `dBias[b, g, j]` the sum of dS over the group's heads
+      and the rows.
+
+    Keys not kept have dS = 0 exactly. `output` and `lse` are the forward's
+    results, `grad_output` is dO. dQ, dK and dV have the storage type of
+    the query; dBias is f32. No gradient flows through the selection.
+
+    Example:
+
+    ```mlir
+    %dq, %dk, %dv, %dbias = wm.dma_attention_grad %q, %k, %v, %bias, %tau,
+        %out, %lse, %dout {causal, scale = 0.125 : f32}
+        : (tensor<1x128x4x64xbf16>, tensor<1x128x2x64xbf16>,
+           tensor<1x128x2x64xbf16>, tensor<1x2x128xf32>, tensor<1x2x128xf32>,
+           tensor<1x128x4x64xbf16>, tensor<1x4x128xf32>,
+           tensor<1x128x4x64xbf16>)
+        -> (tensor<1x128x4x64xbf16>, tensor<1x128x2x64xbf16>,
+            tensor<1x128x2x64xbf16>, tensor<1x2x128xf32>)
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$query, WM_FloatTensor:$key,
+                       WM_FloatTensor:$value, WM_F32Tensor:$bias,
+                       WM_F32Tensor:$tau, WM_FloatTensor:$output,
+                       WM_F32Tensor:$lse, WM_FloatTensor:$grad_output,
+                       F32Attr:$scale, UnitAttr:$causal);
+  let results = (outs WM_FloatTensor:$grad_query, WM_FloatTensor:$grad_key,
+                      WM_FloatTensor:$grad_value, WM_F32Tensor:$grad_bias);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $bias `,` $tau `,` $output `,` $lse `,`
+    $grad_output attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def WM_DmaBiasGradOp : WM_ShapedOp<"dma_bias_grad"> {
+  let summary = "gradients of wm.dma_bias";
+  let description = [{
+    The chain of spec section 1.4 into section 1.1: given `grad_bias`
+    (B, Hk, Lk), with `dt` as in `wm.dma_bias` and `sp = softplus(dt)`,
+    `sg` its derivative (`sigmoid(dt)`, 1 above the threshold 20):
+
+    - `linear`: `ddt = grad_bias * a * sg`, `da = sum grad_bias * sp`;
+    - `exp`: with `bias = exp(a * sp)`, `ddt = grad_bias * bias * a * sg`,
+      `da = sum grad_bias * bias * sp`;
+
+    then `grad_values[b, j, h, d] = sum_g ddt[b, j, g] w_dt[g, h D + d]`,
+    `grad_w_dt[g, h D + d] = sum_{b, j} ddt[b, j, g] values[b, j, h, d]`,
+    `grad_dt_bias[g] = sum_{b, j} ddt[b, j, g]` (only with `dt_bias`).
+    Each gradient has its operand's type.
+
+    Example:
+
+    ```mlir
+    %dv, %dw, %da = wm.dma_bias_grad exp %v, %w_dt, %a, %dbias
+        : (tensor<1x128x2x64xbf16>, tensor<2x128xbf16>, tensor<2xf32>,
+           tensor<1x2x128xf32>)
+        -> (tensor<1x128x2x64xbf16>, tensor<2x128xbf16>, tensor<2xf32>)
+    ```
+  }];
+  let arguments = (ins WM_FloatTensor:$values, WM_FloatTensor:$w_dt,
+                       WM_FloatTensor:$a, Optional<WM_FloatTensor>:$dt_bias,
+                       WM_F32Tensor:$grad_bias, WM_BiasFormAttr:$form);
+  let results = (outs WM_FloatTensor:$grad_values, WM_FloatTensor:$grad_w_dt,
+                      WM_FloatTensor:$grad_a,
+                      Optional<WM_FloatTensor>:$grad_dt_bias);
+  let assemblyFormat = [{
+    $form $values `,` $w_dt `,` $a (`dt_bias` `(` $dt_bias^ `)`)? `,`
+    $grad_bias attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 #endif // WM_DIALECT_WM_IR_WMOPS_TD

@@ -656,5 +656,105 @@ LogicalResult DmaThresholdAttentionOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// DmaAttentionGradOp
+//===----------------------------------------------------------------------===//
+
+template <typename OpOrAdaptor>
+static LogicalResult bindDmaAttentionGrad(ShapeBinder &shapes, OpOrAdaptor op) {
+  if (failed(bindDmaAttention(shapes, op)) ||
+      failed(shapes.bind("tau", op.getTau().getType(), kTauLayout)) ||
+      failed(shapes.bind("output", op.getOutput().getType(), kQueryLayout)) ||
+      failed(shapes.bind("lse", op.getLse().getType(), kLseLayout)) ||
+      failed(shapes.bind("grad_output", op.getGradOutput().getType(),
+                         kQueryLayout)))
+    return failure();
+  return success();
+}
+
+LogicalResult DmaAttentionGradOp::inferReturnTypes(
+    MLIRContext *context, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaAttentionGrad(shapes, adaptor)))
+    return failure();
+  Type element = elementTypeOf(adaptor.getQuery());
+  types.push_back(tensorOf(shapes, kQueryLayout, element));
+  types.push_back(tensorOf(shapes, kKeyLayout, element));
+  types.push_back(tensorOf(shapes, kKeyLayout, element));
+  types.push_back(tensorOf(shapes, kBiasLayout, Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult DmaAttentionGradOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaAttentionGrad(shapes, *this)) ||
+      failed(shapes.bind("grad_query", getGradQuery().getType(), kQueryLayout)) ||
+      failed(shapes.bind("grad_key", getGradKey().getType(), kKeyLayout)) ||
+      failed(shapes.bind("grad_value", getGradValue().getType(), kKeyLayout)) ||
+      failed(shapes.bind("grad_bias", getGradBias().getType(), kBiasLayout)))
+    return failure();
+  double scale = getScale().convertToDouble();
+  if (!std::isfinite(scale) || scale <= 0.0)
+    return emitOpError() << "scale must be positive and finite, got " << scale;
+  return sameElementType(emit, "query", getQuery(),
+                         {{"key", getKey()},
+                          {"value", getValue()},
+                          {"output", getOutput()},
+                          {"grad_output", getGradOutput()},
+                          {"grad_query", getGradQuery()},
+                          {"grad_key", getGradKey()},
+                          {"grad_value", getGradValue()}});
+}
+
+//===----------------------------------------------------------------------===//
+// DmaBiasGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult DmaBiasGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, Adaptor adaptor,
+    SmallVectorImpl<Type> &types) {
+  auto emit = inferenceErrors(location);
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaBias(shapes, adaptor)) ||
+      failed(shapes.bind("grad_bias", adaptor.getGradBias().getType(),
+                         kBiasLayout)))
+    return failure();
+  types.push_back(adaptor.getValues().getType());
+  types.push_back(adaptor.getWDt().getType());
+  types.push_back(adaptor.getA().getType());
+  if (Value dtBias = adaptor.getDtBias())
+    types.push_back(dtBias.getType());
+  return success();
+}
+
+LogicalResult DmaBiasGradOp::verify() {
+  auto emit = [this] { return emitOpError(); };
+  ShapeBinder shapes(emit);
+  if (failed(bindDmaBias(shapes, *this)) ||
+      failed(shapes.bind("grad_bias", getGradBias().getType(), kBiasLayout)))
+    return failure();
+  std::optional<int64_t> hk = shapes.get("Hk"), d = shapes.get("D"),
+                         hkd = shapes.get("HkD");
+  if (hk && d && hkd && *hk * *d != *hkd)
+    return emitOpError() << "w_dt must be (Hk, Hk*D) = (" << *hk << ", "
+                         << *hk * *d << "), got " << getWDt().getType();
+  if (static_cast<bool>(getDtBias()) != static_cast<bool>(getGradDtBias()))
+    return emitOpError() << "has a dt_bias gradient exactly when it has a "
+                            "dt_bias";
+  for (auto [name, grad, operand] :
+       {std::tuple<StringRef, Value, Value>{"grad_values", getGradValues(),
+                                            getValues()},
+        {"grad_w_dt", getGradWDt(), getWDt()},
+        {"grad_a", getGradA(), getA()},
+        {"grad_dt_bias", getGradDtBias(), getDtBias()}})
+    if (grad && grad.getType() != operand.getType())
+      return emitOpError() << name << " must have the type of its operand, "
+                           << operand.getType() << ", got " << grad.getType();
+  return sameElementType(emit, "values", getValues(), {{"w_dt", getWDt()}});
+}
+
 #define GET_OP_CLASSES
 #include "wm/Dialect/WM/IR/WMOps.cpp.inc"
