@@ -4,7 +4,8 @@
 # artifacts compiled beforehand by bench/make_artifacts.py, the randomized
 # differential run (bench/differential.py) and compute-sanitizer memcheck and
 # racecheck over a subset of it. Logs go to $OUT.
-#   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential]
+# The DMA backward (bench/dma_grad.py) runs after the forward suite.
+#   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential|grad]
 # SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ cmake -G Ninja -S . -B build-gpu -DWM_ENABLE_MLIR=OFF -DCMAKE_BUILD_TYPE=Release
   && ninja -C build-gpu >> "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 export WM_BUILD_DIR=$PWD/build-gpu PYTHONUNBUFFERED=1
 status=0
-if [ "$ONLY" != differential ]; then
+if [ "$ONLY" != differential ] && [ "$ONLY" != grad ]; then
   python3 -m pytest -q tests/test_runtime.py 2>&1 | tee "$OUT/runtime-tests.log" | tail -3
   python3 bench/dma.py --out "$OUT/dma-results.md" "$@" 2>&1 | tee "$OUT/dma.log" || status=1
 fi
@@ -42,6 +43,22 @@ if [ -z "$ONLY" ] || [ "$ONLY" = differential ]; then
     } 2>&1 | tee "$log" || status=1
   else
     echo "no bench/artifacts/differential (python3 bench/differential.py compile, where MLIR is)"
+    status=1
+  fi
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = grad ]; then
+  if [ -d bench/artifacts/grad ]; then
+    { s=0
+      echo "== DMA backward ($(date -u +%F), $(cat bench/artifacts/BUILD_INFO 2>/dev/null || echo unknown), $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
+      python3 bench/dma_grad.py run --out "$OUT/dma-grad-results.md" || s=1
+      echo "== memcheck over g_L1000_W64_gqa4, gb_L1000_W64_exp"
+      PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool memcheck --print-limit 20 \
+        python3 bench/dma_grad.py run --only g_L1000_W64_gqa4,gb_L1000_W64_exp 2>&1 \
+        | grep -E "SUMMARY|^dma_grad:|Error" || s=1
+      exit $s
+    } 2>&1 | tee "$OUT/dma-grad.log" || status=1
+  else
+    echo "no bench/artifacts/grad (python3 bench/dma_grad.py compile, where MLIR is)"
     status=1
   fi
 fi

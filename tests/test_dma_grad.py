@@ -36,9 +36,10 @@ def inputs(B, Lq, Lk, H, Hk, D, dtype, seed):
 
 
 def check_attention_grad(B, Lq, Lk, H, Hk, D, dtype="f32", window=16, causal=True,
-                         scope="prefix", seed=0):
+                         scope="prefix", seed=0, gpu_kernels=False):
     q, k, v, bias, dout = inputs(B, Lq, Lk, H, Hk, D, dtype, seed)
-    fn = attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope).compile("cpu")
+    fn = attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope).compile(
+        "cpu", gpu_kernels=gpu_kernels)
     got = fn(q, k, v, bias, dout)
     want = ref.dma_attention_grad(q, k, v, bias, dout, causal=causal, window=window,
                                   scope=scope)
@@ -61,11 +62,14 @@ CASES = {
 }
 
 
+# gpu_kernels: the row programs convert-wm-to-gpu launches on the H200, as loops.
+@pytest.mark.parametrize("gpu_kernels", [False, True])
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_attention_grad_vs_numpy(case, dtype):
+def test_attention_grad_vs_numpy(case, dtype, gpu_kernels):
     check_attention_grad(*CASES[case][:6], dtype=dtype, window=CASES[case][6],
-                         causal=CASES[case][7], scope=CASES[case][8])
+                         causal=CASES[case][7], scope=CASES[case][8],
+                         gpu_kernels=gpu_kernels)
 
 
 def loss(q, k, v, bias, r, **attrs):
@@ -120,13 +124,15 @@ def bias_inputs(B, Lk, Hk, D, dtype, seed):
     return v, w, a, dt_bias, dbias
 
 
+@pytest.mark.parametrize("gpu_kernels", [False, True])
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
 @pytest.mark.parametrize("form", ["linear", "exp"])
 @pytest.mark.parametrize("with_dt_bias", [False, True])
-def test_bias_grad_vs_numpy(form, with_dt_bias, dtype):
+def test_bias_grad_vs_numpy(form, with_dt_bias, dtype, gpu_kernels):
     B, Lk, Hk, D = 2, 30, 2, 8
     v, w, a, dt_bias, dbias = bias_inputs(B, Lk, Hk, D, dtype, 2)
-    fn = bias_grad_graph(B, Lk, Hk, D, dtype, form, with_dt_bias).compile("cpu")
+    fn = bias_grad_graph(B, Lk, Hk, D, dtype, form, with_dt_bias).compile(
+        "cpu", gpu_kernels=gpu_kernels)
     args = (v, w, a) + ((dt_bias,) if with_dt_bias else ()) + (dbias,)
     got = fn(*args)
     want = ref.dma_bias_grad(v, w, a, dbias, dt_bias if with_dt_bias else None, form)

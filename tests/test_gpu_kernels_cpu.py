@@ -123,3 +123,63 @@ def test_nan_and_infinite_biases():
     bias[0, 0, 5::53] = np.inf
     bias[0, 0, 9::41] = -np.inf
     run(1, 600, 600, 2, 1, 32, bias=bias, causal=True, window=290)
+
+
+@pytest.mark.parametrize("order", ["ascending", "descending"])
+@pytest.mark.parametrize("window", [40, 300])
+def test_monotone_biases(order, window):
+    # Ascending: every new key of a block outranks the shared prefix, so the
+    # last row of a full block needs exactly the 256th smallest of the top W
+    # (the selection's `upper`); descending: new keys never count.
+    L = 800
+    ramp = np.linspace(-4.0, 4.0, L, dtype=np.float32)
+    bias = np.broadcast_to(ramp if order == "ascending" else ramp[::-1], (1, 2, L))
+    run(1, L, L, 2, 2, 32, bias=bias, causal=True, window=window)
+
+
+def select_thresholds(bias, Lq, window, causal=True, scope="prefix", kernel=None):
+    B, Hk, Lk = bias.shape
+    g = wm.Graph("dma_tau")
+    t = g.input((B, Hk, Lk), "f32", name="bias")
+    g.output(g.dma_select(t, query_len=Lq, window=window, causal=causal, scope=scope))
+    return np.asarray(g.compile("cpu", gpu_kernels=True, **(kernel or {}))(bias))
+
+
+def reference_thresholds(bias, Lq, window, causal, scope):
+    B, Hk, Lk = bias.shape
+    if scope == "global" or not causal:
+        top = np.full((B, Hk), -np.inf)
+        if Lk >= window:
+            top = np.partition(bias.astype(np.float64), Lk - window, axis=-1)[..., Lk - window]
+        return np.broadcast_to(top[..., None], (B, Hk, Lq))
+    return np.stack([np.stack([ref.dma_tau(bias[b, h], Lq, True, window) for h in range(Hk)])
+                     for b in range(B)])
+
+
+BIASES = {
+    "random": lambda rng, L: rng.standard_normal(L),
+    "ascending": lambda rng, L: np.linspace(-4.0, 4.0, L),
+    "descending": lambda rng, L: np.linspace(4.0, -4.0, L),
+    "ties": lambda rng, L: rng.integers(-2, 3, L).astype(np.float64),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BIASES))
+@pytest.mark.parametrize("Lq,Lk,window,scope", [
+    (800, 800, 300, "prefix"), (800, 800, 40, "prefix"), (513, 1000, 257, "prefix"),
+    (700, 700, 1, "prefix"), (600, 600, 100, "global")])
+def test_thresholds_exactly(kind, Lq, Lk, window, scope):
+    """Every row's threshold equals the reference bit for bit."""
+    rng = np.random.default_rng(7)
+    bias = np.stack([np.stack([BIASES[kind](rng, Lk) for _ in range(2)])]).astype(np.float32)
+    got = select_thresholds(bias, Lq, window, scope=scope)
+    want = reference_thresholds(bias, Lq, window, True, scope)
+    np.testing.assert_array_equal(got, want.astype(np.float32))
+
+
+def test_thresholds_of_the_row_kernel():
+    rng = np.random.default_rng(8)
+    bias = rng.standard_normal((1, 2, 500)).astype(np.float32)
+    got = select_thresholds(bias, 500, 60, kernel={"block_select": False})
+    np.testing.assert_array_equal(got, reference_thresholds(bias, 500, 60, True, "prefix")
+                                  .astype(np.float32))

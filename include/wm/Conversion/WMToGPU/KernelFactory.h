@@ -81,7 +81,9 @@ public:
       int64_t dynamicSharedBytes,
       function_ref<void(OpBuilder &, ValueRange, ValueRange)> body) {
     gpu::GPUModuleOp kernels = kernelModule(loc);
-    OpBuilder b(kernels.getBodyRegion());
+    // Built detached: the symbol table inserts it, renamed if two programs
+    // share a name (a graph may select keys twice).
+    OpBuilder b(module.getContext());
     auto type = FunctionType::get(module.getContext(),
                                   TypeRange(ValueRange(buffers)), {});
     auto func = gpu::GPUFuncOp::create(b, loc, name, type, workgroup);
@@ -164,6 +166,16 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
   return coords;
 }
 
+
+/// The row programs of wm.dma_attention_grad on buffers (q, k, v, bias,
+/// tau, out, lse, dout, dq, dk, dv, dbias), launched at `host`.
+void dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
+                             DmaAttentionGradOp op, ValueRange buffers);
+
+/// The row programs of wm.dma_bias_grad on buffers (values, w_dt, a,
+/// [dt_bias], grad_bias, then its results), launched at `host`.
+void dmaBiasGradKernels(KernelFactory &factory, OpBuilder &host,
+                        DmaBiasGradOp op, ValueRange buffers);
 
 /// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytesSm90 = 232448;

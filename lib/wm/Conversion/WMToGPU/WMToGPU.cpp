@@ -304,10 +304,12 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
     if (splat && !splat.getElementType().isF32())
       splat = {};
     if (!splat && !isa<DmaBiasOp, DmaSelectOp, DmaBlockSummaryOp,
-                       DmaThresholdAttentionOp>(op))
+                       DmaThresholdAttentionOp, DmaAttentionGradOp,
+                       DmaBiasGradOp>(op))
       return op.emitOpError()
              << "is not supported on the GPU yet (convert-wm-to-gpu lowers "
-                "wm.dma_bias and wm.dma_attention after wm-select-keys)";
+                "wm.dma_bias, wm.dma_select, wm.dma_attention after "
+                "wm-select-keys, and their gradients)";
     // The tensor-core program compacts keys by their bias directly;
     // summaries only serve the row kernels.
     if (isa<DmaBlockSummaryOp>(op) &&
@@ -345,6 +347,10 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         .Case([&](DmaBlockSummaryOp o) {
           dmaBlockSummaryKernel(factory, host, o, args);
         })
+        .Case([&](DmaAttentionGradOp o) {
+          dmaAttentionGradKernels(factory, host, o, args);
+        })
+        .Case([&](DmaBiasGradOp o) { dmaBiasGradKernels(factory, host, o, args); })
         .Case([&](DmaThresholdAttentionOp o) {
           // The tile program, mapped onto warps by convert-wm-tile-to-gpu.
           if (onTensorCores(o))

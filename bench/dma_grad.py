@@ -1,0 +1,170 @@
+"""The DMA backward on the H200 (issue 12, first part): the row programs of
+wm.dma_attention_grad and wm.dma_bias_grad against torch autograd of the
+fp32 reference of the spec (bench/torch_reference.py).
+
+    python3 bench/dma_grad.py compile     # where MLIR is: bench/artifacts/grad/
+    python3 bench/dma_grad.py run [--out results.md] [--only a,b]   # on the GPU
+
+Each artifact runs the forward (selection, attention) and the backward of
+one layer: inputs q, k, v, bias (or values' w_dt, a) and dout; outputs out,
+lse and every gradient.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
+
+ARTIFACTS = os.path.join(ROOT, "bench", "artifacts", "grad")
+TOLERANCE = 2e-2  # bf16, per gradient
+
+# (name, B, L, H, Hk, D, causal, window, scope)
+CONFIGS = [
+    ("g_L1000_W64_gqa4", 1, 1000, 8, 2, 64, True, 64, "prefix"),
+    ("g_L1000_Wall_d96", 1, 1000, 4, 4, 96, True, 1024, "prefix"),
+    ("g_L777_W100_global_mqa", 1, 777, 4, 1, 128, True, 100, "global"),
+    ("g_L1000_W128_noncausal", 2, 1000, 4, 2, 64, False, 128, "prefix"),
+    ("g_L4096_W1024_d128", 1, 4096, 4, 2, 128, True, 1024, "prefix"),
+]
+# (name, B, L, H, Hk, D, window, form): the bias computed from the values.
+CHAINED = [
+    ("gb_L1000_W64_exp", 1, 1000, 4, 2, 64, 64, "exp"),
+    ("gb_L1000_W256_linear", 1, 1000, 4, 2, 64, 256, "linear"),
+]
+
+
+def graph(name, B, L, H, Hk, D, causal, window, scope, form=None):
+    import wm
+    g = wm.Graph(name)
+    q = g.input((B, L, H, D), "bf16", name="q")
+    k = g.input((B, L, Hk, D), "bf16", name="k")
+    v = g.input((B, L, Hk, D), "bf16", name="v")
+    if form:
+        w = g.input((Hk, Hk * D), "bf16", name="w_dt")
+        a = g.input((Hk,), "f32", name="a")
+        b_dt = g.input((Hk,), "f32", name="dt_bias")
+        bias = g.dma_bias(v, w, a, dt_bias=b_dt, form=form)
+    else:
+        bias = g.input((B, Hk, L), "f32", name="bias")
+    dout = g.input((B, L, H, D), "bf16", name="dout")
+    tau = g.dma_select(bias, query_len=L, window=window, causal=causal, scope=scope)
+    out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope)
+    dq, dk, dv, dbias = g.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=causal)
+    if form:
+        dv_bias, dw, da, ddt = g.dma_bias_grad(v, w, a, dbias, dt_bias=b_dt, form=form)
+        g.output(out, lse, dq, dk, dv, dv_bias, dw, da, ddt)
+    else:
+        g.output(out, lse, dq, dk, dv, dbias)
+    return g
+
+
+def compile_all():
+    for name, B, L, H, Hk, D, causal, window, scope in CONFIGS:
+        graph(name, B, L, H, Hk, D, causal, window, scope).compile(
+            "sm_90a", path=os.path.join(ARTIFACTS, name))
+        print("wrote", name, flush=True)
+    for name, B, L, H, Hk, D, window, form in CHAINED:
+        graph(name, B, L, H, Hk, D, True, window, "prefix", form).compile(
+            "sm_90a", path=os.path.join(ARTIFACTS, name))
+        print("wrote", name, flush=True)
+
+
+def run_all(out_path, only=None):
+    import torch
+    import torch.nn.functional as F
+    from bench.dma import rel_error, time_ms
+    from bench.torch_reference import dma_attention as reference
+    from wm import gpu
+
+    rows, failed = [], 0
+
+    def check(name, shape, art, inputs, leaves, forward, grads_named):
+        nonlocal failed
+        art.poison_outputs = True
+        got = art(*inputs)
+        torch.cuda.synchronize()
+        out, lse = forward()
+        dout = inputs[-1].float()
+        torch.autograd.backward(out, dout)
+        errors = [f"out {rel_error(got[0], out):.1e}", f"lse {rel_error(got[1], lse):.1e}"]
+        ok = rel_error(got[0], out) <= TOLERANCE
+        for (gname, ours), leaf in zip(grads_named(got), leaves):
+            e = rel_error(ours, leaf.grad)
+            nan = bool(torch.isnan(ours.float()).any())
+            errors.append(f"{gname} {e:.1e}")
+            ok = ok and e <= TOLERANCE and not nan
+        art.poison_outputs = False
+        ms = time_ms(lambda: art(*inputs))
+        rows.append((name, shape, ", ".join(errors), f"{ms:.3f}", "PASS" if ok else "FAIL"))
+        failed += not ok
+        print(rows[-1], flush=True)
+
+    for i, (name, B, L, H, Hk, D, causal, window, scope) in enumerate(CONFIGS):
+        if only and name not in only:
+            continue
+        gen = torch.Generator(device="cuda").manual_seed(100 + i)
+        q, k, v, dout = (torch.randn(s, generator=gen, device="cuda").to(torch.bfloat16)
+                         for s in [(B, L, H, D), (B, L, Hk, D), (B, L, Hk, D), (B, L, H, D)])
+        bias = torch.randn(B, Hk, L, generator=gen, device="cuda")
+        leaves = [t.float().requires_grad_() for t in (q, k, v)] + [bias.clone().requires_grad_()]
+        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))
+        check(name, f"{B}x{L} H{H}/Hk{Hk} D{D} W{window} {'causal' if causal else ''} {scope}",
+              art, (q, k, v, bias, dout), leaves,
+              lambda: reference(*leaves, causal, window, scope),
+              lambda got: zip(("dq", "dk", "dv", "dbias"), got[2:6]))
+
+    for i, (name, B, L, H, Hk, D, window, form) in enumerate(CHAINED):
+        if only and name not in only:
+            continue
+        gen = torch.Generator(device="cuda").manual_seed(200 + i)
+        q, k, v, dout = (torch.randn(s, generator=gen, device="cuda").to(torch.bfloat16)
+                         for s in [(B, L, H, D), (B, L, Hk, D), (B, L, Hk, D), (B, L, H, D)])
+        w_dt = (0.05 * torch.randn(Hk, Hk * D, generator=gen, device="cuda")).to(torch.bfloat16)
+        a = -torch.rand(Hk, generator=gen, device="cuda") - 0.5
+        dt_bias = torch.randn(Hk, generator=gen, device="cuda")
+        leaves = [t.float().requires_grad_() for t in (q, k, v, w_dt)] + \
+            [a.clone().requires_grad_(), dt_bias.clone().requires_grad_()]
+
+        def forward(leaves=leaves, B=B, L=L, Hk=Hk, D=D, window=window, form=form):
+            qf, kf, vf, wf, af, bf = leaves
+            dt = vf.reshape(B, L, Hk * D) @ wf.T + bf
+            scaled = af * F.softplus(dt)
+            bias = (torch.exp(scaled) if form == "exp" else scaled).transpose(1, 2)
+            return reference(qf, kf, vf, bias, True, window, "prefix")
+
+        def named(got):
+            # dv from attention and from the bias add up: torch has their sum.
+            return zip(("dq", "dk", "dv (both paths)", "dw_dt", "da", "ddt_bias"),
+                       (got[2], got[3], got[4].float() + got[5].float(), got[6], got[7], got[8]))
+        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))
+        check(name, f"{B}x{L} H{H}/Hk{Hk} D{D} W{window} {form} bias", art,
+              (q, k, v, w_dt, a, dt_bias, dout), leaves, forward, named)
+
+    lines = ["| config | shape | rel. err. vs torch autograd (fp32 reference) | ms (fwd + bwd, row programs) | result |",
+             "|---|---|---|---|---|"] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    text = "\n".join(lines)
+    print(text)
+    if out_path:
+        with open(out_path, "w") as f:
+            f.write(text + "\n")
+    print(f"dma_grad: {len(rows) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["compile", "run"])
+    parser.add_argument("--out")
+    parser.add_argument("--only", help="comma-separated config names")
+    args = parser.parse_args()
+    if args.mode == "compile":
+        compile_all()
+        return 0
+    return run_all(args.out, args.only.split(",") if args.only else None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

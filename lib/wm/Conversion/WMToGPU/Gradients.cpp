@@ -1,0 +1,314 @@
+//===- Gradients.cpp - DMA gradients as GPU row programs ------------------===//
+//
+// The first GPU form of spec section 1.4: scalar programs, one thread per
+// output row, deterministic (each gradient element has one writer, no
+// atomics), checked against numpy by CI through wm-to-cpu{gpu-kernels}:
+//
+//   dma_grad_delta   (b, h, i): Dr = dO . O
+//   dma_grad_query   (b, h, i): dQ over the keys the row keeps
+//   dma_grad_key     (b, g, j): dK, dV, dBias over the group's heads and
+//                               the rows that keep the key
+//   dma_bias_grad_dt (b, j, g), then _values (b, j, c), _weights (g, c),
+//                    _params (g): the chain through spec section 1.1
+//
+// Each row recomputes its probabilities from lse. Work is O(Lq Lk D), not yet
+// the forward's O(L (W + Bq)): the tensor-core backward comes next.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/WMToGPU/KernelFactory.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+
+using arith::CmpFPredicate;
+
+namespace {
+
+/// The shapes of one attention gradient.
+struct GradShape {
+  explicit GradShape(DmaAttentionGradOp op) {
+    auto q = op.getQuery().getType(), k = op.getKey().getType();
+    batch = q.getDimSize(0), queries = q.getDimSize(1), heads = q.getDimSize(2);
+    headDim = q.getDimSize(3), keys = k.getDimSize(1), kvHeads = k.getDimSize(2);
+    scale = op.getScale().convertToDouble();
+    causal = op.getCausal();
+  }
+  int64_t batch, queries, heads, headDim, keys, kvHeads;
+  double scale;
+  bool causal;
+};
+
+Value dotOver(LoopBuilder &lb, int64_t size, function_ref<Value(Value)> lhs,
+              function_ref<Value(Value)> rhs) {
+  return lb.reduce(lb.index(0), lb.index(size), lb.f32(0.0),
+                   [&](Value d, Value acc) {
+                     Value l = lhs(d);
+                     Value r = rhs(d);
+                     return lb.add(acc, lb.mul(l, r));
+                   });
+}
+
+/// Buffers of the attention gradient kernels, by role.
+struct GradBuffers {
+  Value q, k, v, bias, tau, out, lse, dout, dq, dk, dv, dbias, delta;
+};
+
+/// Runs body(p, dS) for a pair (b, h, i, g, j) the row keeps; returns its
+/// dS, exactly 0 for a key the row does not keep.
+Value visitPair(LoopBuilder &lb, const GradShape &s, const GradBuffers &buf,
+                Value b, Value h, Value i, Value g, Value j,
+                function_ref<void(Value, Value)> body) {
+  Value keyBias = lb.load(buf.bias, {b, g, j});
+  Value kept = lb.keeps(keyBias, lb.load(buf.tau, {b, g, i}));
+  return lb.ifValue(kept, [&] {
+    Value logit = dotOver(lb, s.headDim,
+                          [&](Value d) { return lb.load(buf.q, {b, i, h, d}); },
+                          [&](Value d) { return lb.load(buf.k, {b, j, g, d}); });
+    Value score = lb.add(lb.mul(lb.f32(s.scale), logit), keyBias);
+    // A kept key whose score is -inf has probability 0.
+    Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, score, lb.negInf()),
+                        lb.f32(0.0),
+                        lb.exp(lb.sub(score, lb.load(buf.lse, {b, h, i}))));
+    Value dp = dotOver(lb, s.headDim,
+                       [&](Value d) { return lb.load(buf.dout, {b, i, h, d}); },
+                       [&](Value d) { return lb.load(buf.v, {b, j, g, d}); });
+    Value ds = lb.mul(p, lb.sub(dp, lb.load(buf.delta, {b, h, i})));
+    body(p, ds);
+    return ds;
+  }, [&] { return lb.f32(0.0); });
+}
+
+void deltaKernel(KernelFactory &factory, OpBuilder &host, Location loc,
+                 const GradShape &s, ValueRange buffers) {
+  factory.launch(host, loc, "dma_grad_delta", buffers,
+                 s.batch * s.heads * s.queries,
+                 [&](LoopBuilder &lb, ValueRange args, Value tid) {
+                   SmallVector<Value> c =
+                       delinearize(lb, tid, {s.batch, s.heads, s.queries});
+                   Value dr = dotOver(
+                       lb, s.headDim,
+                       [&](Value d) { return lb.load(args[0], {c[0], c[2], c[1], d}); },
+                       [&](Value d) { return lb.load(args[1], {c[0], c[2], c[1], d}); });
+                   lb.store(dr, args[2], c);
+                 });
+}
+
+void queryKernel(KernelFactory &factory, OpBuilder &host, Location loc,
+                 const GradShape &s, ValueRange buffers) {
+  factory.launch(
+      host, loc, "dma_grad_query", buffers, s.batch * s.heads * s.queries,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
+                        args[5], args[6], args[7], {}, {}, {}, args[8]};
+        SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.heads, s.queries});
+        Value b = c[0], h = c[1], i = c[2];
+        Value g = lb.divi(h, lb.index(s.heads / s.kvHeads));
+        Value zero = lb.index(0), dim = lb.index(s.headDim);
+        Value acc = memref::AllocaOp::create(
+            lb.builder(), lb.location(),
+            MemRefType::get({s.headDim}, lb.builder().getF32Type()));
+        lb.forEach(zero, dim, [&](Value d) { lb.store(lb.f32(0.0), acc, {d}); });
+        Value keyEnd = lb.index(s.keys);
+        if (s.causal)
+          keyEnd = lb.maxi(zero, lb.mini(keyEnd, lb.addi(i, lb.index(s.keys - s.queries + 1))));
+        lb.forEach(zero, keyEnd, [&](Value j) {
+          visitPair(lb, s, buf, b, h, i, g, j, [&](Value, Value ds) {
+            Value scaled = lb.mul(lb.f32(s.scale), ds);
+            lb.forEach(zero, dim, [&](Value d) {
+              lb.store(lb.add(lb.load(acc, {d}),
+                              lb.mul(scaled, lb.load(buf.k, {b, j, g, d}))),
+                       acc, {d});
+            });
+          });
+        });
+        lb.forEach(zero, dim, [&](Value d) {
+          lb.store(lb.load(acc, {d}), buf.dq, {b, i, h, d});
+        });
+      });
+}
+
+void keyKernel(KernelFactory &factory, OpBuilder &host, Location loc,
+               const GradShape &s, ValueRange buffers) {
+  factory.launch(
+      host, loc, "dma_grad_key", buffers, s.batch * s.kvHeads * s.keys,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
+                        args[5], args[6], {},      args[7], args[8], args[9],
+                        args[10]};
+        SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.kvHeads, s.keys});
+        Value b = c[0], g = c[1], j = c[2];
+        Value zero = lb.index(0), dim = lb.index(s.headDim);
+        auto rowType = MemRefType::get({s.headDim}, lb.builder().getF32Type());
+        Value dk = memref::AllocaOp::create(lb.builder(), lb.location(), rowType);
+        Value dv = memref::AllocaOp::create(lb.builder(), lb.location(), rowType);
+        lb.forEach(zero, dim, [&](Value d) {
+          lb.store(lb.f32(0.0), dk, {d});
+          lb.store(lb.f32(0.0), dv, {d});
+        });
+        // Rows that may see key j: i >= j - (Lk - Lq) when causal.
+        Value firstRow =
+            s.causal ? lb.maxi(zero, lb.subi(j, lb.index(s.keys - s.queries)))
+                     : zero;
+        int64_t group = s.heads / s.kvHeads;
+        Value dbias = lb.reduce(
+            lb.index(0), lb.index(group), lb.f32(0.0), [&](Value r, Value total) {
+              Value h = lb.addi(lb.muli(g, lb.index(group)), r);
+              return lb.reduce(
+                  firstRow, lb.index(s.queries), total, [&](Value i, Value sum) {
+                    Value ds = visitPair(lb, s, buf, b, h, i, g, j, [&](Value p, Value ds) {
+                      Value scaled = lb.mul(lb.f32(s.scale), ds);
+                      lb.forEach(zero, dim, [&](Value d) {
+                        Value qd = lb.load(buf.q, {b, i, h, d});
+                        Value od = lb.load(buf.dout, {b, i, h, d});
+                        lb.store(lb.add(lb.load(dk, {d}), lb.mul(scaled, qd)), dk, {d});
+                        lb.store(lb.add(lb.load(dv, {d}), lb.mul(p, od)), dv, {d});
+                      });
+                    });
+                    return lb.add(sum, ds);
+                  });
+            });
+        lb.forEach(zero, dim, [&](Value d) {
+          lb.store(lb.load(dk, {d}), buf.dk, {b, j, g, d});
+          lb.store(lb.load(dv, {d}), buf.dv, {b, j, g, d});
+        });
+        lb.store(dbias, buf.dbias, {b, g, j});
+      });
+}
+
+} // namespace
+
+void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
+                                       DmaAttentionGradOp op, ValueRange args) {
+  GradShape s(op);
+  Location loc = op.getLoc();
+  // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias.
+  Value delta = memref::AllocOp::create(
+      host, loc, MemRefType::get({s.batch, s.heads, s.queries}, host.getF32Type()));
+  deltaKernel(factory, host, loc, s, {args[7], args[5], delta});
+  queryKernel(factory, host, loc, s,
+              {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
+               args[8], delta});
+  keyKernel(factory, host, loc, s,
+            {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
+             args[9], args[10], args[11], delta});
+}
+
+namespace {
+
+/// The shapes of one dma_bias gradient.
+struct BiasGradShape {
+  explicit BiasGradShape(DmaBiasGradOp op) {
+    auto v = op.getValues().getType();
+    batch = v.getDimSize(0), keys = v.getDimSize(1), kvHeads = v.getDimSize(2);
+    headDim = v.getDimSize(3), width = kvHeads * headDim;
+    exp = op.getForm() == BiasForm::exp;
+    dtBias = static_cast<bool>(op.getDtBias());
+  }
+  int64_t batch, keys, kvHeads, headDim, width;
+  bool exp, dtBias;
+};
+
+/// ddt and dda (the gradient reaching dt and a) per (b, j, g).
+void biasChainKernel(KernelFactory &factory, OpBuilder &host, Location loc,
+                     const BiasGradShape &s, ValueRange buffers) {
+  factory.launch(
+      host, loc, "dma_bias_grad_dt", buffers, s.batch * s.keys * s.kvHeads,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        Value values = args[0], w = args[1], a = args[2], dbias = args[3];
+        Value ddtOut = args[args.size() - 2], ddaOut = args.back();
+        SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.keys, s.kvHeads});
+        Value b = c[0], j = c[1], g = c[2];
+        Value dt = dotOver(
+            lb, s.width,
+            [&](Value col) {
+              Value h = lb.divi(col, lb.index(s.headDim));
+              Value d = lb.remi(col, lb.index(s.headDim));
+              return lb.load(values, {b, j, h, d});
+            },
+            [&](Value col) { return lb.load(w, {g, col}); });
+        if (s.dtBias)
+          dt = lb.add(dt, lb.load(args[4], {g}));
+        Value decay = lb.load(a, {g});
+        Value sp = lb.softplus(dt);
+        // softplus' is sigmoid, and 1 where softplus is x itself (above 20).
+        Value sg = lb.select(lb.cmp(CmpFPredicate::OGT, dt, lb.f32(20.0)),
+                             lb.f32(1.0), lb.sigmoid(dt));
+        Value grad = lb.load(dbias, {b, g, j});
+        if (s.exp)
+          grad = lb.mul(grad, lb.exp(lb.mul(decay, sp)));
+        lb.store(lb.mul(grad, lb.mul(decay, sg)), ddtOut, c);
+        lb.store(lb.mul(grad, sp), ddaOut, c);
+      });
+}
+
+} // namespace
+
+void mlir::wm::dmaBiasGradKernels(KernelFactory &factory, OpBuilder &host,
+                                  DmaBiasGradOp op, ValueRange args) {
+  BiasGradShape s(op);
+  Location loc = op.getLoc();
+  int64_t operands = s.dtBias ? 5 : 4;
+  Value values = args[0], w = args[1], a = args[2];
+  Value dbias = args[operands - 1];
+  Value dvalues = args[operands], dw = args[operands + 1], da = args[operands + 2];
+  auto scratchType =
+      MemRefType::get({s.batch, s.keys, s.kvHeads}, host.getF32Type());
+  Value ddt = memref::AllocOp::create(host, loc, scratchType);
+  Value dda = memref::AllocOp::create(host, loc, scratchType);
+  SmallVector<Value> chain = {values, w, a, dbias};
+  if (s.dtBias)
+    chain.push_back(args[3]);
+  chain.append({ddt, dda});
+  biasChainKernel(factory, host, loc, s, chain);
+  factory.launch(
+      host, loc, "dma_bias_grad_values", {ddt, w, dvalues},
+      s.batch * s.keys * s.width, [&](LoopBuilder &lb, ValueRange x, Value tid) {
+        SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.keys, s.width});
+        Value sum = lb.reduce(lb.index(0), lb.index(s.kvHeads), lb.f32(0.0),
+                              [&](Value g, Value acc) {
+                                Value grad = lb.load(x[0], {c[0], c[1], g});
+                                Value weight = lb.load(x[1], {g, c[2]});
+                                return lb.add(acc, lb.mul(grad, weight));
+                              });
+        Value h = lb.divi(c[2], lb.index(s.headDim));
+        Value d = lb.remi(c[2], lb.index(s.headDim));
+        lb.store(sum, x[2], {c[0], c[1], h, d});
+      });
+  factory.launch(
+      host, loc, "dma_bias_grad_weights", {ddt, values, dw},
+      s.kvHeads * s.width, [&](LoopBuilder &lb, ValueRange x, Value tid) {
+        SmallVector<Value> c = delinearize(lb, tid, {s.kvHeads, s.width});
+        Value h = lb.divi(c[1], lb.index(s.headDim));
+        Value d = lb.remi(c[1], lb.index(s.headDim));
+        Value sum = lb.reduce(
+            lb.index(0), lb.index(s.batch * s.keys), lb.f32(0.0),
+            [&](Value bj, Value acc) {
+              Value b = lb.divi(bj, lb.index(s.keys));
+              Value j = lb.remi(bj, lb.index(s.keys));
+              Value grad = lb.load(x[0], {b, j, c[0]});
+              return lb.add(acc, lb.mul(grad, lb.load(x[1], {b, j, h, d})));
+            });
+        lb.store(sum, x[2], c);
+      });
+  SmallVector<Value> params = {ddt, dda, da};
+  if (s.dtBias)
+    params.push_back(args.back());
+  factory.launch(
+      host, loc, "dma_bias_grad_params", params, s.kvHeads,
+      [&](LoopBuilder &lb, ValueRange x, Value g) {
+        auto total = [&](Value of) {
+          return lb.reduce(lb.index(0), lb.index(s.batch * s.keys), lb.f32(0.0),
+                           [&](Value bj, Value acc) {
+                             Value b = lb.divi(bj, lb.index(s.keys));
+                             Value j = lb.remi(bj, lb.index(s.keys));
+                             return lb.add(acc, lb.load(of, {b, j, g}));
+                           });
+        };
+        lb.store(total(x[1]), x[2], {g});
+        if (s.dtBias)
+          lb.store(total(x[0]), x[3], {g});
+      });
+}
