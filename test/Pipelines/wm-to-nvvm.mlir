@@ -23,6 +23,11 @@
 // CHECK: gpu.binary @wm_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
 // CHECK-SAME: .target sm_90a
 // CHECK-SAME: .extern .shared .align 16 .b8 wm_dynamic_shared[];
+// Kernels in program order: bias, selection, attention.
+// CHECK-SAME: .entry dma_bias
+// CHECK-SAME: .entry dma_select_blocks
+// CHECK-SAME: atom.shared.add.u32
+// CHECK-SAME: shfl.sync.bfly.b32
 // CHECK-SAME: .entry dma_attention_mma
 // CHECK-SAME: ld.global.v4.b32
 // CHECK-SAME: shfl.sync.up.b32
@@ -30,9 +35,6 @@
 // CHECK-SAME: ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16
 // CHECK-SAME: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // CHECK-SAME: ex2.approx.ftz.f32
-// CHECK-SAME: .entry dma_select_blocks
-// CHECK-SAME: atom.shared.add.u32
-// CHECK-SAME: shfl.sync.bfly.b32
 
 // WGMMA: error: 'wm_tile.program' op has the wgmma config #wm_tile.config<warps = 4, warp_rows = 16, {{.*}} wgmma = true>, which convert-wm-tile-to-gpu does not lower yet
 
