@@ -167,7 +167,9 @@ BIASES = {
 @pytest.mark.parametrize("kind", sorted(BIASES))
 @pytest.mark.parametrize("Lq,Lk,window,scope", [
     (800, 800, 300, "prefix"), (800, 800, 40, "prefix"), (513, 1000, 257, "prefix"),
-    (700, 700, 1, "prefix"), (600, 600, 100, "global")])
+    (700, 700, 1, "prefix"), (600, 600, 100, "global"),
+    # The first block's last row sees exactly W keys: its tau is their minimum.
+    (600, 600, 256, "prefix")])
 def test_thresholds_exactly(kind, Lq, Lk, window, scope):
     """Every row's threshold equals the reference bit for bit."""
     rng = np.random.default_rng(7)

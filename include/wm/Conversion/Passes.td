@@ -34,27 +34,31 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     `bufferization.to_tensor` and written through
     `bufferization.materialize_in_destination` (the entry form wm.Graph
     compiles), holding `wm.dma_bias`, `wm.dma_select`,
-    `wm.dma_block_summary` and `wm.dma_threshold_attention` (run
-    wm-select-keys first). Each op becomes a kernel in `gpu.module
-    @wm_kernels` and a `gpu.launch_func` on buffers: results that the
-    function returns are written in place, the others get scratch buffers.
-    The host function is left as allocations and launches only, which is
-    exactly what a launch manifest describes.
+    `wm.dma_block_summary`, `wm.dma_threshold_attention` (run
+    wm-select-keys first) and the gradients `wm.dma_attention_grad` and
+    `wm.dma_bias_grad`. Each op becomes one or more `wm_tile.program`s on
+    buffers: results that the function returns are written in place, the
+    others get scratch buffers, and the host function is left as allocations
+    and programs. convert-wm-tile-to-gpu makes each program a kernel in
+    `gpu.module @wm_kernels` and its launch; convert-wm-tile-to-loops runs
+    the same programs on the CPU (wm-to-cpu{gpu-kernels=true}).
 
     Attention on bf16/f16 with a head dim multiple of 32 up to 256 becomes
-    its `wm_tile.program` (the one wm-to-tile builds, with the config of
-    `mma-warps`, `mma-warp-rows`, `wgmma`): run convert-wm-tile-to-gpu
-    next to map it onto warps and tensor cores. Its thresholds come from a
-    radix select per block of 256 rows (BlockSelect.cpp). Otherwise (and
-    with block-select=false for the thresholds) one thread per row: tau by
-    a 32-step bisection over the order-preserving integer image of the f32
-    bias (exact, no mask); attention by an online softmax over the keys the
-    row keeps, key blocks skipped on their maximum bias. Offsets are
-    64-bit.
+    its tensor-core program (the one wm-to-tile builds, with the config of
+    `mma-warps`, `mma-warp-rows`, `wgmma`), its thresholds the selection
+    program of wm-to-tile (a radix select per block of 256 rows). Otherwise
+    (and with block-select=false for the thresholds), and for the bias, the
+    block summaries and the gradients: row programs, one scf.parallel over
+    the CTA's threads, one thread per element or row: tau by a 32-step
+    bisection over the order-preserving integer image of the f32 bias
+    (exact, no mask); attention by an online softmax over the keys the row
+    keeps, key blocks skipped on their maximum bias; the gradients
+    deterministic, one writer per element. Offsets are 64-bit.
   }];
   let options = [
     Option<"threadsPerBlock", "threads-per-block", "int64_t",
-           /*default=*/"128", "Threads per block of the row kernels">,
+           /*default=*/"128",
+           "Threads per block of the row programs (a multiple of 32)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Tensor-core attention as a tile program (bf16/f16, D % 32 == 0)">,
     Option<"blockSelect", "block-select", "bool", /*default=*/"true",
@@ -88,8 +92,11 @@ def WMToTile : Pass<"wm-to-tile"> {
     dim multiple of 32 (up to 256) becomes the `wm_tile.program` of its
     tensor-core kernel, on buffers: one instance per (query block, batch,
     head) compacts the keys its rows may keep and runs an online softmax
-    over tiles of 64 of them. The kernel heuristics are the program's
-    `#wm_tile.config`. Other ops are left alone.
+    over tiles of 64 of them. Each `wm.dma_select` becomes the selection
+    program `dma_select_blocks`: per (batch, kv head, block of 256 rows) a
+    radix select over the rows' shared prefix, a sort of the block's small
+    multiset and each row's walk to its rank. The kernel heuristics are the
+    programs' `#wm_tile.config`. Other ops are left alone.
   }];
   let options = [
     Option<"mmaWarps", "mma-warps", "int64_t", /*default=*/"0",
