@@ -48,7 +48,8 @@ public:
         ctx, threads / 32, kRowKernelWarpRows, /*stages=*/1,
         /*candidates=*/kRowKernelTileKeys, /*tile_keys=*/kRowKernelTileKeys,
         /*q_in_registers=*/false, /*wgmma=*/false);
-    SmallVector<int64_t> grid = {llvm::divideCeil(total, threads)};
+    SmallVector<int64_t> grid = {
+        static_cast<int64_t>(llvm::divideCeil(total, threads))};
     auto program = tile::ProgramOp::create(host, loc, name, grid, config,
                                            buffers);
     SmallVector<Type> argTypes = {host.getIndexType()};

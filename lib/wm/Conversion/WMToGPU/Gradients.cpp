@@ -4,7 +4,7 @@
 // output row, deterministic (each gradient element has one writer, no
 // atomics), checked against numpy by CI through wm-to-cpu{gpu-kernels}:
 //
-//   dma_grad_delta   (b, h, i): Dr = dO . O
+//   dma_grad_delta   (b, h, i): Dr = sum_j P dP (= dO . O)
 //   dma_grad_query   (b, h, i): dQ over the keys the row keeps
 //   dma_grad_key     (b, g, j): dK, dV, dBias over the group's heads and
 //                               the rows that keep the key
@@ -56,6 +56,30 @@ struct GradBuffers {
   Value q, k, v, bias, tau, out, lse, dout, dq, dk, dv, dbias, delta;
 };
 
+/// P_ij (times dP_ij with `timesDp`) of a pair the row keeps, else 0.
+Value keptProbability(LoopBuilder &lb, const GradShape &s,
+                      const GradBuffers &buf, Value b, Value h, Value i,
+                      Value g, Value j, bool timesDp) {
+  Value keyBias = lb.load(buf.bias, {b, g, j});
+  Value kept = lb.keeps(keyBias, lb.load(buf.tau, {b, g, i}));
+  return lb.ifValue(kept, [&] {
+    Value logit = dotOver(lb, s.headDim,
+                          [&](Value d) { return lb.load(buf.q, {b, i, h, d}); },
+                          [&](Value d) { return lb.load(buf.k, {b, j, g, d}); });
+    Value score = lb.add(lb.mul(lb.f32(s.scale), logit), keyBias);
+    // A kept key whose score is -inf has probability 0.
+    Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, score, lb.negInf()),
+                        lb.f32(0.0),
+                        lb.exp(lb.sub(score, lb.load(buf.lse, {b, h, i}))));
+    if (!timesDp)
+      return p;
+    Value dp = dotOver(lb, s.headDim,
+                       [&](Value d) { return lb.load(buf.dout, {b, i, h, d}); },
+                       [&](Value d) { return lb.load(buf.v, {b, j, g, d}); });
+    return lb.mul(p, dp);
+  }, [&] { return lb.f32(0.0); });
+}
+
 /// Runs body(p, dS) for a pair (b, h, i, g, j) the row keeps; returns its
 /// dS, exactly 0 for a key the row does not keep.
 Value visitPair(LoopBuilder &lb, const GradShape &s, const GradBuffers &buf,
@@ -81,19 +105,29 @@ Value visitPair(LoopBuilder &lb, const GradShape &s, const GradBuffers &buf,
   }, [&] { return lb.f32(0.0); });
 }
 
+/// Dr_i = sum_j P_ij dP_ij over the kept keys: equal to dO_i . O_i, but from
+/// the same f32 P and dP as dS, so that sum_j dS_ij stays 0 (a bf16 O would
+/// leave its rounding in every dBias of the row).
 void deltaKernel(KernelFactory &factory, OpBuilder &host, Location loc,
                  const GradShape &s, ValueRange buffers) {
-  factory.launch(host, loc, "dma_grad_delta", buffers,
-                 s.batch * s.heads * s.queries,
-                 [&](LoopBuilder &lb, ValueRange args, Value tid) {
-                   SmallVector<Value> c =
-                       delinearize(lb, tid, {s.batch, s.heads, s.queries});
-                   Value dr = dotOver(
-                       lb, s.headDim,
-                       [&](Value d) { return lb.load(args[0], {c[0], c[2], c[1], d}); },
-                       [&](Value d) { return lb.load(args[1], {c[0], c[2], c[1], d}); });
-                   lb.store(dr, args[2], c);
-                 });
+  factory.launch(
+      host, loc, "dma_grad_delta", buffers, s.batch * s.heads * s.queries,
+      [&](LoopBuilder &lb, ValueRange args, Value tid) {
+        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
+                        args[5], args[6], {},      {},      {},      {},
+                        {}};
+        SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.heads, s.queries});
+        Value b = c[0], h = c[1], i = c[2];
+        Value g = lb.divi(h, lb.index(s.heads / s.kvHeads));
+        Value zero = lb.index(0), keyEnd = lb.index(s.keys);
+        if (s.causal)
+          keyEnd = lb.maxi(zero, lb.mini(keyEnd, lb.addi(i, lb.index(s.keys - s.queries + 1))));
+        Value dr = lb.reduce(zero, keyEnd, lb.f32(0.0), [&](Value j, Value acc) {
+          return lb.add(acc, keptProbability(lb, s, buf, b, h, i, g, j,
+                                             /*timesDp=*/true));
+        });
+        lb.store(dr, args[7], c);
+      });
 }
 
 void queryKernel(KernelFactory &factory, OpBuilder &host, Location loc,
@@ -187,7 +221,9 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
   // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias.
   Value delta = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.queries}, host.getF32Type()));
-  deltaKernel(factory, host, loc, s, {args[7], args[5], delta});
+  deltaKernel(factory, host, loc, s,
+              {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
+               delta});
   queryKernel(factory, host, loc, s,
               {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
                args[8], delta});

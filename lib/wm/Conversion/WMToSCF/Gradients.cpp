@@ -66,7 +66,7 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
     LoopBuilder lb(rewriter, op.getLoc());
     Value q = lb.bufferOf(op.getQuery()), k = lb.bufferOf(op.getKey());
     Value v = lb.bufferOf(op.getValue()), bias = lb.bufferOf(op.getBias());
-    Value tau = lb.bufferOf(op.getTau()), out = lb.bufferOf(op.getOutput());
+    Value tau = lb.bufferOf(op.getTau());
     Value lse = lb.bufferOf(op.getLse()), dout = lb.bufferOf(op.getGradOutput());
     SmallVector<Value> qSizes, kSizes;
     for (int64_t d = 0; d < 4; ++d) {
@@ -94,27 +94,48 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
       Value g = lb.divi(h, group);
       Value rowLse = lb.load(lse, {b, h, i});
       Value rowTau = lb.load(tau, {b, g, i});
-      Value dr = dotRows([&](Value d) { return lb.load(dout, {b, i, h, d}); },
-                         [&](Value d) { return lb.load(out, {b, i, h, d}); });
       Value keyEnd = keys;
       if (op.getCausal())
         keyEnd = lb.maxi(zero, lb.mini(keys, lb.addi(lb.addi(i, keys),
                                                      lb.subi(lb.index(1), queries))));
-      lb.forEach(zero, keyEnd, [&](Value j) {
+      // Score, p and dp of key j for a row that keeps it.
+      auto terms = [&](Value j, Value keyBias) {
+        Value logit = dotRows(
+            [&](Value d) { return lb.load(q, {b, i, h, d}); },
+            [&](Value d) { return lb.load(k, {b, j, g, d}); });
+        Value s = lb.add(lb.mul(scale, logit), keyBias);
+        // A kept key whose score is -inf has probability 0 (no
+        // exp(-inf - -inf)); NaN and +inf go on.
+        Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, s, lb.negInf()),
+                            lb.f32(0.0), lb.exp(lb.sub(s, rowLse)));
+        Value dp = dotRows(
+            [&](Value d) { return lb.load(dout, {b, i, h, d}); },
+            [&](Value d) { return lb.load(v, {b, j, g, d}); });
+        return std::pair{p, dp};
+      };
+      auto pair = [&](Value j, function_ref<void(Value, Value)> body) {
         Value keyBias = lb.load(bias, {b, g, j});
         lb.ifThen(lb.keeps(keyBias, rowTau), [&] {
-          Value logit = dotRows(
-              [&](Value d) { return lb.load(q, {b, i, h, d}); },
-              [&](Value d) { return lb.load(k, {b, j, g, d}); });
-          Value s = lb.add(lb.mul(scale, logit), keyBias);
-          // A kept key whose score is -inf has probability 0 (no
-          // exp(-inf - -inf)); NaN and +inf go on.
-          Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, s, lb.negInf()),
-                              lb.f32(0.0), lb.exp(lb.sub(s, rowLse)));
-          Value dp = dotRows(
-              [&](Value d) { return lb.load(dout, {b, i, h, d}); },
-              [&](Value d) { return lb.load(v, {b, j, g, d}); });
-          Value ds = lb.mul(p, lb.sub(dp, dr));
+          auto [p, dp] = terms(j, keyBias);
+          body(p, dp);
+        });
+      };
+      // Dr = sum_j P dP (= dO . O): from the same f32 P and dP as dS, so
+      // sum_j dS stays 0 whatever the rounding of the stored output.
+      Value rowDr = lb.reduce(zero, keyEnd, lb.f32(0.0), [&](Value j, Value acc) {
+        Value keyBias = lb.load(bias, {b, g, j});
+        Value term = lb.ifValue(
+            lb.keeps(keyBias, rowTau),
+            [&] {
+              auto [p, dp] = terms(j, keyBias);
+              return lb.mul(p, dp);
+            },
+            [&] { return lb.f32(0.0); });
+        return lb.add(acc, term);
+      });
+      lb.forEach(zero, keyEnd, [&](Value j) {
+        pair(j, [&](Value p, Value dp) {
+          Value ds = lb.mul(p, lb.sub(dp, rowDr));
           Value scaled = lb.mul(scale, ds);
           lb.forEach(zero, headDim, [&](Value d) {
             addTo(lb, dq, {b, i, h, d}, lb.mul(scaled, lb.load(k, {b, j, g, d})));

@@ -370,7 +370,9 @@ def WM_DmaAttentionGradOp : WM_ShapedOp<"dma_attention_grad"> {
     whose score is -inf):
 
     - `dV = P^T dO`, `dP = dO V^T`, `Dr_i = sum(dO_i * O_i)`,
-      `dS = P * (dP - Dr)`;
+      `dS = P * (dP - Dr)`; the lowerings compute `Dr_i` as
+      `sum_j P_ij dP_ij`, equal in exact arithmetic, from the same f32 P
+      and dP as dS (so `sum_j dS_ij` stays 0 with a bf16 `output`);
     - `dQ = scale dS K`, `dK = scale dS^T Q` (summed over the query heads
       of a kv group), `dBias[b, g, j]` the sum of dS over the group's heads
       and the rows.
