@@ -36,20 +36,46 @@ CHAINED = [
 ]
 
 
-def graph(name, B, L, H, Hk, D, causal, window, scope, form=None):
+# Randomized configurations (the differential run of the backward).
+RANDOM_COUNT = 40
+
+
+def random_configs(count=RANDOM_COUNT, seed=12):
+    """(name, B, Lq, Lk, H, Hk, D, causal, window, scope, dtype) drawn at random:
+    odd and decode lengths, query chunks, GQA/MQA, both scopes, W from 1 to
+    past Lk, bf16 and f16."""
+    import random
+    rng = random.Random(seed)
+    configs = []
+    for i in range(count):
+        Lk = rng.choice([1, 2, 17, 64, 100, 255, 256, 257, 511, 777])
+        Lq = rng.choice([Lk, Lk, 1, max(1, Lk // 3)])
+        H, Hk = rng.choice([(1, 1), (2, 1), (4, 2), (4, 4), (8, 2)])
+        D = rng.choice([8, 16, 24, 32, 40, 64, 96, 128])
+        causal = rng.random() < 0.7
+        scope = "global" if rng.random() < 0.25 else "prefix"
+        window = rng.randint(1, Lk + 8)
+        dtype = rng.choice(["bf16", "f16"])
+        configs.append((f"r{i:03d}", rng.choice([1, 2]), Lq, Lk, H, Hk, D, causal, window,
+                        scope, dtype))
+    return configs
+
+
+def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype="bf16"):
     import wm
+    Lk = L if Lk is None else Lk
     g = wm.Graph(name)
-    q = g.input((B, L, H, D), "bf16", name="q")
-    k = g.input((B, L, Hk, D), "bf16", name="k")
-    v = g.input((B, L, Hk, D), "bf16", name="v")
+    q = g.input((B, L, H, D), dtype, name="q")
+    k = g.input((B, Lk, Hk, D), dtype, name="k")
+    v = g.input((B, Lk, Hk, D), dtype, name="v")
     if form:
         w = g.input((Hk, Hk * D), "bf16", name="w_dt")
         a = g.input((Hk,), "f32", name="a")
         b_dt = g.input((Hk,), "f32", name="dt_bias")
         bias = g.dma_bias(v, w, a, dt_bias=b_dt, form=form)
     else:
-        bias = g.input((B, Hk, L), "f32", name="bias")
-    dout = g.input((B, L, H, D), "bf16", name="dout")
+        bias = g.input((B, Hk, Lk), "f32", name="bias")
+    dout = g.input((B, L, H, D), dtype, name="dout")
     tau = g.dma_select(bias, query_len=L, window=window, causal=causal, scope=scope)
     out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope)
     dq, dk, dv, dbias = g.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=causal)
@@ -70,6 +96,10 @@ def compile_all():
         graph(name, B, L, H, Hk, D, True, window, "prefix", form).compile(
             "sm_90a", path=os.path.join(ARTIFACTS, name))
         print("wrote", name, flush=True)
+    for name, B, Lq, Lk, H, Hk, D, causal, window, scope, dtype in random_configs():
+        graph(name, B, Lq, H, Hk, D, causal, window, scope, Lk=Lk, dtype=dtype).compile(
+            "sm_90a", path=os.path.join(ARTIFACTS, name))
+    print("wrote", RANDOM_COUNT, "random configurations")
 
 
 def run_all(out_path, only=None):
@@ -143,6 +173,40 @@ def run_all(out_path, only=None):
         check(name, f"{B}x{L} H{H}/Hk{Hk} D{D} W{window} {form} bias", art,
               (q, k, v, w_dt, a, dt_bias, dout), leaves, forward, named)
 
+    random_failed, random_tried = 0, 0
+    storage = {"bf16": torch.bfloat16, "f16": torch.float16}
+    for i, (name, B, Lq, Lk, H, Hk, D, causal, window, scope, dtype) in enumerate(random_configs()):
+        if only and name not in only:
+            continue
+        gen = torch.Generator(device="cuda").manual_seed(300 + i)
+        q, k, v, dout = (torch.randn(s, generator=gen, device="cuda").to(storage[dtype])
+                         for s in [(B, Lq, H, D), (B, Lk, Hk, D), (B, Lk, Hk, D), (B, Lq, H, D)])
+        bias = torch.randn(B, Hk, Lk, generator=gen, device="cuda")
+        leaves = [t.float().requires_grad_() for t in (q, k, v)] + [bias.clone().requires_grad_()]
+        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name), poison_outputs=True)
+        got = art(q, k, v, bias, dout)
+        out, _ = reference(*leaves, causal, window, scope)
+        torch.autograd.backward(out, dout.float())
+        # Relative error, or absolute (per element, rms) where the reference is
+        # about 0: one key, or rows that keep one key, give dS = 0 exactly.
+        def error(x, want):
+            x, want = x.float(), want.float()
+            if torch.isnan(x).any():
+                return math.nan
+            floor = 1e-4 * want.numel() ** 0.5
+            return ((x - want).norm() / max(want.norm().item(), floor)).item()
+        errors = [error(x, t.grad) for x, t in zip(got[2:6], leaves)]
+        ok = error(got[0], out) <= TOLERANCE and all(e <= TOLERANCE for e in errors)
+        random_tried += 1
+        if not ok:
+            random_failed += 1
+            print(f"FAIL {name}: B{B} Lq{Lq} Lk{Lk} H{H}/Hk{Hk} D{D} causal={causal} W{window} "
+                  f"{scope} {dtype}: dq/dk/dv/dbias {errors}", flush=True)
+    if random_tried:
+        print(f"dma_grad random: tried {random_tried}, passed {random_tried - random_failed}, "
+              f"failed {random_failed}")
+    failed += random_failed
+
     lines = ["| config | shape | rel. err. vs torch autograd (fp32 reference) | ms (fwd + bwd, row programs) | result |",
              "|---|---|---|---|---|"] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     text = "\n".join(lines)
@@ -150,7 +214,7 @@ def run_all(out_path, only=None):
     if out_path:
         with open(out_path, "w") as f:
             f.write(text + "\n")
-    print(f"dma_grad: {len(rows) - failed} passed, {failed} failed")
+    print(f"dma_grad: {len(rows) + random_tried - failed} passed, {failed} failed")
     return 1 if failed else 0
 
 
