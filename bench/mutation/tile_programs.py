@@ -102,8 +102,8 @@ MUTATIONS = [
      "Value ascending = bitClear(i, stride);"),
     # The scalar kernels of convert-wm-to-gpu.
     ("bias softplus dropped", KERNELS,
-     "Value scaled = lb.mul(lb.load(a, {g}), lb.softplus(dt));",
-     "Value scaled = lb.mul(lb.load(a, {g}), dt);"),
+     "Value scaled = lb.mul(lb.load(args[2], {g}), lb.softplus(dt));",
+     "Value scaled = lb.mul(lb.load(args[2], {g}), dt);"),
     ("row kernel causal limit", KERNELS,
      "Value limit = lb.addi(i, lb.index(keys - queries));",
      "Value limit = lb.addi(i, lb.index(keys - queries - 1));"),

@@ -50,26 +50,20 @@ public:
         /*q_in_registers=*/false, /*wgmma=*/false);
     SmallVector<int64_t> grid = {
         static_cast<int64_t>(llvm::divideCeil(total, threads))};
-    auto program = tile::ProgramOp::create(host, loc, name, grid, config,
-                                           buffers);
-    SmallVector<Type> argTypes = {host.getIndexType()};
-    llvm::append_range(argTypes, TypeRange(buffers));
-    OpBuilder b(ctx);
-    Block *block = b.createBlock(&program.getBody(), {}, argTypes,
-                                 SmallVector<Location>(argTypes.size(), loc));
-    LoopBuilder lb(b, loc);
-    auto cta = scf::ParallelOp::create(b, loc, ValueRange{lb.index(0)},
-                                       ValueRange{lb.index(threads)},
-                                       ValueRange{lb.index(1)});
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(cta.getBody()->getTerminator());
-      Value tid = lb.addi(lb.muli(block->getArgument(0), lb.index(threads)),
-                          cta.getInductionVars()[0]);
-      lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, tid, lb.index(total)),
-                [&] { body(lb, block->getArguments().drop_front(), tid); });
-    }
-    tile::EndOp::create(b, loc);
+    tile::ProgramOp::create(
+        host, loc, name, grid, config, buffers,
+        [&](OpBuilder &b, Block &block) {
+          LoopBuilder lb(b, loc);
+          auto cta = scf::ParallelOp::create(b, loc, ValueRange{lb.index(0)},
+                                             ValueRange{lb.index(threads)},
+                                             ValueRange{lb.index(1)});
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(cta.getBody()->getTerminator());
+          Value tid = lb.addi(lb.muli(block.getArgument(0), lb.index(threads)),
+                              cta.getInductionVars()[0]);
+          lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, tid, lb.index(total)),
+                    [&] { body(lb, block.getArguments().drop_front(), tid); });
+        });
   }
 
   /// Emits `name(buffers...)` with `workgroup` shared buffers, run by

@@ -91,15 +91,6 @@ int64_t layOutShared(ProgramOp program) {
   return words;
 }
 
-/// Per-iteration scratch (an iteration's memref.alloca of static shape)
-/// allocated once before the loop: iterations of one thread run in turn.
-void hoistAllocas(scf::ParallelOp loop) {
-  loop.walk([&](memref::AllocaOp alloca) {
-    if (alloca.getType().hasStaticShape())
-      alloca->moveBefore(loop);
-  });
-}
-
 /// Spreads the iterations of each scf.parallel of `func` over the CTA's
 /// threads: thread t runs lo + t, lo + t + threads, ...
 void distributeParallelLoops(gpu::GPUFuncOp func, Value tid, int64_t threads) {
@@ -108,16 +99,9 @@ void distributeParallelLoops(gpu::GPUFuncOp func, Value tid, int64_t threads) {
   IRRewriter rewriter(func.getContext());
   for (scf::ParallelOp loop : loops) {
     rewriter.setInsertionPoint(loop);
-    hoistAllocas(loop);
     Emitter e(rewriter, loop.getLoc());
-    auto strided = scf::ForOp::create(
-        rewriter, loop.getLoc(), e.addi(loop.getLowerBound()[0], tid),
-        loop.getUpperBound()[0], e.index(threads));
-    Block *body = loop.getBody();
-    rewriter.eraseOp(body->getTerminator());
-    rewriter.inlineBlockBefore(body, strided.getBody()->getTerminator(),
-                               strided.getInductionVar());
-    rewriter.eraseOp(loop);
+    Value first = e.addi(loop.getLowerBound()[0], tid);
+    serializeParallel(rewriter, loop, first, e.index(threads));
   }
 }
 

@@ -69,36 +69,15 @@ SmallVector<Value> tile::offsetIndices(LoopBuilder &lb, ValueRange indices,
 
 namespace {
 
-/// Per-iteration scratch (an iteration's memref.alloca of static shape)
-/// allocated once before the loop: iterations of one thread run in turn.
-void hoistAllocas(scf::ParallelOp loop) {
-  loop.walk([&](memref::AllocaOp alloca) {
-    if (alloca.getType().hasStaticShape())
-      alloca->moveBefore(loop);
-  });
-}
-
-/// An scf.parallel of a program as an scf.for: its iterations in order.
-void parallelToLoop(IRRewriter &rewriter, scf::ParallelOp loop) {
-  rewriter.setInsertionPoint(loop);
-  hoistAllocas(loop);
-  auto serial = scf::ForOp::create(rewriter, loop.getLoc(),
-                                   loop.getLowerBound()[0],
-                                   loop.getUpperBound()[0], loop.getStep()[0]);
-  Block *body = loop.getBody();
-  rewriter.eraseOp(body->getTerminator());
-  rewriter.inlineBlockBefore(body, serial.getBody()->getTerminator(),
-                             serial.getInductionVar());
-  rewriter.eraseOp(loop);
-}
-
 /// The grid as a loop nest, first dimension outermost, around the region.
 void programToLoops(ProgramOp program) {
   IRRewriter rewriter(program);
   SmallVector<scf::ParallelOp> parallels;
   program.walk([&](scf::ParallelOp loop) { parallels.push_back(loop); });
+  // Its iterations in order.
   for (scf::ParallelOp loop : parallels)
-    parallelToLoop(rewriter, loop);
+    serializeParallel(rewriter, loop, loop.getLowerBound()[0],
+                      loop.getStep()[0]);
   rewriter.setInsertionPoint(program);
   Location loc = program.getLoc();
   LoopBuilder lb(rewriter, loc);

@@ -41,102 +41,105 @@ struct GradShape {
   bool causal;
 };
 
-Value dotOver(LoopBuilder &lb, int64_t size, function_ref<Value(Value)> lhs,
-              function_ref<Value(Value)> rhs) {
-  return lb.reduce(lb.index(0), lb.index(size), lb.f32(0.0),
-                   [&](Value d, Value acc) {
-                     Value l = lhs(d);
-                     Value r = rhs(d);
-                     return lb.add(acc, lb.mul(l, r));
-                   });
-}
-
-/// Buffers of the attention gradient kernels, by role.
-struct GradBuffers {
-  Value q, k, v, bias, tau, out, lse, dout, dq, dk, dv, dbias, delta;
+/// The buffers every attention gradient kernel reads, in their order at the
+/// head of its arguments: q, k, v, bias, tau, lse, dout.
+struct GradInputs {
+  explicit GradInputs(ValueRange args)
+      : q(args[0]), k(args[1]), v(args[2]), bias(args[3]), tau(args[4]),
+        lse(args[5]), dout(args[6]) {}
+  static constexpr unsigned kCount = 7;
+  Value q, k, v, bias, tau, lse, dout;
 };
 
-/// P_ij (times dP_ij with `timesDp`) of a pair the row keeps, else 0.
-Value keptProbability(LoopBuilder &lb, const GradShape &s,
-                      const GradBuffers &buf, Value b, Value h, Value i,
-                      Value g, Value j, bool timesDp) {
-  Value keyBias = lb.load(buf.bias, {b, g, j});
-  Value kept = lb.keeps(keyBias, lb.load(buf.tau, {b, g, i}));
-  return lb.ifValue(kept, [&] {
-    Value logit = dotOver(lb, s.headDim,
-                          [&](Value d) { return lb.load(buf.q, {b, i, h, d}); },
-                          [&](Value d) { return lb.load(buf.k, {b, j, g, d}); });
-    Value score = lb.add(lb.mul(lb.f32(s.scale), logit), keyBias);
-    // A kept key whose score is -inf has probability 0.
-    Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, score, lb.negInf()),
-                        lb.f32(0.0),
-                        lb.exp(lb.sub(score, lb.load(buf.lse, {b, h, i}))));
-    if (!timesDp)
-      return p;
-    Value dp = dotOver(lb, s.headDim,
-                       [&](Value d) { return lb.load(buf.dout, {b, i, h, d}); },
-                       [&](Value d) { return lb.load(buf.v, {b, j, g, d}); });
-    return lb.mul(p, dp);
-  }, [&] { return lb.f32(0.0); });
+/// The end of the keys row i may see.
+Value rowKeyEnd(LoopBuilder &lb, const GradShape &s, Value i) {
+  Value keys = lb.index(s.keys);
+  if (!s.causal)
+    return keys;
+  Value limit = lb.addi(i, lb.index(s.keys - s.queries + 1));
+  return lb.maxi(lb.index(0), lb.mini(keys, limit));
 }
 
-/// Runs body(p, dS) for a pair (b, h, i, g, j) the row keeps; returns its
-/// dS, exactly 0 for a key the row does not keep.
-Value visitPair(LoopBuilder &lb, const GradShape &s, const GradBuffers &buf,
-                Value b, Value h, Value i, Value g, Value j,
+/// kept(P_ij, dP_ij) for a pair (b, h, i, g, j) the row keeps, else 0.
+Value ifKept(LoopBuilder &lb, const GradShape &s, const GradInputs &in, Value b,
+             Value h, Value i, Value g, Value j,
+             function_ref<Value(Value, Value)> kept) {
+  Value keyBias = lb.load(in.bias, {b, g, j});
+  Value keeps = lb.keeps(keyBias, lb.load(in.tau, {b, g, i}));
+  Value dim = lb.index(s.headDim);
+  return lb.ifValue(
+      keeps,
+      [&] {
+        Value logit = lb.dot(
+            dim,
+            [&](Value d) {
+              return lb.load(in.q, {b, i, h, d});
+            },
+            [&](Value d) {
+              return lb.load(in.k, {b, j, g, d});
+            });
+        Value score = lb.add(lb.mul(lb.f32(s.scale), logit), keyBias);
+        // A kept key whose score is -inf has probability 0.
+        Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, score, lb.negInf()),
+                            lb.f32(0.0),
+                            lb.exp(lb.sub(score, lb.load(in.lse, {b, h, i}))));
+        Value dp = lb.dot(
+            dim,
+            [&](Value d) {
+              return lb.load(in.dout, {b, i, h, d});
+            },
+            [&](Value d) {
+              return lb.load(in.v, {b, j, g, d});
+            });
+        return kept(p, dp);
+      },
+      [&] { return lb.f32(0.0); });
+}
+
+/// Runs body(P, dS) for a pair the row keeps; returns its dS, exactly 0 for
+/// a key the row does not keep.
+Value visitPair(LoopBuilder &lb, const GradShape &s, const GradInputs &in,
+                Value delta, Value b, Value h, Value i, Value g, Value j,
                 function_ref<void(Value, Value)> body) {
-  Value keyBias = lb.load(buf.bias, {b, g, j});
-  Value kept = lb.keeps(keyBias, lb.load(buf.tau, {b, g, i}));
-  return lb.ifValue(kept, [&] {
-    Value logit = dotOver(lb, s.headDim,
-                          [&](Value d) { return lb.load(buf.q, {b, i, h, d}); },
-                          [&](Value d) { return lb.load(buf.k, {b, j, g, d}); });
-    Value score = lb.add(lb.mul(lb.f32(s.scale), logit), keyBias);
-    // A kept key whose score is -inf has probability 0.
-    Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, score, lb.negInf()),
-                        lb.f32(0.0),
-                        lb.exp(lb.sub(score, lb.load(buf.lse, {b, h, i}))));
-    Value dp = dotOver(lb, s.headDim,
-                       [&](Value d) { return lb.load(buf.dout, {b, i, h, d}); },
-                       [&](Value d) { return lb.load(buf.v, {b, j, g, d}); });
-    Value ds = lb.mul(p, lb.sub(dp, lb.load(buf.delta, {b, h, i})));
+  return ifKept(lb, s, in, b, h, i, g, j, [&](Value p, Value dp) {
+    Value ds = lb.mul(p, lb.sub(dp, lb.load(delta, {b, h, i})));
     body(p, ds);
     return ds;
-  }, [&] { return lb.f32(0.0); });
+  });
 }
 
 /// Dr_i = sum_j P_ij dP_ij over the kept keys: equal to dO_i . O_i, but from
 /// the same f32 P and dP as dS, so that sum_j dS_ij stays 0 (a bf16 O would
-/// leave its rounding in every dBias of the row).
+/// leave its rounding in every dBias of the row). Buffers: the inputs, Dr.
 void deltaKernel(KernelFactory &factory, OpBuilder &host, Location loc,
                  const GradShape &s, ValueRange buffers) {
   factory.launch(
       host, loc, "dma_grad_delta", buffers, s.batch * s.heads * s.queries,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {
-        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
-                        args[5], args[6], {},      {},      {},      {},
-                        {}};
+        GradInputs in(args);
         SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.heads, s.queries});
         Value b = c[0], h = c[1], i = c[2];
         Value g = lb.divi(h, lb.index(s.heads / s.kvHeads));
-        Value zero = lb.index(0), keyEnd = lb.index(s.keys);
-        if (s.causal)
-          keyEnd = lb.maxi(zero, lb.mini(keyEnd, lb.addi(i, lb.index(s.keys - s.queries + 1))));
-        Value dr = lb.reduce(zero, keyEnd, lb.f32(0.0), [&](Value j, Value acc) {
-          return lb.add(acc, keptProbability(lb, s, buf, b, h, i, g, j,
-                                             /*timesDp=*/true));
-        });
-        lb.store(dr, args[7], c);
+        Value dr = lb.reduce(lb.index(0), rowKeyEnd(lb, s, i), lb.f32(0.0),
+                             [&](Value j, Value acc) {
+                               Value term = ifKept(lb, s, in, b, h, i, g, j,
+                                                   [&](Value p, Value dp) {
+                                                     return lb.mul(p, dp);
+                                                   });
+                               return lb.add(acc, term);
+                             });
+        lb.store(dr, args.back(), c);
       });
 }
 
+/// Buffers: the inputs, dq, Dr.
 void queryKernel(KernelFactory &factory, OpBuilder &host, Location loc,
                  const GradShape &s, ValueRange buffers) {
   factory.launch(
       host, loc, "dma_grad_query", buffers, s.batch * s.heads * s.queries,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {
-        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
-                        args[5], args[6], args[7], {}, {}, {}, args[8]};
+        GradInputs in(args);
+        Value dq = args[GradInputs::kCount], delta = args.back();
         SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.heads, s.queries});
         Value b = c[0], h = c[1], i = c[2];
         Value g = lb.divi(h, lb.index(s.heads / s.kvHeads));
@@ -145,33 +148,32 @@ void queryKernel(KernelFactory &factory, OpBuilder &host, Location loc,
             lb.builder(), lb.location(),
             MemRefType::get({s.headDim}, lb.builder().getF32Type()));
         lb.forEach(zero, dim, [&](Value d) { lb.store(lb.f32(0.0), acc, {d}); });
-        Value keyEnd = lb.index(s.keys);
-        if (s.causal)
-          keyEnd = lb.maxi(zero, lb.mini(keyEnd, lb.addi(i, lb.index(s.keys - s.queries + 1))));
-        lb.forEach(zero, keyEnd, [&](Value j) {
-          visitPair(lb, s, buf, b, h, i, g, j, [&](Value, Value ds) {
+        lb.forEach(zero, rowKeyEnd(lb, s, i), [&](Value j) {
+          visitPair(lb, s, in, delta, b, h, i, g, j, [&](Value, Value ds) {
             Value scaled = lb.mul(lb.f32(s.scale), ds);
             lb.forEach(zero, dim, [&](Value d) {
               lb.store(lb.add(lb.load(acc, {d}),
-                              lb.mul(scaled, lb.load(buf.k, {b, j, g, d}))),
+                              lb.mul(scaled, lb.load(in.k, {b, j, g, d}))),
                        acc, {d});
             });
           });
         });
         lb.forEach(zero, dim, [&](Value d) {
-          lb.store(lb.load(acc, {d}), buf.dq, {b, i, h, d});
+          lb.store(lb.load(acc, {d}), dq, {b, i, h, d});
         });
       });
 }
 
+/// Buffers: the inputs, dk, dv, dbias, Dr.
 void keyKernel(KernelFactory &factory, OpBuilder &host, Location loc,
                const GradShape &s, ValueRange buffers) {
   factory.launch(
       host, loc, "dma_grad_key", buffers, s.batch * s.kvHeads * s.keys,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {
-        GradBuffers buf{args[0], args[1], args[2], args[3], args[4], {},
-                        args[5], args[6], {},      args[7], args[8], args[9],
-                        args[10]};
+        GradInputs in(args);
+        Value dkOut = args[GradInputs::kCount],
+              dvOut = args[GradInputs::kCount + 1];
+        Value dbiasOut = args[GradInputs::kCount + 2], delta = args.back();
         SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.kvHeads, s.keys});
         Value b = c[0], g = c[1], j = c[2];
         Value zero = lb.index(0), dim = lb.index(s.headDim);
@@ -191,24 +193,30 @@ void keyKernel(KernelFactory &factory, OpBuilder &host, Location loc,
             lb.index(0), lb.index(group), lb.f32(0.0), [&](Value r, Value total) {
               Value h = lb.addi(lb.muli(g, lb.index(group)), r);
               return lb.reduce(
-                  firstRow, lb.index(s.queries), total, [&](Value i, Value sum) {
-                    Value ds = visitPair(lb, s, buf, b, h, i, g, j, [&](Value p, Value ds) {
-                      Value scaled = lb.mul(lb.f32(s.scale), ds);
-                      lb.forEach(zero, dim, [&](Value d) {
-                        Value qd = lb.load(buf.q, {b, i, h, d});
-                        Value od = lb.load(buf.dout, {b, i, h, d});
-                        lb.store(lb.add(lb.load(dk, {d}), lb.mul(scaled, qd)), dk, {d});
-                        lb.store(lb.add(lb.load(dv, {d}), lb.mul(p, od)), dv, {d});
-                      });
-                    });
+                  firstRow, lb.index(s.queries), total,
+                  [&](Value i, Value sum) {
+                    Value ds = visitPair(
+                        lb, s, in, delta, b, h, i, g, j,
+                        [&](Value p, Value ds) {
+                          Value scaled = lb.mul(lb.f32(s.scale), ds);
+                          lb.forEach(zero, dim, [&](Value d) {
+                            Value qd = lb.load(in.q, {b, i, h, d});
+                            Value od = lb.load(in.dout, {b, i, h, d});
+                            lb.store(
+                                lb.add(lb.load(dk, {d}), lb.mul(scaled, qd)),
+                                dk, {d});
+                            lb.store(lb.add(lb.load(dv, {d}), lb.mul(p, od)),
+                                     dv, {d});
+                          });
+                        });
                     return lb.add(sum, ds);
                   });
             });
         lb.forEach(zero, dim, [&](Value d) {
-          lb.store(lb.load(dk, {d}), buf.dk, {b, j, g, d});
-          lb.store(lb.load(dv, {d}), buf.dv, {b, j, g, d});
+          lb.store(lb.load(dk, {d}), dkOut, {b, j, g, d});
+          lb.store(lb.load(dv, {d}), dvOut, {b, j, g, d});
         });
-        lb.store(dbias, buf.dbias, {b, g, j});
+        lb.store(dbias, dbiasOut, {b, g, j});
       });
 }
 
@@ -218,18 +226,20 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
                                        DmaAttentionGradOp op, ValueRange args) {
   GradShape s(op);
   Location loc = op.getLoc();
-  // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias.
+  // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias. No
+  // kernel reads out (Dr comes from P and dP).
   Value delta = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.queries}, host.getF32Type()));
-  deltaKernel(factory, host, loc, s,
-              {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
-               delta});
-  queryKernel(factory, host, loc, s,
-              {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
-               args[8], delta});
-  keyKernel(factory, host, loc, s,
-            {args[0], args[1], args[2], args[3], args[4], args[6], args[7],
-             args[9], args[10], args[11], delta});
+  SmallVector<Value> inputs = {args[0], args[1], args[2], args[3],
+                               args[4], args[6], args[7]};
+  auto with = [&](ValueRange tail) {
+    SmallVector<Value> buffers(inputs);
+    llvm::append_range(buffers, tail);
+    return buffers;
+  };
+  deltaKernel(factory, host, loc, s, with({delta}));
+  queryKernel(factory, host, loc, s, with({args[8], delta}));
+  keyKernel(factory, host, loc, s, with({args[9], args[10], args[11], delta}));
 }
 
 namespace {
@@ -257,26 +267,13 @@ void biasChainKernel(KernelFactory &factory, OpBuilder &host, Location loc,
         Value ddtOut = args[args.size() - 2], ddaOut = args.back();
         SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.keys, s.kvHeads});
         Value b = c[0], j = c[1], g = c[2];
-        Value dt = dotOver(
-            lb, s.width,
-            [&](Value col) {
-              Value h = lb.divi(col, lb.index(s.headDim));
-              Value d = lb.remi(col, lb.index(s.headDim));
-              return lb.load(values, {b, j, h, d});
-            },
-            [&](Value col) { return lb.load(w, {g, col}); });
-        if (s.dtBias)
-          dt = lb.add(dt, lb.load(args[4], {g}));
+        Value dt = lb.dmaBiasDt(values, w, s.dtBias ? args[4] : Value(), b, j,
+                                g, lb.index(s.kvHeads), lb.index(s.headDim));
         Value decay = lb.load(a, {g});
-        Value sp = lb.softplus(dt);
-        // softplus' is sigmoid, and 1 where softplus is x itself (above 20).
-        Value sg = lb.select(lb.cmp(CmpFPredicate::OGT, dt, lb.f32(20.0)),
-                             lb.f32(1.0), lb.sigmoid(dt));
         Value grad = lb.load(dbias, {b, g, j});
-        if (s.exp)
-          grad = lb.mul(grad, lb.exp(lb.mul(decay, sp)));
-        lb.store(lb.mul(grad, lb.mul(decay, sg)), ddtOut, c);
-        lb.store(lb.mul(grad, sp), ddaOut, c);
+        auto [ddt, dda] = lb.dmaBiasGradAt(dt, decay, grad, s.exp);
+        lb.store(ddt, ddtOut, c);
+        lb.store(dda, ddaOut, c);
       });
 }
 

@@ -1,11 +1,12 @@
 //===- WMToGPU.cpp - DMA ops to GPU kernels and launches ------------------===//
 //
 // Expects entry functions on buffers (to_tensor / materialize_in_destination
-// around wm ops, after wm-select-keys); produces one gpu.func per op in
-// gpu.module @wm_kernels and a host body of allocations and gpu.launch_func
-// ops. Kernels assign one thread per output element or row and are built
-// with LoopBuilder, so they share their scalar code shape with the CPU
-// reference lowering.
+// around wm ops, after wm-select-keys); produces a host body of allocations
+// and wm_tile.programs, which convert-wm-tile-to-gpu makes kernels. The
+// selection and tensor-core attention programs come from wm-to-tile; the
+// others assign one thread per output element or row and are built with
+// LoopBuilder, so they share their scalar code shape with the CPU reference
+// lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,19 +50,9 @@ void dmaBiasKernel(KernelFactory &factory, OpBuilder &host, DmaBiasOp op,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {
         SmallVector<Value> c = delinearize(lb, tid, {batch, kvHeads, keys});
         Value b = c[0], g = c[1], j = c[2];
-        Value v = args[0], w = args[1], a = args[2];
-        Value zero = lb.index(0);
-        Value dt = lb.reduce(zero, lb.index(kvHeads * headDim), lb.f32(0.0),
-                             [&](Value col, Value acc) {
-                               Value h = lb.divi(col, lb.index(headDim));
-                               Value d = lb.remi(col, lb.index(headDim));
-                               return lb.add(acc,
-                                             lb.mul(lb.load(v, {b, j, h, d}),
-                                                    lb.load(w, {g, col})));
-                             });
-        if (hasDtBias)
-          dt = lb.add(dt, lb.load(args[3], {g}));
-        Value scaled = lb.mul(lb.load(a, {g}), lb.softplus(dt));
+        Value dt = lb.dmaBiasDt(args[0], args[1], hasDtBias ? args[3] : Value(),
+                                b, j, g, lb.index(kvHeads), lb.index(headDim));
+        Value scaled = lb.mul(lb.load(args[2], {g}), lb.softplus(dt));
         lb.store(form == BiasForm::exp ? lb.exp(scaled) : scaled,
                  args.back(), {b, g, j});
       });

@@ -81,14 +81,6 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
     Value scale = lb.f32(op.getScale().convertToDouble());
     Value zero = lb.index(0);
     Value group = lb.divi(heads, kvHeads);
-    auto dotRows = [&](function_ref<Value(Value)> lhs,
-                       function_ref<Value(Value)> rhs) {
-      return lb.reduce(zero, headDim, lb.f32(0.0), [&](Value d, Value acc) {
-        Value l = lhs(d);
-        Value r = rhs(d);
-        return lb.add(acc, lb.mul(l, r));
-      });
-    };
     forAll(lb, {batch, heads, queries}, [&](ValueRange at) {
       Value b = at[0], h = at[1], i = at[2];
       Value g = lb.divi(h, group);
@@ -100,17 +92,27 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
                                                      lb.subi(lb.index(1), queries))));
       // Score, p and dp of key j for a row that keeps it.
       auto terms = [&](Value j, Value keyBias) {
-        Value logit = dotRows(
-            [&](Value d) { return lb.load(q, {b, i, h, d}); },
-            [&](Value d) { return lb.load(k, {b, j, g, d}); });
+        Value logit = lb.dot(
+            headDim,
+            [&](Value d) {
+              return lb.load(q, {b, i, h, d});
+            },
+            [&](Value d) {
+              return lb.load(k, {b, j, g, d});
+            });
         Value s = lb.add(lb.mul(scale, logit), keyBias);
         // A kept key whose score is -inf has probability 0 (no
         // exp(-inf - -inf)); NaN and +inf go on.
         Value p = lb.select(lb.cmp(CmpFPredicate::OEQ, s, lb.negInf()),
                             lb.f32(0.0), lb.exp(lb.sub(s, rowLse)));
-        Value dp = dotRows(
-            [&](Value d) { return lb.load(dout, {b, i, h, d}); },
-            [&](Value d) { return lb.load(v, {b, j, g, d}); });
+        Value dp = lb.dot(
+            headDim,
+            [&](Value d) {
+              return lb.load(dout, {b, i, h, d});
+            },
+            [&](Value d) {
+              return lb.load(v, {b, j, g, d});
+            });
         return std::pair{p, dp};
       };
       auto pair = [&](Value j, function_ref<void(Value, Value)> body) {
@@ -179,23 +181,12 @@ struct DmaBiasGradToSCF : OpRewritePattern<DmaBiasGradOp> {
     };
     forAll(lb, {batch, keys, kvHeads}, [&](ValueRange at) {
       Value b = at[0], j = at[1], g = at[2];
-      Value dt = lb.reduce(zero, width, lb.f32(0.0), [&](Value col, Value acc) {
-        auto [h, d] = column(col);
-        Value x = lb.load(values, {b, j, h, d});
-        return lb.add(acc, lb.mul(x, lb.load(w, {g, col})));
-      });
-      if (dtBias)
-        dt = lb.add(dt, lb.load(dtBias, {g}));
+      Value dt = lb.dmaBiasDt(values, w, dtBias, b, j, g, kvHeads, headDim);
       Value decay = lb.load(a, {g});
-      Value sp = lb.softplus(dt);
-      // softplus' is sigmoid, and 1 where softplus is x itself (above 20).
-      Value sg = lb.select(lb.cmp(CmpFPredicate::OGT, dt, lb.f32(20.0)),
-                           lb.f32(1.0), lb.sigmoid(dt));
       Value grad = lb.load(dbias, {b, g, j});
-      if (op.getForm() == BiasForm::exp)
-        grad = lb.mul(grad, lb.exp(lb.mul(decay, sp)));
-      Value ddt = lb.mul(grad, lb.mul(decay, sg));
-      addTo(lb, da, {g}, lb.mul(grad, sp));
+      auto [ddt, dda] =
+          lb.dmaBiasGradAt(dt, decay, grad, op.getForm() == BiasForm::exp);
+      addTo(lb, da, {g}, dda);
       addTo(lb, ddtBias, {g}, ddt);
       lb.forEach(zero, width, [&](Value col) {
         auto [h, d] = column(col);

@@ -77,14 +77,6 @@ Value insertTopK(LoopBuilder &lb, Value values, Value payloads, Value count,
   return lb.mini(lb.addi(count, one), capacity);
 }
 
-Value dot(LoopBuilder &lb, Value size, function_ref<Value(Value)> lhs,
-          function_ref<Value(Value)> rhs) {
-  return lb.reduce(lb.index(0), size, lb.f32(0.0), [&](Value c, Value acc) {
-    Value l = lhs(c);
-    Value r = rhs(c);
-    return lb.add(acc, lb.mul(l, r));
-  });
-}
 
 //===----------------------------------------------------------------------===//
 // wm.rms_norm
@@ -230,15 +222,18 @@ struct DmaBiasToSCF : OpRewritePattern<DmaBiasOp> {
       lb.forEach(zero, keys, [&](Value j) {
         lb.forEach(zero, kvHeads, [&](Value g) {
           // dt = concat_h(v[b, j, h, :]) . w_dt[g, :]
-          Value dt = lb.reduce(zero, kvHeads, lb.f32(0.0), [&](Value h,
-                                                              Value acc) {
-            Value partial = dot(
-                lb, headDim, [&](Value c) { return lb.load(values, {b, j, h, c}); },
-                [&](Value c) {
-                  return lb.load(w, {g, lb.addi(lb.muli(h, headDim), c)});
-                });
-            return lb.add(acc, partial);
-          });
+          Value dt =
+              lb.reduce(zero, kvHeads, lb.f32(0.0), [&](Value h, Value acc) {
+                Value partial = lb.dot(
+                    headDim,
+                    [&](Value c) {
+                      return lb.load(values, {b, j, h, c});
+                    },
+                    [&](Value c) {
+                      return lb.load(w, {g, lb.addi(lb.muli(h, headDim), c)});
+                    });
+                return lb.add(acc, partial);
+              });
           if (dtBias)
             dt = lb.add(dt, lb.load(dtBias, {g}));
           Value decay = lb.load(a, {g});
@@ -474,9 +469,14 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
             lb.reduce(zero, lb.addi(t, one), lb.f32(0.0), [&](Value r,
                                                               Value seg) {
               Value s = lb.subi(t, r);
-              Value cb = dot(
-                  lb, state, [&](Value n) { return lb.load(cChunk, {t, n}); },
-                  [&](Value n) { return lb.load(bChunk, {s, n}); });
+              Value cb = lb.dot(
+                  state,
+                  [&](Value n) {
+                    return lb.load(cChunk, {t, n});
+                  },
+                  [&](Value n) {
+                    return lb.load(bChunk, {s, n});
+                  });
               Value decayed = lb.mul(cb, lb.exp(seg));
               lb.store(lb.mul(decayed, lb.load(dtChunk, {s})),
                        weights, {t, s});
@@ -493,9 +493,14 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
                     Value xr = lb.load(x, {b, lb.addi(t0, r), h, p});
                     return lb.add(acc, lb.mul(weight, xr));
                   });
-              Value carried = dot(
-                  lb, state, [&](Value n) { return lb.load(stateBuf, {p, n}); },
-                  [&](Value n) { return lb.load(cChunk, {s, n}); });
+              Value carried = lb.dot(
+                  state,
+                  [&](Value n) {
+                    return lb.load(stateBuf, {p, n});
+                  },
+                  [&](Value n) {
+                    return lb.load(cChunk, {s, n});
+                  });
               Value out = lb.add(intra, lb.mul(fromStart, carried));
               if (dSkip) {
                 bool perChannel =
@@ -581,7 +586,11 @@ struct CdmoeToSCF : OpRewritePattern<CdmoeOp> {
     lb.forEach(zero, tokens, [&](Value t) {
       auto xAt = [&](Value c) { return lb.load(x, {t, c}); };
       lb.forEach(zero, lb.dim(wRouter, 0), [&](Value e) {
-        lb.store(dot(lb, width, [&](Value c) { return lb.load(wRouter, {e, c}); },
+        lb.store(lb.dot(
+                     width,
+                     [&](Value c) {
+                       return lb.load(wRouter, {e, c});
+                     },
                      xAt),
                  scores, {e});
       });
@@ -617,24 +626,41 @@ struct CdmoeToSCF : OpRewritePattern<CdmoeOp> {
         Value weight =
             lb.div(lb.exp(lb.sub(lb.load(bestValues, {m}), largest)), total);
         Value e = loadIndex(bestExperts, m);
-        Value act = lb.silu(
-            dot(lb, width, [&](Value c) { return lb.load(down, {e, c}); }, xAt));
+        Value act = lb.silu(lb.dot(
+            width,
+            [&](Value c) {
+              return lb.load(down, {e, c});
+            },
+            xAt));
         lb.store(lb.mul(act, weight), bestValues, {m});
       });
       lb.forEach(zero, hidden, [&](Value i) {
-        Value gate =
-            dot(lb, width, [&](Value c) { return lb.load(wGate, {i, c}); }, xAt);
-        Value lin =
-            dot(lb, width, [&](Value c) { return lb.load(wUp, {i, c}); }, xAt);
+        Value gate = lb.dot(
+            width,
+            [&](Value c) {
+              return lb.load(wGate, {i, c});
+            },
+            xAt);
+        Value lin = lb.dot(
+            width,
+            [&](Value c) {
+              return lb.load(wUp, {i, c});
+            },
+            xAt);
         lb.store(lb.mul(lb.silu(gate), lin), gated, {i});
       });
       lb.forEach(zero, width, [&](Value c) {
-        Value shared = dot(
-            lb, hidden, [&](Value i) { return lb.load(wDown, {c, i}); },
+        Value shared = lb.dot(
+            hidden,
+            [&](Value i) {
+              return lb.load(wDown, {c, i});
+            },
             [&](Value i) { return lb.load(gated, {i}); });
-        Value experts = dot(
-            lb, topK, [&](Value m) { return lb.load(bestValues, {m}); },
-            [&](Value m) { return lb.load(up, {loadIndex(bestExperts, m), c}); });
+        Value experts = lb.dot(
+            topK, [&](Value m) { return lb.load(bestValues, {m}); },
+            [&](Value m) {
+              return lb.load(up, {loadIndex(bestExperts, m), c});
+            });
         lb.store(lb.add(shared, experts), y, {t, c});
       });
     });

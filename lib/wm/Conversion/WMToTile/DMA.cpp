@@ -403,17 +403,11 @@ ProgramOp mlir::wm::buildAttentionProgram(OpBuilder &b,
   SmallVector<int64_t> grid = {
       static_cast<int64_t>(llvm::divideCeil(queries, config.getBlockRows())),
       batch, heads};
-  auto program = ProgramOp::create(
+  return ProgramOp::create(
       b, loc, config.getWgmma() ? "dma_attention_wgmma" : "dma_attention_mma",
-      grid, config, buffers);
-  SmallVector<Type> argTypes(grid.size(), b.getIndexType());
-  llvm::append_range(argTypes, TypeRange(buffers));
-  SmallVector<Location> locs(argTypes.size(), loc);
-  OpBuilder::InsertionGuard guard(b);
-  Block *block = b.createBlock(&program.getBody(), {}, argTypes, locs);
-  AttentionProgram(b, loc, op, config).build(*block);
-  EndOp::create(b, loc);
-  return program;
+      grid, config, buffers, [&](OpBuilder &body, Block &block) {
+        AttentionProgram(body, loc, op, config).build(block);
+      });
 }
 
 namespace {

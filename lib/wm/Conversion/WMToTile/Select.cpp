@@ -84,6 +84,8 @@ private:
   bool perRow;
   Value bias, tau, scratch, counters, entries;
   Value bIdx, g, i0;
+  /// Row i ranks keys [0, i + offset); the block's rows end at rowEnd.
+  Value offset, rowEnd;
 };
 
 void SelectProgram::parallel(Value lo, Value hi,
@@ -124,8 +126,8 @@ void SelectProgram::build(Block &block) {
     return selectAll();
   counters = shared(2, b.getI32Type());
   entries = shared(kSortSlots, b.getI64Type());
-  Value offset = lb.index(keys - queries + 1);
-  Value rowEnd = lb.mini(lb.index(queries), lb.addi(i0, lb.index(kSelectRows)));
+  offset = lb.index(keys - queries + 1);
+  rowEnd = lb.mini(lb.index(queries), lb.addi(i0, lb.index(kSelectRows)));
   Value lastSize = lb.addi(lb.subi(rowEnd, lb.index(1)), offset);
   // No row of the block reaches W keys: nothing to select.
   lb.ifThenElse(
@@ -159,7 +161,6 @@ void SelectProgram::selectAll() {
 void SelectProgram::selectPerRow() {
   Type i32 = b.getI32Type();
   Value win = lb.index(window);
-  Value offset = lb.index(keys - queries + 1);
   Value pEnd =
       lb.maxi(lb.index(0), lb.mini(lb.index(keys), lb.addi(i0, offset)));
   Value m = lb.mini(win, pEnd);
@@ -187,7 +188,6 @@ void SelectProgram::selectPerRow() {
   Value upperKey = lb.select(hasUpper, found.getResult(2), noKey);
   fillMultiset(pEnd, hasTau, hasUpper, tauKey, tauTies, upperKey);
   SortOp::create(b, loc, entries);
-  Value rowEnd = lb.mini(lb.index(queries), lb.addi(i0, lb.index(kSelectRows)));
   parallel(i0, rowEnd, [&](Value row) {
     Value size = lb.addi(row, offset);
     Value value = lb.ifValue(
@@ -326,16 +326,11 @@ ProgramOp mlir::wm::buildSelectProgram(OpBuilder &b, DmaSelectOp op,
                             : 1;
   SmallVector<int64_t> grid = {bias.getDimSize(0), bias.getDimSize(1),
                                rowBlocks};
-  auto program = ProgramOp::create(b, loc, "dma_select_blocks", grid,
-                                   selectConfig(op.getContext()), buffers);
-  SmallVector<Type> argTypes(grid.size(), b.getIndexType());
-  llvm::append_range(argTypes, TypeRange(buffers));
-  SmallVector<Location> locs(argTypes.size(), loc);
-  OpBuilder::InsertionGuard guard(b);
-  Block *block = b.createBlock(&program.getBody(), {}, argTypes, locs);
-  SelectProgram(b, op).build(*block);
-  EndOp::create(b, loc);
-  return program;
+  return ProgramOp::create(b, loc, "dma_select_blocks", grid,
+                           selectConfig(op.getContext()), buffers,
+                           [&](OpBuilder &body, Block &block) {
+                             SelectProgram(body, op).build(block);
+                           });
 }
 
 namespace {

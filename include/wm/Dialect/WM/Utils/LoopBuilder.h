@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 
+#include <utility>
+
 namespace mlir::wm {
 
 /// Refuses the ops under `root` that `needsStatic` selects (by default every
@@ -58,6 +60,9 @@ public:
   // Control flow.
   void forEach(Value lb, Value ub, function_ref<void(Value)> body);
   /// A loop carrying one value: `body(iv, acc)` returns the next acc.
+  /// sum_c lhs(c) * rhs(c) over c in [0, size), in f32.
+  Value dot(Value size, function_ref<Value(Value)> lhs,
+            function_ref<Value(Value)> rhs);
   Value reduce(Value lb, Value ub, Value init,
                function_ref<Value(Value, Value)> body);
   void ifThen(Value condition, function_ref<void()> then);
@@ -89,6 +94,8 @@ public:
   Value select(Value condition, Value a, Value b);
   /// softplus(x) = log(1 + exp(x)), and x itself above 20 (spec convention).
   Value softplus(Value x);
+  /// The derivative of softplus: sigmoid(x), and 1 above 20.
+  Value softplusGrad(Value x);
   Value sigmoid(Value x);
   Value silu(Value x);
 
@@ -117,6 +124,17 @@ public:
   Value orderedKey(Value value);
   /// The f32 whose orderedKey is `key`.
   Value fromOrderedKey(Value key);
+
+  /// The dt of spec section 1.1 at (b, j, g): the concatenation over the kv
+  /// heads of values[b, j, :, :] dotted with w_dt[g, :] (column h D + d), plus
+  /// dt_bias[g] when given.
+  Value dmaBiasDt(Value values, Value wDt, Value dtBias, Value b, Value j,
+                  Value g, Value kvHeads, Value headDim);
+  /// The chain of spec 1.4 through 1.1 at one (b, j, g): given dt, a[g] and
+  /// the gradient reaching the bias, the gradients reaching dt and a (the
+  /// exp form also differentiates its exp).
+  std::pair<Value, Value> dmaBiasGradAt(Value dt, Value decay, Value grad,
+                                        bool exp);
 
 private:
   OpBuilder &b;

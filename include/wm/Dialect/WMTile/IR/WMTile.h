@@ -22,4 +22,21 @@
 #define GET_OP_CLASSES
 #include "wm/Dialect/WMTile/IR/WMTileOps.h.inc"
 
+namespace mlir {
+class RewriterBase;
+namespace scf {
+class ForOp;
+class ParallelOp;
+} // namespace scf
+namespace wm::tile {
+
+/// Replaces a program's scf.parallel by the scf.for over its iterations
+/// start, start + step, ... (below its upper bound): the CPU runs all of
+/// them, a GPU thread its share.
+scf::ForOp serializeParallel(RewriterBase &rewriter, scf::ParallelOp loop,
+                             Value start, Value step);
+
+} // namespace wm::tile
+} // namespace mlir
+
 #endif // WM_DIALECT_WMTILE_IR_WMTILE_H

@@ -40,6 +40,13 @@ def WMTile_ProgramOp : WMTile_Op<"program", [
     type($buffers) $body attr-dict
   }];
   let hasVerifier = 1;
+  let builders = [
+    // The region's block (grid coordinates, then the buffers), filled by
+    // `bodyBuilder` with the builder inside it; the terminator follows.
+    OpBuilder<(ins "StringRef":$kernelName, "ArrayRef<int64_t>":$grid,
+                   "KernelConfigAttr":$config, "ValueRange":$buffers,
+                   "function_ref<void(OpBuilder &, Block &)>":$bodyBuilder)>
+  ];
   let extraClassDeclaration = [{
     Block &getBodyBlock() { return getBody().front(); }
     /// The region argument of buffer `i`.

@@ -183,6 +183,11 @@ Value LoopBuilder::softplus(Value x) {
   return select(cmp(arith::CmpFPredicate::OGT, x, f32(20.0)), x, smooth);
 }
 
+Value LoopBuilder::softplusGrad(Value x) {
+  return select(cmp(arith::CmpFPredicate::OGT, x, f32(20.0)), f32(1.0),
+                sigmoid(x));
+}
+
 Value LoopBuilder::sigmoid(Value x) {
   Value one = f32(1.0);
   return div(one, add(one, exp(neg(x))));
@@ -289,4 +294,37 @@ Value LoopBuilder::fromOrderedKey(Value key) {
                                     i32(static_cast<int32_t>(0x80000000u)));
   Value bits = arith::XOrIOp::create(b, loc, key, mask);
   return arith::BitcastOp::create(b, loc, b.getF32Type(), bits);
+}
+
+Value LoopBuilder::dot(Value size, function_ref<Value(Value)> lhs,
+                       function_ref<Value(Value)> rhs) {
+  return reduce(index(0), size, f32(0.0), [&](Value c, Value acc) {
+    Value l = lhs(c);
+    Value r = rhs(c);
+    return add(acc, mul(l, r));
+  });
+}
+
+Value LoopBuilder::dmaBiasDt(Value values, Value wDt, Value dtBias, Value b,
+                             Value j, Value g, Value kvHeads, Value headDim) {
+  Value dt = dot(
+      muli(kvHeads, headDim),
+      [&](Value col) {
+        Value h = divi(col, headDim);
+        Value d = remi(col, headDim);
+        return load(values, {b, j, h, d});
+      },
+      [&](Value col) {
+        return load(wDt, {g, col});
+      });
+  return dtBias ? add(dt, load(dtBias, {g})) : dt;
+}
+
+std::pair<Value, Value> LoopBuilder::dmaBiasGradAt(Value dt, Value decay,
+                                                   Value grad, bool exp) {
+  Value sp = softplus(dt);
+  Value sg = softplusGrad(dt);
+  if (exp)
+    grad = mul(grad, this->exp(mul(decay, sp)));
+  return {mul(grad, mul(decay, sg)), mul(grad, sp)};
 }

@@ -2,10 +2,12 @@
 
 #include "wm/Dialect/WMTile/IR/WMTile.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace mlir::wm::tile;
@@ -57,6 +59,41 @@ bool isRowVector(TileType t, int64_t rows) {
 }
 
 } // namespace
+
+void ProgramOp::build(OpBuilder &b, OperationState &state, StringRef kernelName,
+                      ArrayRef<int64_t> grid, KernelConfigAttr config,
+                      ValueRange buffers,
+                      function_ref<void(OpBuilder &, Block &)> bodyBuilder) {
+  build(b, state, kernelName, grid, config, buffers);
+  SmallVector<Type> types(grid.size(), b.getIndexType());
+  llvm::append_range(types, TypeRange(buffers));
+  OpBuilder::InsertionGuard guard(b);
+  Block *block =
+      b.createBlock(state.regions.front().get(), {}, types,
+                    SmallVector<Location>(types.size(), state.location));
+  bodyBuilder(b, *block);
+  EndOp::create(b, state.location);
+}
+
+scf::ForOp mlir::wm::tile::serializeParallel(RewriterBase &rewriter,
+                                             scf::ParallelOp loop, Value start,
+                                             Value step) {
+  // An iteration's static scratch is allocated once: a thread runs its
+  // iterations in turn.
+  loop.walk([&](memref::AllocaOp alloca) {
+    if (alloca.getType().hasStaticShape())
+      alloca->moveBefore(loop);
+  });
+  rewriter.setInsertionPoint(loop);
+  auto serial = scf::ForOp::create(rewriter, loop.getLoc(), start,
+                                   loop.getUpperBound()[0], step);
+  Block *body = loop.getBody();
+  rewriter.eraseOp(body->getTerminator());
+  rewriter.inlineBlockBefore(body, serial.getBody()->getTerminator(),
+                             serial.getInductionVar());
+  rewriter.eraseOp(loop);
+  return serial;
+}
 
 LogicalResult ProgramOp::verify() {
   Block &block = getBodyBlock();
