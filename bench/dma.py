@@ -223,7 +223,9 @@ def benchmark(skip_flex):
     return rows
 
 
-def flex_time(q, k, v, bias, W):
+def flex_time(q, k, v, bias, W, dout=None):
+    """FlexAttention's time with the DMA block mask; with `dout`, forward and
+    backward."""
     from torch.nn.attention.flex_attention import create_block_mask, flex_attention
     B, L, H, D = q.shape
     Hk = bias.shape[1]
@@ -242,7 +244,12 @@ def flex_time(q, k, v, bias, W):
     block_mask = create_block_mask(mask_mod, B, H, L, L, device="cuda")
     compiled = torch.compile(flex_attention)
     qt, kt, vt = (t.transpose(1, 2) for t in (q, k, v))
-    return time_ms(lambda: compiled(qt, kt, vt, score_mod=score_mod, block_mask=block_mask))
+    if dout is None:
+        return time_ms(lambda: compiled(qt, kt, vt, score_mod=score_mod, block_mask=block_mask))
+    qt, kt, vt = (t.detach().requires_grad_() for t in (qt, kt, vt))
+    dt = dout.transpose(1, 2)
+    return time_ms(lambda: compiled(qt, kt, vt, score_mod=score_mod,
+                                    block_mask=block_mask).backward(dt))
 
 
 def table(header, rows):

@@ -1,9 +1,12 @@
-"""The DMA backward on the H200 (issue 12, first part): the row programs of
-wm.dma_attention_grad and wm.dma_bias_grad against torch autograd of the
-fp32 reference of the spec (bench/torch_reference.py).
+"""The DMA backward on the H200 (issue 12): wm.dma_attention_grad (the
+tensor-core program where D % 32 == 0, else the row programs; `_det`: the
+deterministic row programs) and wm.dma_bias_grad against torch autograd of
+the fp32 reference of the spec (bench/torch_reference.py), and one training
+step (forward + backward) against SDPA and FlexAttention.
 
     python3 bench/dma_grad.py compile     # where MLIR is: bench/artifacts/grad/
     python3 bench/dma_grad.py run [--out results.md] [--only a,b]   # on the GPU
+    python3 bench/dma_grad.py bench [--out bench.md] [--skip-flex]  # on the GPU
 
 Each artifact runs the forward (selection, attention) and the backward of
 one layer: inputs q, k, v, bias (or values' w_dt, a) and dout; outputs out,
@@ -28,7 +31,18 @@ CONFIGS = [
     ("g_L777_W100_global_mqa", 1, 777, 4, 1, 128, True, 100, "global"),
     ("g_L1000_W128_noncausal", 2, 1000, 4, 2, 64, False, 128, "prefix"),
     ("g_L4096_W1024_d128", 1, 4096, 4, 2, 128, True, 1024, "prefix"),
+    ("g_L16384_W1024_gqa", 1, 16384, 4, 2, 128, True, 1024, "prefix"),
+    ("g_L16384_W64_mqa_d64", 1, 16384, 4, 1, 64, True, 64, "prefix"),
+    ("g_L16384_Wall_d96", 1, 16384, 2, 2, 96, True, 16384, "prefix"),
+    ("g_L4096_W4096_global", 1, 4096, 4, 2, 128, True, 4000, "global"),
+    # Candidate lists past one compaction round (4096 slots, rounds of 2048).
+    ("g_L8192_W6000_d64", 1, 8192, 2, 1, 64, True, 6000, "prefix"),
 ]
+# Also compiled with deterministic=True (the row programs), as `<name>_det`.
+DETERMINISTIC = ["g_L1000_W64_gqa4", "g_L777_W100_global_mqa"]
+# One training step, bf16, B = 1, H = Hk = 16, D = 128, causal, prefix: (name, L, W).
+BENCH = [("b_L16384_W2048", 16384, 2048), ("b_L65536_W4096", 65536, 4096),
+         ("b_L4096_Wall", 4096, 4096), ("b_L16384_Wall", 16384, 16384)]
 # (name, B, L, H, Hk, D, window, form): the bias computed from the values.
 CHAINED = [
     ("gb_L1000_W64_exp", 1, 1000, 4, 2, 64, 64, "exp"),
@@ -87,10 +101,37 @@ def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype
     return g
 
 
+def step_graphs(name, L, W, H=16, D=128):
+    """The forward (tau, out, lse) and the backward of one training step."""
+    import wm
+    fwd = wm.Graph(name + "_fwd")
+    q, k, v = (fwd.input((1, L, H, D), "bf16", name=n) for n in "qkv")
+    bias = fwd.input((1, H, L), "f32", name="bias")
+    tau = fwd.dma_select(bias, query_len=L, window=W, causal=True, scope="prefix")
+    fwd.output(tau, *fwd.dma_attention(q, k, v, bias, causal=True, window=W, scope="prefix"))
+    bwd = wm.Graph(name + "_bwd")
+    q, k, v = (bwd.input((1, L, H, D), "bf16", name=n) for n in "qkv")
+    bias = bwd.input((1, H, L), "f32", name="bias")
+    tau = bwd.input((1, H, L), "f32", name="tau")
+    out = bwd.input((1, L, H, D), "bf16", name="out")
+    lse = bwd.input((1, H, L), "f32", name="lse")
+    dout = bwd.input((1, L, H, D), "bf16", name="dout")
+    bwd.output(*bwd.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=True))
+    return fwd, bwd
+
+
 def compile_all():
     for name, B, L, H, Hk, D, causal, window, scope in CONFIGS:
         graph(name, B, L, H, Hk, D, causal, window, scope).compile(
             "sm_90a", path=os.path.join(ARTIFACTS, name))
+        if name in DETERMINISTIC:
+            graph(name, B, L, H, Hk, D, causal, window, scope).compile(
+                "sm_90a", path=os.path.join(ARTIFACTS, name + "_det"), deterministic=True)
+        print("wrote", name, flush=True)
+    for name, L, W in BENCH:
+        fwd, bwd = step_graphs(name, L, W)
+        fwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_fwd"))
+        bwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_bwd"))
         print("wrote", name, flush=True)
     for name, B, L, H, Hk, D, window, form in CHAINED:
         graph(name, B, L, H, Hk, D, True, window, "prefix", form).compile(
@@ -132,7 +173,9 @@ def run_all(out_path, only=None):
         failed += not ok
         print(rows[-1], flush=True)
 
-    for i, (name, B, L, H, Hk, D, causal, window, scope) in enumerate(CONFIGS):
+    fixed = [(c, c[0]) for c in CONFIGS] + \
+        [(c, c[0] + "_det") for c in CONFIGS if c[0] in DETERMINISTIC]
+    for i, ((name, B, L, H, Hk, D, causal, window, scope), art_name) in enumerate(fixed):
         if only and name not in only:
             continue
         gen = torch.Generator(device="cuda").manual_seed(100 + i)
@@ -140,11 +183,13 @@ def run_all(out_path, only=None):
                          for s in [(B, L, H, D), (B, L, Hk, D), (B, L, Hk, D), (B, L, H, D)])
         bias = torch.randn(B, Hk, L, generator=gen, device="cuda")
         leaves = [t.float().requires_grad_() for t in (q, k, v)] + [bias.clone().requires_grad_()]
-        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))
-        check(name, f"{B}x{L} H{H}/Hk{Hk} D{D} W{window} {'causal' if causal else ''} {scope}",
+        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, art_name))
+        check(art_name, f"{B}x{L} H{H}/Hk{Hk} D{D} W{window} {'causal' if causal else ''} {scope}",
               art, (q, k, v, bias, dout), leaves,
               lambda: reference(*leaves, causal, window, scope),
               lambda got: zip(("dq", "dk", "dv", "dbias"), got[2:6]))
+        del leaves
+        torch.cuda.empty_cache()
 
     for i, (name, B, L, H, Hk, D, window, form) in enumerate(CHAINED):
         if only and name not in only:
@@ -207,7 +252,7 @@ def run_all(out_path, only=None):
               f"failed {random_failed}")
     failed += random_failed
 
-    lines = ["| config | shape | rel. err. vs torch autograd (fp32 reference) | ms (fwd + bwd, row programs) | result |",
+    lines = ["| config | shape | rel. err. vs torch autograd (fp32 reference) | ms (fwd + bwd) | result |",
              "|---|---|---|---|---|"] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
     text = "\n".join(lines)
     print(text)
@@ -218,15 +263,100 @@ def run_all(out_path, only=None):
     return 1 if failed else 0
 
 
+def kept_pairs(tau, bias, L):
+    """(row, key) pairs kept over the heads: causal and bias >= tau."""
+    total = 0
+    keys = torch.arange(L, device="cuda")
+    for h in range(bias.shape[1]):
+        for r0 in range(0, L, 4096):
+            rows = torch.arange(r0, min(L, r0 + 4096), device="cuda")
+            keep = (keys[None, :] <= rows[:, None]) & \
+                (bias[0, h][None, :] >= tau[0, h, rows][:, None])
+            total += int(keep.sum())
+    return total
+
+
+def bench_all(out_path, skip_flex):
+    """One training step (forward + backward) side by side: ours (the fwd and
+    bwd artifacts), SDPA dense causal, FlexAttention with the DMA block mask."""
+    import torch
+    import torch.nn.functional as F
+    from bench.dma import flex_time, time_ms
+    from wm import gpu
+
+    def peak_extra(fn):
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+
+    rows = []
+    for name, L, W in BENCH:
+        gen = torch.Generator(device="cuda").manual_seed(L + W)
+        q, k, v, dout = (torch.randn(1, L, 16, 128, generator=gen, device="cuda")
+                         .to(torch.bfloat16) for _ in range(4))
+        bias = torch.randn(1, 16, L, generator=gen, device="cuda")
+        fwd = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_fwd"))
+        bwd = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bwd"))
+        tau, out, lse = fwd(q, k, v, bias)
+
+        def step():
+            t, o, m = fwd(q, k, v, bias)
+            return bwd(q, k, v, bias, t, o, m, dout)
+        grads = step()
+        nan = any(bool(torch.isnan(g.float()).any()) for g in grads)
+        t_fwd = time_ms(lambda: fwd(q, k, v, bias))
+        t_bwd = time_ms(lambda: bwd(q, k, v, bias, tau, out, lse, dout))
+        t_step = time_ms(step)
+        mem = peak_extra(lambda: bwd(q, k, v, bias, tau, out, lse, dout))
+        kept = kept_pairs(tau, bias, L)
+        # FlashAttention's count: 4 D flops per kept pair forward, 2.5x that back.
+        tflops = 10 * 128 * kept / (t_bwd * 1e-3) / 1e12
+        qt, kt, vt = (t.transpose(1, 2).detach().requires_grad_() for t in (q, k, v))
+        dt = dout.transpose(1, 2)
+
+        def sdpa_step():
+            F.scaled_dot_product_attention(qt, kt, vt, is_causal=True).backward(dt)
+        t_sdpa = time_ms(sdpa_step)
+        mem_sdpa = peak_extra(sdpa_step)
+        flex = "skipped (L*L mask)" if L > 16384 else "skipped"
+        if not skip_flex and L <= 16384:
+            try:
+                flex = f"{flex_time(q, k, v, bias, W, dout=dout):.3f}"
+            except Exception as error:  # noqa: BLE001 - report, do not stop the suite
+                flex = f"failed: {type(error).__name__}: {error}"[:80]
+        rows.append((name, f"{t_fwd:.3f}", f"{t_bwd:.3f}", f"{t_step:.3f}", f"{t_sdpa:.3f}", flex,
+                     f"{t_sdpa / t_step:.2f}", f"{tflops:.1f}", f"{mem:.0f}", f"{mem_sdpa:.0f}",
+                     "NaN" if nan else "ok"))
+        print(rows[-1], flush=True)
+        del grads, qt, kt, vt
+        torch.cuda.empty_cache()
+    header = ["config", "ours fwd ms", "ours bwd ms", "ours step ms", "SDPA fwd+bwd ms",
+              "Flex fwd+bwd ms", "SDPA / ours", "bwd eff. TFLOP/s", "bwd extra MiB",
+              "SDPA step extra MiB", "NaN"]
+    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
+                     ["| " + " | ".join(r) + " |" for r in rows])
+    print(text)
+    if out_path:
+        with open(out_path, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["compile", "run"])
+    parser.add_argument("mode", choices=["compile", "run", "bench"])
     parser.add_argument("--out")
     parser.add_argument("--only", help="comma-separated config names")
+    parser.add_argument("--skip-flex", action="store_true")
     args = parser.parse_args()
     if args.mode == "compile":
         compile_all()
         return 0
+    if args.mode == "bench":
+        return bench_all(args.out, args.skip_flex)
     return run_all(args.out, args.only.split(",") if args.only else None)
 
 

@@ -4,7 +4,8 @@
 # artifacts compiled beforehand by bench/make_artifacts.py, the randomized
 # differential run (bench/differential.py) and compute-sanitizer memcheck and
 # racecheck over a subset of it. Logs go to $OUT.
-# The DMA backward (bench/dma_grad.py) runs after the forward suite.
+# The DMA backward (bench/dma_grad.py: correctness, sanitizers, one training
+# step against SDPA and FlexAttention) runs after the forward suite.
 #   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential|grad]
 # SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none.
 set -uo pipefail
@@ -51,10 +52,15 @@ if [ -z "$ONLY" ] || [ "$ONLY" = grad ]; then
     { s=0
       echo "== DMA backward ($(date -u +%F), $(cat bench/artifacts/BUILD_INFO 2>/dev/null || echo unknown), $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
       python3 bench/dma_grad.py run --out "$OUT/dma-grad-results.md" || s=1
-      echo "== memcheck over g_L1000_W64_gqa4, gb_L1000_W64_exp"
-      PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool memcheck --print-limit 20 \
-        python3 bench/dma_grad.py run --only g_L1000_W64_gqa4,gb_L1000_W64_exp 2>&1 \
-        | grep -E "SUMMARY|^dma_grad:|Error" || s=1
+      for tool in ${SANITIZER_TOOLS-memcheck racecheck}; do
+        echo "== $tool over g_L1000_W64_gqa4, gb_L1000_W64_exp"
+        PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool "$tool" --print-limit 20 \
+          python3 bench/dma_grad.py run --only g_L1000_W64_gqa4,gb_L1000_W64_exp 2>&1 \
+          | grep -E "SUMMARY|^dma_grad:|Error|Hazard" || s=1
+      done
+      echo "== one training step vs SDPA and FlexAttention"
+      python3 bench/dma_grad.py bench --out "$OUT/dma-grad-bench.md" \
+        $(printf '%s\n' "$@" | grep -x -- --skip-flex) || s=1
       exit $s
     } 2>&1 | tee "$OUT/dma-grad.log" || status=1
   else

@@ -37,10 +37,10 @@ MAX_BLOCK_SIZE = 4096
 CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
                "compact_keys": "bool", "tile_programs": "bool", "mma_warps": "count",
                "mma_warp_rows": "count", "wgmma": "bool", "gpu_kernels": "bool",
-               "tensor_cores": "bool", "block_select": "bool",
+               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool",
                "threads_per_block": "threads"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
-               "tensor_cores": "bool", "block_select": "bool", "wgmma": "bool",
+               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "wgmma": "bool",
                "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
 # CUDA's limit on the threads of one block.
 MAX_THREADS_PER_BLOCK = 1024

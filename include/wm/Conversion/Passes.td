@@ -73,6 +73,10 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "The warpgroup wgmma config (sm_90a; convert-wm-tile-to-gpu does "
            "not lower it yet)">,
+    Option<"deterministic", "deterministic", "bool", /*default=*/"false",
+           "Gradients by the deterministic row programs (one writer per "
+           "element, O(Lq Lk D)) instead of the tensor-core program, whose "
+           "atomic f32 sums of dK, dV and dBias vary in their last bits">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -52,6 +52,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       *this, "block-select",
       llvm::cl::desc("With gpu-kernels: thresholds per block of rows"),
       llvm::cl::init(true)};
+  Option<bool> deterministic{
+      *this, "deterministic",
+      llvm::cl::desc("With gpu-kernels: gradients by the deterministic row "
+                     "programs"),
+      llvm::cl::init(false)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -77,6 +82,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<bool> blockSelect{*this, "block-select",
                            llvm::cl::desc("Thresholds per block of rows"),
                            llvm::cl::init(true)};
+  Option<bool> deterministic{
+      *this, "deterministic",
+      llvm::cl::desc("Gradients by the deterministic row programs (no "
+                     "atomics, O(Lq Lk D))"),
+      llvm::cl::init(false)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

@@ -27,7 +27,8 @@ static void buildWMToLoops(OpPassManager &pm,
     // Exactly what wm-to-nvvm launches, each program a loop nest.
     pm.addPass(createConvertWMToGPU(ConvertWMToGPUOptions{
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
-        options.mmaWarps, options.mmaWarpRows, options.wgmma}));
+        options.mmaWarps, options.mmaWarpRows, options.wgmma,
+        options.deterministic}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -85,7 +86,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
-                            options.mmaWarpRows, options.wgmma}));
+                            options.mmaWarpRows, options.wgmma,
+                            options.deterministic}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -167,6 +167,12 @@ inline SmallVector<Value> delinearize(LoopBuilder &lb, Value id,
 void dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
                              DmaAttentionGradOp op, ValueRange buffers);
 
+/// The tensor-core backward on the same buffers: dK, dV and dBias zeroed
+/// (in f32 scratch when dK and dV are 16-bit), the tile program of
+/// buildAttentionGradProgram, then dK and dV rounded into their buffers.
+void dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
+                             DmaAttentionGradOp op, ValueRange buffers);
+
 /// The row programs of wm.dma_bias_grad on buffers (values, w_dt, a,
 /// [dt_bias], grad_bias, then its results), launched at `host`.
 void dmaBiasGradKernels(KernelFactory &factory, OpBuilder &host,

@@ -36,9 +36,9 @@ bool supportsAttentionProgram(DmaThresholdAttentionOp op);
 /// tau; the block summaries only serve other lowerings); its results follow.
 SmallVector<Value, 5> attentionProgramOperands(DmaThresholdAttentionOp op);
 
-/// Whether `op` keeps every allowed key: its thresholds are the constant -inf
+/// Whether thresholds `tau` keep every allowed key: the constant -inf
 /// (wm-select-keys found Lk <= W).
-bool keepsEveryKey(DmaThresholdAttentionOp op);
+bool keepsEveryKey(Value tau);
 
 /// The kernel heuristics of `op`'s attention program.
 tile::KernelConfigAttr chooseAttentionConfig(DmaThresholdAttentionOp op,
@@ -49,6 +49,22 @@ tile::KernelConfigAttr chooseAttentionConfig(DmaThresholdAttentionOp op,
 tile::ProgramOp buildAttentionProgram(OpBuilder &b, DmaThresholdAttentionOp op,
                                       ValueRange buffers,
                                       tile::KernelConfigAttr config);
+
+/// Whether the tensor-core backward takes `op`: bf16/f16 with D a multiple
+/// of 32 up to 128 (its dQ accumulator and a dK or dV tile share the
+/// registers).
+bool supportsAttentionGradProgram(DmaAttentionGradOp op);
+
+/// The config of the backward program: 4 warps of 16 rows and tiles of 64
+/// keys, so that a tile of keys has the rows of a query block (dK and dV
+/// tiles are register tiles of the block's shape).
+tile::KernelConfigAttr attentionGradConfig(MLIRContext *context);
+
+/// Builds the backward program of `op` (dma_attention_grad_mma) at `b` on
+/// buffers (q, k, v, bias, tau, lse, dout, dq, dk, dv, dbias): it stores dq
+/// and adds into dk, dv and dbias (f32, zero beforehand) atomically.
+tile::ProgramOp buildAttentionGradProgram(OpBuilder &b, DmaAttentionGradOp op,
+                                          ValueRange buffers);
 
 /// wm.dma_threshold_attention on tensors -> its tile program on buffers.
 void populateWMToTilePatterns(RewritePatternSet &patterns,

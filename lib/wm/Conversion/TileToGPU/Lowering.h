@@ -91,6 +91,9 @@ void populateTileAttentionToGPUPatterns(TypeConverter &converter,
 void populateTileSelectToGPUPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns,
                                      const KernelContext &context);
+void populateTileGradientToGPUPatterns(TypeConverter &converter,
+                                       RewritePatternSet &patterns,
+                                       const KernelContext &context);
 
 } // namespace mlir::wm::tile
 

@@ -3,7 +3,8 @@
 // m16n8k16 mma.sync with f32 accumulators in the C-fragment layout of
 // Lowering.h. B fragments come from padded shared rows by ldmatrix.x4: two
 // 16-wide key steps of one 8-key tile for S = Q K^T (K rows), or two 8-dim
-// tiles of one key step, transposed, for O += P V (V rows).
+// tiles of one key step, transposed, for O += P V (V rows); A fragments of a
+// transposed shared lhs by ldmatrix.trans, for dV += P^T dO and dK += dS^T Q.
 //
 //===----------------------------------------------------------------------===//
 
@@ -155,6 +156,28 @@ SmallVector<Value> accumulateValues(Emitter &e, const KernelContext &kernel,
   return o;
 }
 
+/// A^T's mma A fragments from a shared K x M buffer, by ldmatrix.x4.trans:
+/// per row tile of the warp and 16-wide step of K, lane l addresses row
+/// 16 kk + 8 ((l / 8) / 2) + l % 8 at columns 8 ((l / 8) % 2) of the row
+/// tile's 16: matrices (m 0-7 | 8-15) x (k 0-7 | 8-15) in a0..a3 order.
+SmallVector<Value> transposedAFragments(Emitter &e, const KernelContext &kernel,
+                                        Value lhs, SharedType type) {
+  int64_t rowWords = sharedRowWords(type), kSteps = type.getShape()[0] / 16;
+  Value matrix = e.divi(kernel.lane, e.index(8));
+  Value row = e.addi(e.remi(kernel.lane, e.index(8)),
+                     e.muli(e.divi(matrix, e.index(2)), e.index(8)));
+  Value col = e.addi(e.muli(kernel.warp, e.index(kernel.config.getWarpRows())),
+                     e.muli(e.remi(matrix, e.index(2)), e.index(8)));
+  Value lane = lanePointer(
+      e, lhs, e.addi(e.muli(row, e.index(rowWords)), e.divi(col, e.index(2))));
+  SmallVector<Value> a;
+  for (int64_t r = 0; r < kernel.rowTiles(); ++r)
+    for (int64_t kk = 0; kk < kSteps; ++kk)
+      a.append(e.loadMatrices(lane, e.index(kk * 16 * rowWords + r * 8),
+                              /*transpose=*/true));
+  return a;
+}
+
 struct MatmulToGPU : TilePattern<MatmulOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -168,6 +191,21 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
     ArrayRef<int64_t> shape = op.getType().getShape();
     SmallVector<Value> result;
     auto lhs = dyn_cast<TileType>(op.getLhs().getType());
+    if (op.getTransposeLhs()) {
+      if (op.getTransposeRhs())
+        return rewriter.notifyMatchFailure(op, "transposed lhs: A^T B only");
+      auto lhsType = cast<SharedType>(op.getLhs().getType());
+      SmallVector<Value> a =
+          transposedAFragments(e, kernel, adaptor.getLhs().front(), lhsType);
+      SmallVector<Value> acc =
+          op.getAcc() ? llvm::to_vector(adaptor.getAcc())
+                      : SmallVector<Value>(kernel.rowTiles() * shape[1] / 2,
+                                           e.f32(0.0));
+      result = accumulateValues(e, kernel, a, lhsType.getShape()[0], rhs,
+                                rhsType, acc);
+      rewriter.replaceOpWithMultiple(op, {result});
+      return success();
+    }
     if (!lhs) {
       if (!op.getTransposeRhs() || op.getAcc())
         return rewriter.notifyMatchFailure(op, "shared lhs: S = Q K^T only");

@@ -80,7 +80,9 @@ struct LoadToGPU : TilePattern<LoadOp> {
   matchAndRewrite(LoadOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     ArrayRef<int64_t> shape = op.getType().getShape();
-    if (shape.size() != 2 || kernel.rowTiles() != 1 || op.getRowDim() != 1)
+    if (shape.size() == 1)
+      return loadRowVector(op, adaptor, rewriter);
+    if (kernel.rowTiles() != 1 || op.getRowDim() != 1)
       return rewriter.notifyMatchFailure(op, "not a Q fragment load");
     Emitter e(rewriter, op.getLoc());
     Value src = adaptor.getSrc().front();
@@ -111,6 +113,27 @@ struct LoadToGPU : TilePattern<LoadOp> {
       fragments.push_back(loadPair(b, d1));
     }
     rewriter.replaceOpWithMultiple(op, {fragments});
+    return success();
+  }
+
+  /// A row vector (the lse of the rows): each lane loads its rows A and B.
+  LogicalResult loadRowVector(LoadOp op, OneToNOpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) const {
+    Emitter e(rewriter, op.getLoc());
+    Value src = adaptor.getSrc().front();
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    int64_t rowDim = op.getRowDim();
+    Value rowsEnd = e.index(cast<MemRefType>(src.getType()).getDimSize(rowDim));
+    SmallVector<Value> values;
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r)
+      for (Value relative : {kernel.rowA[r], kernel.rowB[r]}) {
+        SmallVector<Value> element = at;
+        element[rowDim] = e.addi(at[rowDim], relative);
+        values.push_back(e.ifValue(
+            e.cmpi(CmpIPredicate::ult, element[rowDim], rowsEnd),
+            [&] { return e.load(src, element); }, [&] { return e.f32(0.0); }));
+      }
+    rewriter.replaceOpWithMultiple(op, {values});
     return success();
   }
 };

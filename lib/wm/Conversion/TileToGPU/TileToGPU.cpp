@@ -5,7 +5,7 @@
 // memory, the grid is the linear block index, and the region is cloned into
 // the kernel. A dialect conversion then maps every tile op (and the scf ops
 // carrying tiles) onto the threads of the CTA, by the patterns of
-// Memory.cpp, Matmul.cpp and Attention.cpp.
+// Memory.cpp, Matmul.cpp, Attention.cpp, Select.cpp and Gradients.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -213,6 +213,7 @@ struct ConvertWMTileToGPUPass
       populateTileMatmulToGPUPatterns(converter, patterns, kernel);
       populateTileAttentionToGPUPatterns(converter, patterns, kernel);
       populateTileSelectToGPUPatterns(converter, patterns, kernel);
+      populateTileGradientToGPUPatterns(converter, patterns, kernel);
       if (failed(applyPartialConversion(func, target, std::move(patterns))))
         return signalPassFailure();
     }

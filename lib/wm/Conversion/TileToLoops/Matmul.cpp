@@ -27,13 +27,15 @@ struct MatmulToLoops : OpConversionPattern<MatmulOp> {
     Type lhsElement = cast<ShapedType>(op.getLhs().getType()).getElementType();
     Type rhsElement = op.getRhs().getType().getElementType();
     bool roundLhs = lhsElement.isF32() && !rhsElement.isF32();
-    int64_t depth = cast<ShapedType>(op.getLhs().getType()).getShape()[1];
+    int64_t depth = cast<ShapedType>(op.getLhs().getType())
+                        .getShape()[op.getTransposeLhs() ? 0 : 1];
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs(), acc = adaptor.getAcc();
     forEachElement(lb, type.getShape(), [&](ValueRange ij) {
       Value init = acc ? lb.load(acc, ij) : lb.f32(0.0);
       Value sum = lb.reduce(
           lb.index(0), lb.index(depth), init, [&](Value k, Value partial) {
-            Value a = lb.load(lhs, {ij[0], k});
+            Value a = op.getTransposeLhs() ? lb.load(lhs, {k, ij[0]})
+                                           : lb.load(lhs, {ij[0], k});
             if (roundLhs) {
               Value narrow = arith::TruncFOp::create(b, loc, rhsElement, a);
               a = arith::ExtFOp::create(b, loc, b.getF32Type(), narrow);

@@ -45,6 +45,8 @@ void populateAttentionToLoopsPatterns(TypeConverter &converter,
                                       RewritePatternSet &patterns);
 void populateSelectToLoopsPatterns(TypeConverter &converter,
                                    RewritePatternSet &patterns);
+void populateGradientToLoopsPatterns(TypeConverter &converter,
+                                     RewritePatternSet &patterns);
 
 } // namespace mlir::wm::tile
 

@@ -120,6 +120,7 @@ struct ConvertWMTileToLoopsPass
     populateMatmulToLoopsPatterns(converter, patterns);
     populateAttentionToLoopsPatterns(converter, patterns);
     populateSelectToLoopsPatterns(converter, patterns);
+    populateGradientToLoopsPatterns(converter, patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "wm/Conversion/WMToGPU/KernelFactory.h"
+#include "wm/Conversion/WMToTile/WMToTile.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -240,6 +241,49 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
   deltaKernel(factory, host, loc, s, with({delta}));
   queryKernel(factory, host, loc, s, with({args[8], delta}));
   keyKernel(factory, host, loc, s, with({args[9], args[10], args[11], delta}));
+}
+
+void mlir::wm::dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
+                                       DmaAttentionGradOp op, ValueRange args) {
+  Location loc = op.getLoc();
+  Value dq = args[8], dk = args[9], dv = args[10], dbias = args[11];
+  auto keyType = cast<MemRefType>(dk.getType());
+  bool narrow = !keyType.getElementType().isF32();
+  auto wide = MemRefType::get(keyType.getShape(), host.getF32Type());
+  Value dk32 = narrow ? memref::AllocOp::create(host, loc, wide) : dk;
+  Value dv32 = narrow ? memref::AllocOp::create(host, loc, wide) : dv;
+  int64_t keyElements = keyType.getNumElements();
+  int64_t biasElements = cast<MemRefType>(dbias.getType()).getNumElements();
+  auto flat = [](LoopBuilder &lb, Value buffer, Value i) {
+    auto type = cast<MemRefType>(buffer.getType());
+    return delinearize(lb, i, type.getShape());
+  };
+  factory.launch(host, loc, "dma_grad_zero", {dk32, dv32, dbias},
+                 std::max(keyElements, biasElements),
+                 [&](LoopBuilder &lb, ValueRange x, Value i) {
+                   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, i,
+                                     lb.index(keyElements)),
+                             [&] {
+                               lb.store(lb.f32(0.0), x[0], flat(lb, x[0], i));
+                               lb.store(lb.f32(0.0), x[1], flat(lb, x[1], i));
+                             });
+                   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, i,
+                                     lb.index(biasElements)),
+                             [&] {
+                               lb.store(lb.f32(0.0), x[2], flat(lb, x[2], i));
+                             });
+                 });
+  buildAttentionGradProgram(host, op,
+                            {args[0], args[1], args[2], args[3], args[4],
+                             args[6], args[7], dq, dk32, dv32, dbias});
+  if (!narrow)
+    return;
+  factory.launch(host, loc, "dma_grad_round", {dk32, dv32, dk, dv},
+                 keyElements, [&](LoopBuilder &lb, ValueRange x, Value i) {
+                   SmallVector<Value> at = flat(lb, x[0], i);
+                   lb.store(lb.load(x[0], at), x[2], at);
+                   lb.store(lb.load(x[1], at), x[3], at);
+                 });
 }
 
 namespace {

@@ -265,6 +265,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
+                              bool deterministic,
                               const AttentionKernelOptions &kernelOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
@@ -339,7 +340,10 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
           dmaBlockSummaryKernel(factory, host, o, args);
         })
         .Case([&](DmaAttentionGradOp o) {
-          dmaAttentionGradKernels(factory, host, o, args);
+          if (tensorCores && !deterministic && supportsAttentionGradProgram(o))
+            dmaAttentionGradProgram(factory, host, o, args);
+          else
+            dmaAttentionGradKernels(factory, host, o, args);
         })
         .Case([&](DmaBiasGradOp o) { dmaBiasGradKernels(factory, host, o, args); })
         .Case([&](DmaThresholdAttentionOp o) {
@@ -357,7 +361,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
             if (!onTensorCores(use.getOwner()))
               return false;
             auto attention = cast<DmaThresholdAttentionOp>(use.getOwner());
-            return &use == &attention.getTauMutable() && keepsEveryKey(attention);
+            return &use == &attention.getTauMutable() && keepsEveryKey(attention.getTau());
           });
           if (!staticUse)
             fillKernel(factory, host, o, splat, args);
@@ -415,7 +419,7 @@ struct ConvertWMToGPUPass
         hasWMOps |= isa<WMDialect>(op->getDialect());
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
-                                             blockSelect,
+                                             blockSelect, deterministic,
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -12,13 +12,13 @@
 //       O = O * alpha + P V
 //   out = O / l, lse = (m + log2 l) ln 2
 //
-// Skip levels: a tile every row may see causally and whose keys are all
-// present only tests bias >= tau, and not even that when its smallest bias
-// reaches the block's largest threshold (or without thresholds).
+// The thresholds, compaction and skip levels are QueryBlockKeys'.
 //
 //===----------------------------------------------------------------------===//
 
 #include "wm/Conversion/WMToTile/WMToTile.h"
+
+#include "QueryBlockKeys.h"
 
 #include "wm/Dialect/WM/Utils/LoopBuilder.h"
 
@@ -36,8 +36,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-constexpr double kLog2E = 1.4426950408889634;
-constexpr double kLn2 = 0.6931471805599453;
 /// CTAs of this many warps run one per SM (registers and shared memory).
 constexpr int64_t kWarpsFillingAnSm = 8;
 
@@ -46,28 +44,33 @@ class AttentionProgram {
 public:
   AttentionProgram(OpBuilder &b, Location loc, DmaThresholdAttentionOp op,
                    KernelConfigAttr config)
-      : b(b), loc(loc), lb(b, loc), op(op), config(config) {
+      : b(b), loc(loc), lb(b, loc), op(op), config(config),
+        keys(b, loc, keepRule(op), config) {
     auto query = op.getQuery().getType();
     queries = query.getDimSize(1);
     heads = query.getDimSize(2);
     headDim = query.getDimSize(3);
     half = query.getElementType();
-    keys = op.getKey().getType().getDimSize(1);
     kvHeads = op.getKey().getType().getDimSize(2);
     rows = config.getBlockRows();
     tileKeys = config.getTileKeys();
-    selection = !keepsEveryKey(op);
-    // Thresholds of a causal global selection (or of unknown origin) may be
-    // NaN for rows that see no NaN key: they need the exact keep test.
-    auto select = op.getTau().getDefiningOp<DmaSelectOp>();
-    exact = !select ||
-            (select.getCausal() && select.getScope() == SelectionScope::global);
   }
 
   /// The body, at the start of `block` (grid coordinates, then buffers).
   void build(Block &block);
 
 private:
+  static KeepRule keepRule(DmaThresholdAttentionOp op) {
+    // Thresholds of a causal global selection (or of unknown origin) may be
+    // NaN for rows that see no NaN key: they need the exact keep test.
+    auto select = op.getTau().getDefiningOp<DmaSelectOp>();
+    bool exact = !select || (select.getCausal() &&
+                             select.getScope() == SelectionScope::global);
+    return {op.getQuery().getType().getDimSize(1),
+            op.getKey().getType().getDimSize(1),
+            op.getScale().convertToDouble(), op.getCausal(),
+            !keepsEveryKey(op.getTau()), exact};
+  }
   TileType tile(ArrayRef<int64_t> shape, bool partial = false) {
     return TileType::get(shape, b.getF32Type(), partial);
   }
@@ -86,55 +89,35 @@ private:
   /// rows with `keysAndK`, its V rows with `values`.
   void issueTile(Value t, Value stage, Value count, bool keysAndK,
                  bool values);
-  /// The scores of the tile at `c0` of the list, at its skip level.
-  Value scores(Value logits, Value biasTile, Value c0, Value count);
   /// One tile: returns (O, m, l) after it. `beforeValues` runs before P V.
   SmallVector<Value> attend(ValueRange state, Value stage, Value c0,
                             Value count, function_ref<void()> beforeValues);
   SmallVector<Value> tileLoop(ValueRange state, Value count);
-  SmallVector<Value> segmentLoop(ValueRange state);
 
   OpBuilder &b;
   Location loc;
   LoopBuilder lb;
   DmaThresholdAttentionOp op;
   KernelConfigAttr config;
-  int64_t queries, heads, headDim, keys, kvHeads, rows, tileKeys;
+  QueryBlockKeys keys;
+  int64_t queries, heads, headDim, kvHeads, rows, tileKeys;
   Type half;
-  bool selection, exact;
 
   Value qBuf, kBuf, vBuf, biasBuf, tauBuf, outBuf, lseBuf;
-  Value queryBlock, batchIndex, head, group, i0, keyEnd, low, tau, tauMax;
-  Value candidates, kStages, vStages, biasStages, query;
+  Value queryBlock, batchIndex, head;
+  Value kStages, vStages, biasStages, query;
 };
 
 void AttentionProgram::prologue() {
   Value zero = lb.index(0);
-  group = lb.divi(head, lb.index(heads / kvHeads));
-  i0 = lb.muli(queryBlock, lb.index(rows));
-  Value end = lb.addi(i0, lb.index(rows));
-  Value i1 = lb.mini(lb.index(queries), end);
-  Value causalEnd = lb.addi(i1, lb.index(keys - queries));
-  keyEnd = op.getCausal()
-               ? lb.maxi(zero, lb.mini(lb.index(keys), causalEnd))
-               : lb.index(keys);
-  if (selection) {
-    auto thresholds = ThresholdsOp::create(
-        b, loc, tile({rows}), b.getF32Type(), b.getF32Type(), tauBuf,
-        ValueRange{batchIndex, group, i0}, lb.index(queries),
-        /*nan_as_inf=*/!exact);
-    tau = thresholds.getTau();
-    low = thresholds.getLow();
-    tauMax = thresholds.getHigh();
-  } else {
-    low = lb.negInf();
-  }
+  Value group = lb.divi(head, lb.index(heads / kvHeads));
+  keys.begin(queryBlock, batchIndex, group, biasBuf, tauBuf);
   int64_t stages = config.getStages();
-  candidates = shared({config.getCandidates()}, b.getI32Type());
+  keys.allocateCandidates();
   kStages = shared({stages, tileKeys, headDim}, half);
   vStages = shared({stages, tileKeys, headDim}, half);
   biasStages = shared({stages, tileKeys}, b.getF32Type());
-  SmallVector<Value> qAt = {batchIndex, i0, head, zero};
+  SmallVector<Value> qAt = {batchIndex, keys.i0, head, zero};
   if (config.getQInRegisters()) {
     query = LoadOp::create(b, loc, TileType::get({rows, headDim}, half), qBuf,
                            qAt, /*row_dim=*/1);
@@ -149,61 +132,19 @@ void AttentionProgram::issueTile(Value t, Value stage, Value count,
                                  bool keysAndK, bool values) {
   Value c0 = lb.muli(t, lb.index(tileKeys));
   Value zero = lb.index(0);
+  Value group = keys.group;
   if (keysAndK) {
     GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
-                          candidates, c0, count, stageOf(biasStages, stage),
-                          /*row_dim=*/2);
+                          keys.candidates, c0, count,
+                          stageOf(biasStages, stage), /*row_dim=*/2);
     GatherAsyncOp::create(b, loc, kBuf, ValueRange{batchIndex, group, zero},
-                          candidates, c0, count, stageOf(kStages, stage),
+                          keys.candidates, c0, count, stageOf(kStages, stage),
                           /*row_dim=*/1);
   }
   if (values)
     GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
-                          candidates, c0, count, stageOf(vStages, stage),
+                          keys.candidates, c0, count, stageOf(vStages, stage),
                           /*row_dim=*/1);
-}
-
-Value AttentionProgram::scores(Value logits, Value biasTile, Value c0,
-                               Value count) {
-  auto score = [&](ScoreTests tests) -> Value {
-    return ScoreOp::create(
-        b, loc, logits.getType(), logits, biasTile, candidates, c0, count,
-        selection ? tau : Value(),
-        selection && tests == ScoreTests::bias ? tauMax : Value(), i0,
-        b.getF32FloatAttr(op.getScale().convertToDouble() * kLog2E),
-        b.getF32FloatAttr(kLog2E), ScoreTestsAttr::get(b.getContext(), tests),
-        op.getCausal() ? b.getUnitAttr() : UnitAttr(),
-        b.getI64IntegerAttr(keys - queries),
-        exact ? b.getUnitAttr() : UnitAttr());
-  };
-  auto ifScores = [&](Value condition, function_ref<Value()> then,
-                      function_ref<Value()> otherwise) {
-    auto ifOp = scf::IfOp::create(b, loc, logits.getType(), condition,
-                                  /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, then());
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, otherwise());
-    return ifOp.getResult(0);
-  };
-  // Whole: every key of the tile present and, causally, visible to the
-  // block's first row.
-  Value one = lb.index(1);
-  Value tileEnd = lb.addi(c0, lb.index(tileKeys));
-  Value whole = lb.cmpi(CmpIPredicate::sle, tileEnd, count);
-  if (op.getCausal()) {
-    Value lastSlot = lb.mini(lb.addi(c0, lb.index(tileKeys - 1)),
-                             lb.subi(count, one));
-    Value last = ReadOp::create(b, loc, b.getI32Type(), candidates, lastSlot);
-    Value lastKey = arith::IndexCastOp::create(b, loc, b.getIndexType(), last);
-    Value firstLimit = lb.addi(i0, lb.index(keys - queries));
-    whole = lb.andi(whole, lb.cmpi(CmpIPredicate::sle, lastKey, firstLimit));
-  }
-  return ifScores(
-      whole,
-      [&] { return score(selection ? ScoreTests::bias : ScoreTests::none); },
-      [&] { return score(ScoreTests::all); });
 }
 
 SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
@@ -213,7 +154,7 @@ SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
   Value logits = MatmulOp::create(b, loc, logitsType, query,
                                   stageOf(kStages, stage), Value(),
                                   /*transpose_rhs=*/true);
-  Value masked = scores(logits, stageOf(biasStages, stage), c0, count);
+  Value masked = keys.scores(logits, stageOf(biasStages, stage), c0, count);
   auto update = SoftmaxUpdateOp::create(
       b, loc, masked.getType(), state[1].getType(), state[2].getType(),
       state[1].getType(), masked, state[1], state[2]);
@@ -285,32 +226,6 @@ SmallVector<Value> AttentionProgram::tileLoop(ValueRange state, Value count) {
   return SmallVector<Value>(loop.getResults());
 }
 
-SmallVector<Value> AttentionProgram::segmentLoop(ValueRange state) {
-  SmallVector<Value> init = {lb.index(0)};
-  llvm::append_range(init, state);
-  auto loop = scf::WhileOp::create(b, loc, TypeRange(ValueRange(init)), init,
-                                   nullptr, nullptr);
-  OpBuilder::InsertionGuard guard(b);
-  Block *before = loop.getBeforeBody();
-  b.setInsertionPointToEnd(before);
-  Value more = lb.cmpi(CmpIPredicate::slt, before->getArgument(0), keyEnd);
-  scf::ConditionOp::create(b, loc, more, before->getArguments());
-  Block *after = loop.getAfterBody();
-  b.setInsertionPointToEnd(after);
-  // As many keys from s0 on as the candidate list can take, then their
-  // tiles; a compaction round is half the list.
-  auto compact = CompactOp::create(
-      b, loc, b.getIndexType(), b.getIndexType(), biasBuf, ValueRange{batchIndex, group}, after->getArgument(0),
-      keyEnd, low, candidates, config.getCandidates() / 2);
-  BarrierOp::create(b, loc);
-  SmallVector<Value> next = {compact.getNext()};
-  llvm::append_range(next,
-                     tileLoop(after->getArguments().drop_front(),
-                              compact.getCount()));
-  scf::YieldOp::create(b, loc, next);
-  return SmallVector<Value>(loop.getResults().drop_front());
-}
-
 void AttentionProgram::build(Block &block) {
   b.setInsertionPointToStart(&block);
   int64_t queryBlocks = llvm::divideCeil(queries, rows);
@@ -328,11 +243,14 @@ void AttentionProgram::build(Block &block) {
                       b.getF32FloatAttr(-std::numeric_limits<float>::infinity())),
       SplatOp::create(b, loc, tile({rows}, /*partial=*/true),
                       b.getF32FloatAttr(0.0))};
-  SmallVector<Value> final = segmentLoop(state);
+  SmallVector<Value> final = keys.forEachList(
+      state, [&](ValueRange carried, Value count) {
+        return tileLoop(carried, count);
+      });
   Value zero = lb.index(0);
   StoreAttentionOp::create(b, loc, final[0], final[1], final[2], outBuf,
-                           ValueRange{batchIndex, i0, head, zero}, lseBuf,
-                           ValueRange{batchIndex, head, i0},
+                           ValueRange{batchIndex, keys.i0, head, zero}, lseBuf,
+                           ValueRange{batchIndex, head, keys.i0},
                            b.getF32FloatAttr(kLn2));
 }
 
@@ -353,8 +271,8 @@ mlir::wm::attentionProgramOperands(DmaThresholdAttentionOp op) {
           op.getTau()};
 }
 
-bool mlir::wm::keepsEveryKey(DmaThresholdAttentionOp op) {
-  auto constant = op.getTau().getDefiningOp<arith::ConstantOp>();
+bool mlir::wm::keepsEveryKey(Value tau) {
+  auto constant = tau.getDefiningOp<arith::ConstantOp>();
   auto splat = constant ? dyn_cast<SplatElementsAttr>(constant.getValue())
                         : SplatElementsAttr();
   return splat && splat.getElementType().isF32() &&

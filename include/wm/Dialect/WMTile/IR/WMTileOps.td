@@ -288,13 +288,15 @@ def WMTile_SortOp : WMTile_Op<"sort"> {
 def WMTile_MatmulOp : WMTile_Op<"matmul"> {
   let summary = "C = A B (or A B^T) with f32 accumulation";
   let description = [{
-    `lhs` (M x K) is a register tile or a shared buffer, `rhs` a shared
-    buffer of K x N, or N x K with `transpose_rhs`. With `acc`, the result
-    is acc + A B. 16-bit operands are multiplied exactly and summed in f32;
-    an f32 register `lhs` is rounded to the element type of `rhs` first.
+    `lhs` (M x K) is a register tile or a shared buffer, or a shared
+    buffer of K x M with `transpose_lhs`; `rhs` a shared buffer of K x N,
+    or N x K with `transpose_rhs`. With `acc`, the result is acc + A B.
+    16-bit operands are multiplied exactly and summed in f32; an f32
+    register `lhs` is rounded to the element type of `rhs` first.
   }];
   let arguments = (ins AnyType:$lhs, WMTile_AnyShared:$rhs,
-                       Optional<WMTile_AnyTile>:$acc, UnitAttr:$transpose_rhs);
+                       Optional<WMTile_AnyTile>:$acc, UnitAttr:$transpose_rhs,
+                       UnitAttr:$transpose_lhs);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`acc` $acc^)? attr-dict `:` type($lhs) `,` type($rhs)
@@ -398,6 +400,120 @@ def WMTile_StoreAttentionOp : WMTile_Op<"store_attention",
     $acc `,` $max `,` $sum `into` $out `[` $indices `]` `,` $lse `[`
     $lse_indices `]` attr-dict `:` type($acc) `,` type($max) `,` type($sum)
     `,` type($out) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// The backward of the DMA attention (spec section 1.4)
+//===----------------------------------------------------------------------===//
+
+def WMTile_ProbabilitiesOp : WMTile_Op<"probabilities", [Pure,
+    AllTypesMatch<["scores", "result"]>]> {
+  let summary = "softmax probabilities from log2-domain scores and the lse";
+  let description = [{
+    P[r, c] = 2^(scores[r, c] - lse[r] * lse_scale), and 0 where the score
+    is -inf (a key the row does not keep) or the row `first_row + r` is at
+    or past `rows_end`. `lse` is the forward's log-sum-exp of the rows.
+  }];
+  let arguments = (ins WMTile_AnyTile:$scores, WMTile_AnyTile:$lse,
+                       Index:$first_row, Index:$rows_end, F32Attr:$lse_scale);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $scores `,` $lse `rows` $first_row `end` $rows_end attr-dict `:`
+    type($scores) `,` type($lse)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_RowDotOp : WMTile_Op<"row_dot", [Pure,
+    AllTypesMatch<["lhs", "rhs"]>, AllTypesMatch<["acc", "result"]>]> {
+  let summary = "acc[r] + sum_c a[r, c] b[r, c]";
+  let arguments = (ins WMTile_AnyTile:$lhs, WMTile_AnyTile:$rhs,
+                       WMTile_AnyTile:$acc);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `acc` $acc attr-dict `:` type($lhs) `,` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_SoftmaxGradOp : WMTile_Op<"softmax_grad", [Pure,
+    AllTypesMatch<["probs", "grad_probs", "result"]>]> {
+  let summary = "dS = P * (dP - Dr), Dr one value per row";
+  let arguments = (ins WMTile_AnyTile:$probs, WMTile_AnyTile:$grad_probs,
+                       WMTile_AnyTile:$delta);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $probs `,` $grad_probs `,` $delta attr-dict `:` type($probs) `,`
+    type($delta)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_StoreSharedOp : WMTile_Op<"store_shared"> {
+  let summary = "an f32 register tile into a 16-bit shared buffer";
+  let description = [{
+    Each element rounded to nearest even, so that a `matmul` can read the
+    tile transposed (`transpose_lhs`); a `barrier` makes it visible.
+  }];
+  let arguments = (ins WMTile_AnyTile:$tile, WMTile_AnyShared:$buffer);
+  let assemblyFormat = [{
+    $tile `into` $buffer attr-dict `:` type($tile) `,` type($buffer)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_StoreOp : WMTile_Op<"store"> {
+  let summary = "an f32 register tile into rows of a buffer, scaled";
+  let description = [{
+    `dst[indices]`, with `r` added to the coordinate of `row_dim` and `c`
+    to the last, becomes `scale * tile[r, c]` in the buffer's element type
+    (rounded to nearest even), for the rows before the end of `row_dim`.
+  }];
+  let arguments = (ins WMTile_AnyTile:$tile, AnyMemRef:$dst,
+                       Variadic<Index>:$indices, I64Attr:$row_dim,
+                       F32Attr:$scale);
+  let assemblyFormat = [{
+    $tile `into` $dst `[` $indices `]` attr-dict `:` type($tile) `,`
+    type($dst)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScatterAddOp : WMTile_Op<"scatter_add"> {
+  let summary = "adds the rows of a tile to rows of an f32 buffer, atomically";
+  let description = [{
+    For each row r with `first + r < count`: the row of `dst` at coordinate
+    `rows[first + r]` along `row_dim` (the other coordinates `indices`, one
+    per dimension but `row_dim`, the last one the first column) gets
+    `scale * tile[r, c]` added at column c. Atomic: program instances may
+    add to the same rows.
+  }];
+  let arguments = (ins WMTile_AnyTile:$tile, MemRefOf<[F32]>:$dst,
+                       Variadic<Index>:$indices, WMTile_AnyShared:$rows,
+                       Index:$first, Index:$count, I64Attr:$row_dim,
+                       F32Attr:$scale);
+  let assemblyFormat = [{
+    $tile `,` $dst `[` $indices `]` `rows` $rows `[` $first `]` `count`
+    $count attr-dict `:` type($tile) `,` type($dst) `,` type($rows)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScatterColumnSumsOp : WMTile_Op<"scatter_column_sums"> {
+  let summary = "adds the column sums of a tile to an f32 buffer, atomically";
+  let description = [{
+    For each column c with `first + c < count`:
+    `dst[indices, keys[first + c]] += sum_r tile[r, c]`, the key along the
+    last dimension. Atomic: program instances may add to the same keys.
+  }];
+  let arguments = (ins WMTile_AnyTile:$tile, MemRefOf<[F32]>:$dst,
+                       Variadic<Index>:$indices, WMTile_AnyShared:$keys,
+                       Index:$first, Index:$count);
+  let assemblyFormat = [{
+    $tile `,` $dst `[` $indices `]` `keys` $keys `[` $first `]` `count`
+    $count attr-dict `:` type($tile) `,` type($dst) `,` type($keys)
   }];
   let hasVerifier = 1;
 }

@@ -280,18 +280,22 @@ LogicalResult MatmulOp::verify() {
   if (!isa<TileType, SharedType>(getLhs().getType()) ||
       lhsShape.getShape().size() != 2)
     return emitOpError() << "lhs must be a 2-D register tile or shared buffer";
+  if (getTransposeLhs() && !isa<SharedType>(getLhs().getType()))
+    return emitOpError() << "reads a transposed lhs from shared memory only";
   ArrayRef<int64_t> a = lhsShape.getShape(), b = getRhs().getType().getShape();
   if (b.size() != 2)
     return emitOpError() << "rhs must be 2-D";
+  int64_t m = getTransposeLhs() ? a[1] : a[0];
+  int64_t depth = getTransposeLhs() ? a[0] : a[1];
   int64_t k = getTransposeRhs() ? b[1] : b[0];
   int64_t n = getTransposeRhs() ? b[0] : b[1];
-  if (a[1] != k)
-    return emitOpError() << "contracts " << a[1] << " columns of lhs with "
+  if (depth != k)
+    return emitOpError() << "contracts " << depth << " columns of lhs with "
                          << k << " rows of rhs";
   TileType result = getType();
-  if (result.getShape() != ArrayRef<int64_t>{a[0], n} ||
+  if (result.getShape() != ArrayRef<int64_t>{m, n} ||
       !result.getElementType().isF32())
-    return emitOpError() << "result must be " << a[0] << "x" << n << "xf32";
+    return emitOpError() << "result must be " << m << "x" << n << "xf32";
   if (getAcc() && getAcc().getType() != result)
     return emitOpError() << "acc must have the result's type";
   Type lhsElement = lhsShape.getElementType();
@@ -373,4 +377,111 @@ LogicalResult StoreAttentionOp::verify() {
       static_cast<size_t>(getLse().getType().getRank()))
     return emitOpError() << "needs one lse index per dimension";
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// The backward of the DMA attention
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool isF32Matrix(TileType t) {
+  return t.getShape().size() == 2 && t.getElementType().isF32() &&
+         !t.getPartial();
+}
+
+/// `indices` of `dst` with one of its dimensions, `rowDim`, or the last
+/// (`rowDim` = -1) left out.
+LogicalResult verifyScatterIndices(Operation *op, MemRefType dst,
+                                   size_t indexCount, int64_t rowDim,
+                                   SharedType rows) {
+  if (rows.getShape().size() != 1 || !rows.getElementType().isInteger(32))
+    return op->emitOpError() << "takes its indices from a 1-D i32 buffer";
+  int64_t rank = dst.getRank();
+  if (static_cast<int64_t>(indexCount) != rank - 1)
+    return op->emitOpError() << "needs " << rank - 1
+                             << " indices (every dimension but the scattered "
+                                "one), got "
+                             << indexCount;
+  if (rowDim >= rank - 1 || rowDim < -1)
+    return op->emitOpError() << "row_dim " << rowDim
+                             << " is not a row dimension of the destination";
+  return success();
+}
+
+} // namespace
+
+LogicalResult ProbabilitiesOp::verify() {
+  TileType scores = getScores().getType();
+  if (!isF32Matrix(scores) || !isRowVector(getLse().getType(),
+                                           scores.getShape()[0]) ||
+      getLse().getType().getPartial())
+    return emitOpError() << "needs a 2-D f32 score tile and one lse per row";
+  return success();
+}
+
+LogicalResult RowDotOp::verify() {
+  TileType lhs = getLhs().getType();
+  if (!isF32Matrix(lhs) || getRhs().getType() != lhs)
+    return emitOpError() << "multiplies two 2-D f32 tiles of one type";
+  TileType acc = getAcc().getType();
+  if (!isRowVector(acc, lhs.getShape()[0]) || acc.getPartial() ||
+      getType() != acc)
+    return emitOpError() << "accumulates into a row vector of "
+                         << lhs.getShape()[0] << " rows";
+  return success();
+}
+
+LogicalResult SoftmaxGradOp::verify() {
+  TileType probs = getProbs().getType();
+  if (!isF32Matrix(probs) ||
+      !isRowVector(getDelta().getType(), probs.getShape()[0]) ||
+      getDelta().getType().getPartial())
+    return emitOpError() << "needs 2-D f32 tiles and one delta per row";
+  return success();
+}
+
+LogicalResult StoreSharedOp::verify() {
+  TileType tile = getTile().getType();
+  SharedType buffer = getBuffer().getType();
+  Type element = buffer.getElementType();
+  if (!isF32Matrix(tile) || buffer.getShape() != tile.getShape() ||
+      !(element.isBF16() || element.isF16()))
+    return emitOpError() << "stores a 2-D f32 tile into a bf16 or f16 buffer "
+                            "of its shape";
+  return success();
+}
+
+LogicalResult StoreOp::verify() {
+  TileType tile = getTile().getType();
+  if (!isF32Matrix(tile))
+    return emitOpError() << "stores a 2-D f32 tile";
+  MemRefType dst = getDst().getType();
+  if (!isa<FloatType>(dst.getElementType()))
+    return emitOpError() << "stores into a float buffer";
+  return verifyRowAccess(*this, dst, getIndices().size(), getRowDim(),
+                         tile.getShape(), dst.getElementType());
+}
+
+LogicalResult ScatterAddOp::verify() {
+  TileType tile = getTile().getType();
+  if (!isF32Matrix(tile))
+    return emitOpError() << "adds a 2-D f32 tile";
+  MemRefType dst = getDst().getType();
+  if (failed(verifyScatterIndices(*this, dst, getIndices().size(), getRowDim(),
+                                  getRows().getType())))
+    return failure();
+  if (!dst.isDynamicDim(dst.getRank() - 1) &&
+      tile.getShape()[1] > dst.getDimSize(dst.getRank() - 1))
+    return emitOpError() << "tile of " << tile.getShape()[1]
+                         << " columns is wider than the destination's "
+                         << dst.getDimSize(dst.getRank() - 1);
+  return success();
+}
+
+LogicalResult ScatterColumnSumsOp::verify() {
+  if (!isF32Matrix(getTile().getType()))
+    return emitOpError() << "sums the columns of a 2-D f32 tile";
+  return verifyScatterIndices(*this, getDst().getType(), getIndices().size(),
+                              /*rowDim=*/-1, getKeys().getType());
 }

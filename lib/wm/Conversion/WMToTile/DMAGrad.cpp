@@ -1,0 +1,248 @@
+//===- DMAGrad.cpp - wm.dma_attention_grad to its tile program ------------===//
+//
+// The backward of spec section 1.4 on tensor cores, one program instance per
+// (block of 64 query rows, batch, head), over the same candidate lists as
+// the forward (QueryBlockKeys), so the work is O(L (W + rows)) and a key the
+// rows do not keep costs nothing:
+//
+//   sweep 1, per candidate tile: S = Q K^T, P from the forward's lse,
+//     dP = dO V^T, Dr += rowsum(P dP)
+//   sweep 2, per candidate tile: S, P, dP again; dS = P (dP - Dr);
+//     dQ += dS K (registers); dBias[keys] += colsum(dS);
+//     P and dS through shared memory: dV[keys] += P^T dO, dK[keys] += dS^T Q
+//   dQ = scale dQ
+//
+// Dr comes from the same f32 P and dP as dS (not from a bf16 O), so the
+// rows of dS sum to 0 and dBias carries no rounding of the output. dK, dV
+// and dBias are added atomically in f32: the candidate lists of different
+// blocks share keys. A key tile has the rows of a query block, so dK and dV
+// tiles are register tiles like dQ.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/WMToTile/WMToTile.h"
+
+#include "QueryBlockKeys.h"
+
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+namespace {
+
+constexpr int64_t kGradWarps = 4;
+constexpr int64_t kGradWarpRows = 16;
+constexpr int64_t kGradCandidates = 4096;
+constexpr int64_t kGradMaxHeadDim = 128;
+
+/// Builds the region of one backward program.
+class AttentionGradProgram {
+public:
+  AttentionGradProgram(OpBuilder &b, Location loc, DmaAttentionGradOp op,
+                       KernelConfigAttr config)
+      : b(b), loc(loc), lb(b, loc), op(op), config(config),
+        keys(b, loc, keepRule(op), config) {
+    auto query = op.getQuery().getType();
+    queries = query.getDimSize(1);
+    heads = query.getDimSize(2);
+    headDim = query.getDimSize(3);
+    half = query.getElementType();
+    kvHeads = op.getKey().getType().getDimSize(2);
+    rows = config.getBlockRows();
+  }
+
+  void build(Block &block);
+
+private:
+  static KeepRule keepRule(DmaAttentionGradOp op) {
+    // The thresholds are an operand of unknown origin: the exact test.
+    return {op.getQuery().getType().getDimSize(1),
+            op.getKey().getType().getDimSize(1),
+            op.getScale().convertToDouble(), op.getCausal(),
+            !keepsEveryKey(op.getTau()), /*exact=*/true};
+  }
+  TileType tile(ArrayRef<int64_t> shape) {
+    return TileType::get(shape, b.getF32Type());
+  }
+  Value shared(ArrayRef<int64_t> shape, Type element) {
+    return AllocSharedOp::create(b, loc, SharedType::get(shape, element));
+  }
+  /// Copies candidate tile `c0` (bias, K, V) and waits for it.
+  void loadTile(Value c0, Value count);
+  /// P and dP of the loaded tile.
+  std::pair<Value, Value> probabilities(Value c0, Value count);
+  /// Sweep 2's work on the loaded tile; returns dQ after it.
+  Value accumulate(Value dq, Value delta, Value c0, Value count);
+  /// A loop over the candidate tiles of every list carrying `init`.
+  Value sweep(Value init, function_ref<Value(Value, Value, Value)> body);
+
+  OpBuilder &b;
+  Location loc;
+  LoopBuilder lb;
+  DmaAttentionGradOp op;
+  KernelConfigAttr config;
+  QueryBlockKeys keys;
+  int64_t queries, heads, headDim, kvHeads, rows;
+  Type half;
+
+  Value qBuf, kBuf, vBuf, biasBuf, tauBuf, lseBuf, doBuf;
+  Value dqBuf, dkBuf, dvBuf, dbiasBuf;
+  Value batchIndex, head, lse;
+  Value kTile, vTile, biasTile, qTile, doTile, pTile, dsTile;
+};
+
+void AttentionGradProgram::loadTile(Value c0, Value count) {
+  Value zero = lb.index(0), group = keys.group;
+  GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
+                        keys.candidates, c0, count, biasTile, /*row_dim=*/2);
+  GatherAsyncOp::create(b, loc, kBuf, ValueRange{batchIndex, group, zero},
+                        keys.candidates, c0, count, kTile, /*row_dim=*/1);
+  GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
+                        keys.candidates, c0, count, vTile, /*row_dim=*/1);
+  CommitOp::create(b, loc);
+  WaitOp::create(b, loc, 0);
+  BarrierOp::create(b, loc);
+}
+
+std::pair<Value, Value> AttentionGradProgram::probabilities(Value c0,
+                                                            Value count) {
+  int64_t tileKeys = config.getTileKeys();
+  Value logits = MatmulOp::create(b, loc, tile({rows, tileKeys}), qTile, kTile,
+                                  Value(), /*transpose_rhs=*/true);
+  Value scores = keys.scores(logits, biasTile, c0, count);
+  Value p = ProbabilitiesOp::create(b, loc, scores.getType(), scores, lse,
+                                    keys.i0,
+                                    lb.index(queries),
+                                    b.getF32FloatAttr(kLog2E));
+  Value dp = MatmulOp::create(b, loc, tile({rows, tileKeys}), doTile, vTile,
+                              Value(), /*transpose_rhs=*/true);
+  return {p, dp};
+}
+
+Value AttentionGradProgram::accumulate(Value dq, Value delta, Value c0,
+                                       Value count) {
+  auto [p, dp] = probabilities(c0, count);
+  Value ds = SoftmaxGradOp::create(b, loc, p.getType(), p, dp, delta);
+  Value next = MatmulOp::create(b, loc, dq.getType(), ds, kTile, dq,
+                                /*transpose_rhs=*/false);
+  Value zero = lb.index(0), group = keys.group;
+  ScatterColumnSumsOp::create(b, loc, ds, dbiasBuf,
+                              ValueRange{batchIndex, group}, keys.candidates,
+                              c0, count);
+  StoreSharedOp::create(b, loc, p, pTile);
+  StoreSharedOp::create(b, loc, ds, dsTile);
+  BarrierOp::create(b, loc);
+  auto keyRows = [&](Value lhs, Value rhs, Value dst, double scale) {
+    Value part = MatmulOp::create(b, loc, tile({rows, headDim}), lhs, rhs,
+                                  Value(), /*transpose_rhs=*/false,
+                                  /*transpose_lhs=*/true);
+    ScatterAddOp::create(b, loc, part, dst, ValueRange{batchIndex, group, zero},
+                         keys.candidates, c0, count, b.getI64IntegerAttr(1),
+                         b.getF32FloatAttr(scale));
+  };
+  keyRows(pTile, doTile, dvBuf, 1.0);
+  keyRows(dsTile, qTile, dkBuf, op.getScale().convertToDouble());
+  return next;
+}
+
+Value AttentionGradProgram::sweep(
+    Value init, function_ref<Value(Value, Value, Value)> body) {
+  int64_t tileKeys = config.getTileKeys();
+  SmallVector<Value> final = keys.forEachList(
+      init, [&](ValueRange state, Value count) -> SmallVector<Value> {
+        Value zero = lb.index(0), one = lb.index(1);
+        Value tiles = lb.ceilDiv(count, lb.index(tileKeys));
+        auto loop = scf::ForOp::create(b, loc, zero, tiles, one, state);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value c0 = lb.muli(loop.getInductionVar(), lb.index(tileKeys));
+        loadTile(c0, count);
+        Value next = body(loop.getRegionIterArgs()[0], c0, count);
+        // The next tile (or list) overwrites what this one read.
+        BarrierOp::create(b, loc);
+        scf::YieldOp::create(b, loc, next);
+        return SmallVector<Value>(loop.getResults());
+      });
+  return final[0];
+}
+
+void AttentionGradProgram::build(Block &block) {
+  b.setInsertionPointToStart(&block);
+  int64_t queryBlocks = llvm::divideCeil(queries, rows);
+  // Heaviest blocks first, as in the forward.
+  Value queryBlock = lb.subi(lb.index(queryBlocks - 1), block.getArgument(0));
+  batchIndex = block.getArgument(1);
+  head = block.getArgument(2);
+  ValueRange buffers = block.getArguments().drop_front(3);
+  qBuf = buffers[0], kBuf = buffers[1], vBuf = buffers[2];
+  biasBuf = buffers[3], tauBuf = buffers[4], lseBuf = buffers[5];
+  doBuf = buffers[6], dqBuf = buffers[7], dkBuf = buffers[8];
+  dvBuf = buffers[9], dbiasBuf = buffers[10];
+  Value zero = lb.index(0);
+  Value group = lb.divi(head, lb.index(heads / kvHeads));
+  keys.begin(queryBlock, batchIndex, group, biasBuf, tauBuf);
+  keys.allocateCandidates();
+  int64_t tileKeys = config.getTileKeys();
+  kTile = shared({tileKeys, headDim}, half);
+  vTile = shared({tileKeys, headDim}, half);
+  biasTile = shared({tileKeys}, b.getF32Type());
+  qTile = shared({rows, headDim}, half);
+  doTile = shared({rows, headDim}, half);
+  pTile = shared({rows, tileKeys}, half);
+  dsTile = shared({rows, tileKeys}, half);
+  // Q and dO land with the first tile's commit group.
+  SmallVector<Value> rowsAt = {batchIndex, keys.i0, head, zero};
+  CopyAsyncOp::create(b, loc, qBuf, rowsAt, qTile, /*row_dim=*/1);
+  CopyAsyncOp::create(b, loc, doBuf, rowsAt, doTile, /*row_dim=*/1);
+  lse = LoadOp::create(b, loc, tile({rows}), lseBuf,
+                       ValueRange{batchIndex, head, keys.i0}, /*row_dim=*/2);
+  Value delta = sweep(SplatOp::create(b, loc, tile({rows}), b.getF32FloatAttr(0.0)),
+                      [&](Value acc, Value c0, Value count) -> Value {
+                        auto [p, dp] = probabilities(c0, count);
+                        return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);
+                      });
+  Value dq = sweep(
+      SplatOp::create(b, loc, tile({rows, headDim}), b.getF32FloatAttr(0.0)),
+      [&](Value acc, Value c0, Value count) {
+        return accumulate(acc, delta, c0, count);
+      });
+  StoreOp::create(b, loc, dq, dqBuf, rowsAt, b.getI64IntegerAttr(1),
+                  b.getF32FloatAttr(op.getScale().convertToDouble()));
+}
+
+} // namespace
+
+bool mlir::wm::supportsAttentionGradProgram(DmaAttentionGradOp op) {
+  auto query = op.getQuery().getType();
+  Type element = query.getElementType();
+  int64_t headDim = query.getDimSize(3);
+  return query.hasStaticShape() && op.getKey().getType().hasStaticShape() &&
+         (element.isBF16() || element.isF16()) && headDim % 32 == 0 &&
+         headDim <= kGradMaxHeadDim;
+}
+
+KernelConfigAttr mlir::wm::attentionGradConfig(MLIRContext *context) {
+  return KernelConfigAttr::get(context, kGradWarps, kGradWarpRows,
+                               /*stages=*/1, kGradCandidates,
+                               kGradWarps * kGradWarpRows,
+                               /*q_in_registers=*/false, /*wgmma=*/false);
+}
+
+ProgramOp mlir::wm::buildAttentionGradProgram(OpBuilder &b,
+                                              DmaAttentionGradOp op,
+                                              ValueRange buffers) {
+  Location loc = op.getLoc();
+  KernelConfigAttr config = attentionGradConfig(op.getContext());
+  auto query = op.getQuery().getType();
+  SmallVector<int64_t> grid = {
+      static_cast<int64_t>(
+          llvm::divideCeil(query.getDimSize(1), config.getBlockRows())),
+      query.getDimSize(0), query.getDimSize(2)};
+  return ProgramOp::create(b, loc, "dma_attention_grad_mma", grid, config,
+                           buffers, [&](OpBuilder &body, Block &block) {
+                             AttentionGradProgram(body, loc, op, config)
+                                 .build(block);
+                           });
+}
