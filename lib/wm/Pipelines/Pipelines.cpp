@@ -24,6 +24,9 @@ static void buildWMToLoops(OpPassManager &pm,
                            const CPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
   if (options.gpuKernels) {
+    // One selection where the graph asks for the thresholds the attention
+    // selects as well (a training forward returns them for the backward).
+    pm.addPass(createCSEPass());
     // Exactly what wm-to-nvvm launches, each program a loop nest.
     pm.addPass(createConvertWMToGPU(ConvertWMToGPUOptions{
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
@@ -83,6 +86,9 @@ void mlir::wm::buildWMToCPUPipeline(OpPassManager &pm,
 void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                                      const GPUPipelineOptions &options) {
   pm.addPass(createWMSelectKeys(WMSelectKeysOptions{options.blockK}));
+  // One selection where the graph asks for the thresholds the attention
+  // selects as well (a training forward returns them for the backward).
+  pm.addPass(createCSEPass());
   pm.addPass(createConvertWMToGPU(
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
