@@ -90,15 +90,17 @@ TC_CASES = {
 
 # The programs convert-wm-to-gpu launches on the H200 (the tensor-core one,
 # and the deterministic row programs), as loops.
-@pytest.mark.parametrize("deterministic", [False, True])
+# grad_warps=8: blocks and key tiles of 128.
+@pytest.mark.parametrize("options", [{}, {"grad_warps": 8}, {"deterministic": True}],
+                         ids=["w4", "w8", "deterministic"])
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("case", sorted(TC_CASES))
-def test_tensor_core_attention_grad_vs_numpy(case, dtype, deterministic):
-    if deterministic and case not in ("gqa_causal", "noncausal"):
-        pytest.skip("the row programs' shapes are covered above")
+def test_tensor_core_attention_grad_vs_numpy(case, dtype, options):
+    if options and case not in ("gqa_causal", "noncausal", "global", "chunk"):
+        pytest.skip("the other options' shapes are covered by these four")
     c = TC_CASES[case]
     check_attention_grad(*c[:6], dtype=dtype, window=c[6], causal=c[7], scope=c[8],
-                         gpu_kernels=True, deterministic=deterministic)
+                         gpu_kernels=True, **options)
 
 
 def loss(q, k, v, bias, r, **attrs):

@@ -37,10 +37,10 @@ MAX_BLOCK_SIZE = 4096
 CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
                "compact_keys": "bool", "tile_programs": "bool", "mma_warps": "count",
                "mma_warp_rows": "count", "wgmma": "bool", "gpu_kernels": "bool",
-               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool",
+               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "grad_warps": "count",
                "threads_per_block": "threads"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
-               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "wgmma": "bool",
+               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "grad_warps": "count", "wgmma": "bool",
                "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
 # CUDA's limit on the threads of one block.
 MAX_THREADS_PER_BLOCK = 1024
@@ -756,7 +756,7 @@ def _pipeline_options(target: str, known: Dict[str, str], options: Dict[str, obj
         if kind == "format" and value not in GPU_FORMATS:
             raise GraphError(f"compile: unknown format {value!r} (valid: {', '.join(GPU_FORMATS)})")
         if kind == "text" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z0-9_+.,-]*", value)):
-            raise GraphError(f"compile: {key} must be a plain string like '+ptx80', got {value!r}")
+            raise GraphError(f"compile: {key} must be a plain string like '+ptx81', got {value!r}")
         parts.append(f"{key.replace('_', '-')}={_option(value)}")
     return " ".join(parts)
 

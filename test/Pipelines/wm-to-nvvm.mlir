@@ -20,7 +20,7 @@
 // CHIP-NOT: LLVM ERROR
 
 // CHECK: gpu.launch_func @wm_kernels::@dma_attention_mma
-// CHECK: gpu.binary @wm_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">
+// CHECK: gpu.binary @wm_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx81">
 // CHECK-SAME: .target sm_90a
 // CHECK-SAME: .extern .shared .align 16 .b8 wm_dynamic_shared[];
 // Kernels in program order: bias, selection, attention.

@@ -57,6 +57,10 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: gradients by the deterministic row "
                      "programs"),
       llvm::cl::init(false)};
+  Option<int64_t> gradWarps{
+      *this, "grad-warps",
+      llvm::cl::desc("With gpu-kernels: warps per backward CTA, 4 or 8"),
+      llvm::cl::init(4)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -67,8 +71,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
                            llvm::cl::init("sm_90a")};
   Option<std::string> features{*this, "features",
-                               llvm::cl::desc("PTX features"),
-                               llvm::cl::init("+ptx80")};
+                               llvm::cl::desc("PTX features (8.1: vector "
+                                              "reductions)"),
+                               llvm::cl::init("+ptx81")};
   Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Kernel binary: isa (PTX) or bin (cubin, needs ptxas)"),
@@ -87,6 +92,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Gradients by the deterministic row programs (no "
                      "atomics, O(Lq Lk D))"),
       llvm::cl::init(false)};
+  Option<int64_t> gradWarps{*this, "grad-warps",
+                            llvm::cl::desc("Warps per backward CTA, 4 or 8"),
+                            llvm::cl::init(4)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

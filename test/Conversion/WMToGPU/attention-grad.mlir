@@ -41,7 +41,9 @@
 // P^T and dS^T as A fragments: ldmatrix.trans of the 16-bit tiles.
 // GPU: nvvm.ldmatrix {{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>}
 // GPU: nvvm.mma.sync
+// dBias: one f32 atomic per warp and column; dK, dV: 16-byte vector reductions.
 // GPU: llvm.atomicrmw fadd {{.*}} monotonic
+// GPU: llvm.inline_asm has_side_effects "red.global.add.v4.f32 [$0], {$1, $2, $3, $4};"
 func.func @grad(%in_q_buffer: memref<1x80x2x32xbf16>, %in_k_buffer: memref<1x80x1x32xbf16>, %in_v_buffer: memref<1x80x1x32xbf16>, %in_bias_buffer: memref<1x1x80xf32>, %in_tau_buffer: memref<1x1x80xf32>, %in_out_buffer: memref<1x80x2x32xbf16>, %in_lse_buffer: memref<1x2x80xf32>, %in_dout_buffer: memref<1x80x2x32xbf16>, %out0: memref<1x80x2x32xbf16>, %out1: memref<1x80x1x32xbf16>, %out2: memref<1x80x1x32xbf16>, %out3: memref<1x1x80xf32>) attributes {llvm.emit_c_interface} {
   %in_q = bufferization.to_tensor %in_q_buffer restrict : memref<1x80x2x32xbf16> to tensor<1x80x2x32xbf16>
   %in_k = bufferization.to_tensor %in_k_buffer restrict : memref<1x80x1x32xbf16> to tensor<1x80x1x32xbf16>

@@ -171,7 +171,8 @@ void dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
 /// (in f32 scratch when dK and dV are 16-bit), the tile program of
 /// buildAttentionGradProgram, then dK and dV rounded into their buffers.
 void dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
-                             DmaAttentionGradOp op, ValueRange buffers);
+                             DmaAttentionGradOp op, ValueRange buffers,
+                             int64_t warps);
 
 /// The row programs of wm.dma_bias_grad on buffers (values, w_dt, a,
 /// [dt_bias], grad_bias, then its results), launched at `host`.

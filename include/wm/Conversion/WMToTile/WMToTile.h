@@ -55,16 +55,18 @@ tile::ProgramOp buildAttentionProgram(OpBuilder &b, DmaThresholdAttentionOp op,
 /// registers).
 bool supportsAttentionGradProgram(DmaAttentionGradOp op);
 
-/// The config of the backward program: 4 warps of 16 rows and tiles of 64
-/// keys, so that a tile of keys has the rows of a query block (dK and dV
-/// tiles are register tiles of the block's shape).
-tile::KernelConfigAttr attentionGradConfig(MLIRContext *context);
+/// The config of the backward program: `warps` (4 or 8) warps of 16 rows
+/// and tiles of as many keys as rows, so that dK and dV tiles are register
+/// tiles of the block's shape. 8 warps halve the atomics per kept pair.
+tile::KernelConfigAttr attentionGradConfig(MLIRContext *context,
+                                           int64_t warps);
 
 /// Builds the backward program of `op` (dma_attention_grad_mma) at `b` on
 /// buffers (q, k, v, bias, tau, lse, dout, dq, dk, dv, dbias): it stores dq
 /// and adds into dk, dv and dbias (f32, zero beforehand) atomically.
 tile::ProgramOp buildAttentionGradProgram(OpBuilder &b, DmaAttentionGradOp op,
-                                          ValueRange buffers);
+                                          ValueRange buffers,
+                                          tile::KernelConfigAttr config);
 
 /// wm.dma_threshold_attention on tensors -> its tile program on buffers.
 void populateWMToTilePatterns(RewritePatternSet &patterns,

@@ -2,8 +2,8 @@
 //
 // Element-wise ops on C fragments (each lane knows the rows A and B of its
 // values), row sums over a quad, the 16-bit stores that let mma read P and
-// dS transposed, and the f32 atomics of the scatters: red.global.add from
-// each lane for dK and dV rows, and for the column sums of dS one per warp
+// dS transposed, and the f32 atomics of the scatters: 16-byte vector
+// reductions for dK and dV rows, and for the column sums of dS one per warp
 // and column after an xor reduction over the warp's row groups.
 //
 //===----------------------------------------------------------------------===//
@@ -189,6 +189,26 @@ struct StoreToGPU : TilePattern<StoreOp> {
   }
 };
 
+/// `*ptr += (a, b, c, d)` on four consecutive f32 of global memory, 16-byte
+/// aligned: one red.global.add.v4.f32 (sm_90, PTX 8.1), which the NVVM
+/// dialect lacks. The L2 serves a vector reduction as one operation: a
+/// quarter of the scalar ones, which bound the backward's dK and dV.
+void atomicAddFour(Emitter &e, Value ptr, ArrayRef<Value> four) {
+  OpBuilder &b = e.builder();
+  Value address = LLVM::PtrToIntOp::create(b, e.location(), b.getI64Type(), ptr);
+  SmallVector<Value> operands = {address};
+  operands.append(four.begin(), four.end());
+  LLVM::InlineAsmOp::create(
+      b, e.location(), TypeRange{}, operands,
+      "red.global.add.v4.f32 [$0], {$1, $2, $3, $4};", "l,f,f,f,f",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+      ArrayAttr());
+}
+
+/// Lanes 2k and 2k + 1 of a quad trade pairs so that the even one holds
+/// four consecutive columns of row A and the odd one those of row B; each
+/// adds them with one vector reduction.
 struct ScatterAddToGPU : TilePattern<ScatterAddOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -204,27 +224,39 @@ struct ScatterAddToGPU : TilePattern<ScatterAddOp> {
     Value base = e.basePointer(dst);
     ValueRange v = adaptor.getTile();
     int64_t colTiles = op.getTile().getType().getShape()[1] / 8;
-    for (int64_t r = 0; r < kernel.rowTiles(); ++r)
-      for (auto [relative, x] : {std::pair{kernel.rowA[r], 0},
-                                 std::pair{kernel.rowB[r], 2}}) {
-        Value slot = e.addi(first, relative);
-        e.ifThen(e.cmpi(CmpIPredicate::ult, slot, count), [&] {
-          SmallVector<Value> at = indices;
-          at.insert(at.begin() + rowDim, keyIn(e, rows, slot));
-          Value row = linearOffset(e, type, at);
-          for (int64_t nt = 0; nt < colTiles; ++nt) {
-            int64_t n = (r * colTiles + nt) * 4 + x;
-            Value col = e.toI64(e.addi(e.index(nt * 8),
-                                       e.muli(kernel.quad, e.index(2))));
-            Value ptr = e.elementPointer(base, e.builder().getF32Type(),
-                                         e.addi(row, col));
-            atomicAdd(e, ptr, e.mul(scale, v[n]));
-            atomicAdd(e,
-                      e.elementPointer(ptr, e.builder().getF32Type(), e.i64(1)),
-                      e.mul(scale, v[n + 1]));
-          }
-        });
+    Value odd = e.cmpi(CmpIPredicate::eq, e.remi(kernel.quad, e.index(2)),
+                       e.index(1));
+    // The lane's four columns start at 2 (quad - quad % 2).
+    Value column = e.muli(e.subi(kernel.quad, e.remi(kernel.quad, e.index(2))),
+                          e.index(2));
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
+      Value relative = e.select(odd, kernel.rowB[r], kernel.rowA[r]);
+      SmallVector<Value> four;
+      for (int64_t nt = 0; nt < colTiles; ++nt) {
+        int64_t n = (r * colTiles + nt) * 4;
+        // Send the row the partner keeps, receive the partner's half of ours.
+        SmallVector<Value> mine, sent;
+        for (int64_t x = 0; x < 2; ++x) {
+          Value a = e.mul(scale, v[n + x]), b = e.mul(scale, v[n + 2 + x]);
+          mine.push_back(e.select(odd, b, a));
+          sent.push_back(e.select(odd, a, b));
+        }
+        Value got0 = e.shuffleXor(sent[0], 1), got1 = e.shuffleXor(sent[1], 1);
+        four.append({e.select(odd, got0, mine[0]), e.select(odd, got1, mine[1]),
+                     e.select(odd, mine[0], got0), e.select(odd, mine[1], got1)});
       }
+      Value slot = e.addi(first, relative);
+      e.ifThen(e.cmpi(CmpIPredicate::ult, slot, count), [&] {
+        SmallVector<Value> at = indices;
+        at.insert(at.begin() + rowDim, keyIn(e, rows, slot));
+        Value row = e.addi(linearOffset(e, type, at), e.toI64(column));
+        for (int64_t nt = 0; nt < colTiles; ++nt) {
+          Value ptr = e.elementPointer(base, e.builder().getF32Type(),
+                                       e.addi(row, e.i64(nt * 8)));
+          atomicAddFour(e, ptr, ArrayRef<Value>(four).slice(nt * 4, 4));
+        }
+      });
+    }
     rewriter.eraseOp(op);
     return success();
   }

@@ -244,7 +244,8 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
 }
 
 void mlir::wm::dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
-                                       DmaAttentionGradOp op, ValueRange args) {
+                                       DmaAttentionGradOp op, ValueRange args,
+                                       int64_t warps) {
   Location loc = op.getLoc();
   Value dq = args[8], dk = args[9], dv = args[10], dbias = args[11];
   auto keyType = cast<MemRefType>(dk.getType());
@@ -275,7 +276,8 @@ void mlir::wm::dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
                  });
   buildAttentionGradProgram(host, op,
                             {args[0], args[1], args[2], args[3], args[4],
-                             args[6], args[7], dq, dk32, dv32, dbias});
+                             args[6], args[7], dq, dk32, dv32, dbias},
+                            attentionGradConfig(op.getContext(), warps));
   if (!narrow)
     return;
   factory.launch(host, loc, "dma_grad_round", {dk32, dv32, dk, dv},

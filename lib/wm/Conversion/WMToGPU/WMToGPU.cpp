@@ -265,7 +265,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
-                              bool deterministic,
+                              bool deterministic, int64_t gradWarps,
                               const AttentionKernelOptions &kernelOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
@@ -341,7 +341,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         })
         .Case([&](DmaAttentionGradOp o) {
           if (tensorCores && !deterministic && supportsAttentionGradProgram(o))
-            dmaAttentionGradProgram(factory, host, o, args);
+            dmaAttentionGradProgram(factory, host, o, args, gradWarps);
           else
             dmaAttentionGradKernels(factory, host, o, args);
         })
@@ -404,6 +404,10 @@ struct ConvertWMToGPUPass
       module.emitError() << "mma-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
+    if (gradWarps != 4 && gradWarps != 8) {
+      module.emitError() << "grad-warps must be 4 or 8";
+      return signalPassFailure();
+    }
     if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {
       module.emitError() << "mma-warp-rows must be 0 (automatic), 16 or 32";
       return signalPassFailure();
@@ -420,6 +424,7 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect, deterministic,
+                                             gradWarps,
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -1,7 +1,7 @@
 //===- DMAGrad.cpp - wm.dma_attention_grad to its tile program ------------===//
 //
 // The backward of spec section 1.4 on tensor cores, one program instance per
-// (block of 64 query rows, batch, head), over the same candidate lists as
+// (block of 64 or 128 query rows, batch, head), over the same candidate lists as
 // the forward (QueryBlockKeys), so the work is O(L (W + rows)) and a key the
 // rows do not keep costs nothing:
 //
@@ -32,9 +32,10 @@ using namespace mlir::wm::tile;
 
 namespace {
 
-constexpr int64_t kGradWarps = 4;
 constexpr int64_t kGradWarpRows = 16;
-constexpr int64_t kGradCandidates = 4096;
+/// Candidate slots per warp: 4096 for 4 warps, 2048 for 8 (whose 128-row
+/// tiles take the rest of the shared memory).
+constexpr int64_t kGradCandidateWords = 16384;
 constexpr int64_t kGradMaxHeadDim = 128;
 
 /// Builds the region of one backward program.
@@ -223,18 +224,19 @@ bool mlir::wm::supportsAttentionGradProgram(DmaAttentionGradOp op) {
          headDim <= kGradMaxHeadDim;
 }
 
-KernelConfigAttr mlir::wm::attentionGradConfig(MLIRContext *context) {
-  return KernelConfigAttr::get(context, kGradWarps, kGradWarpRows,
-                               /*stages=*/1, kGradCandidates,
-                               kGradWarps * kGradWarpRows,
+KernelConfigAttr mlir::wm::attentionGradConfig(MLIRContext *context,
+                                               int64_t warps) {
+  return KernelConfigAttr::get(context, warps, kGradWarpRows,
+                               /*stages=*/1, kGradCandidateWords / warps,
+                               warps * kGradWarpRows,
                                /*q_in_registers=*/false, /*wgmma=*/false);
 }
 
 ProgramOp mlir::wm::buildAttentionGradProgram(OpBuilder &b,
                                               DmaAttentionGradOp op,
-                                              ValueRange buffers) {
+                                              ValueRange buffers,
+                                              KernelConfigAttr config) {
   Location loc = op.getLoc();
-  KernelConfigAttr config = attentionGradConfig(op.getContext());
   auto query = op.getQuery().getType();
   SmallVector<int64_t> grid = {
       static_cast<int64_t>(
