@@ -90,9 +90,9 @@ TC_CASES = {
 
 # The programs convert-wm-to-gpu launches on the H200 (the tensor-core one,
 # and the deterministic row programs), as loops.
-# grad_warps=8: blocks and key tiles of 128.
+# grad_warps=8: blocks and key tiles of 128 (the default from 4096 rows on).
 @pytest.mark.parametrize("options", [{}, {"grad_warps": 8}, {"deterministic": True}],
-                         ids=["w4", "w8", "deterministic"])
+                         ids=["auto", "w8", "deterministic"])
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("case", sorted(TC_CASES))
 def test_tensor_core_attention_grad_vs_numpy(case, dtype, options):

@@ -77,9 +77,9 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Gradients by the deterministic row programs (one writer per "
            "element, O(Lq Lk D)) instead of the tensor-core program, whose "
            "atomic f32 sums of dK, dV and dBias vary in their last bits">,
-    Option<"gradWarps", "grad-warps", "int64_t", /*default=*/"4",
+    Option<"gradWarps", "grad-warps", "int64_t", /*default=*/"0",
            "Warps of 16 query rows per backward CTA, 4 or 8 (tiles of as "
-           "many keys as rows)">,
+           "many keys as rows); 0: 8 from 4096 query rows on, else 4">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

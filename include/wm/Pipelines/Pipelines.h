@@ -59,8 +59,9 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(false)};
   Option<int64_t> gradWarps{
       *this, "grad-warps",
-      llvm::cl::desc("With gpu-kernels: warps per backward CTA, 4 or 8"),
-      llvm::cl::init(4)};
+      llvm::cl::desc("With gpu-kernels: warps per backward CTA, 4 or 8 (0: "
+                     "automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -93,8 +94,9 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                      "atomics, O(Lq Lk D))"),
       llvm::cl::init(false)};
   Option<int64_t> gradWarps{*this, "grad-warps",
-                            llvm::cl::desc("Warps per backward CTA, 4 or 8"),
-                            llvm::cl::init(4)};
+                            llvm::cl::desc("Warps per backward CTA, 4 or 8 "
+                                           "(0: automatic)"),
+                            llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

@@ -1,6 +1,8 @@
 // RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s
 // RUN: wm-opt %s --convert-wm-to-gpu="deterministic=true" | FileCheck %s --check-prefix=DET
 // RUN: wm-opt %s --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
+// RUN: wm-opt %s --convert-wm-to-gpu="grad-warps=8" | FileCheck %s --check-prefix=W8
+// RUN: not wm-opt %s --convert-wm-to-gpu="grad-warps=6" 2>&1 | FileCheck %s --check-prefix=BAD
 // The DMA backward: dK/dV/dBias zeroed in f32, the tensor-core program over
 // the candidate lists (sweep 1: Dr; sweep 2: dS, dQ, the atomic scatters),
 // then dK and dV rounded to bf16; deterministic=true keeps the row programs.
@@ -30,6 +32,10 @@
 // CHECK: wm_tile.scatter_add {{.*}} {row_dim = 1 : i64, scale = 0.176776{{[0-9]*}} : f32}
 // CHECK: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 0.176776{{[0-9]*}} : f32}
 // CHECK: wm_tile.program "dma_grad_round"
+
+// 8 warps: blocks of 128 rows, key tiles of 128, half the candidate slots.
+// W8: wm_tile.program "dma_attention_grad_mma" grid [1, 1, 2] config <warps = 8, warp_rows = 16, stages = 1, candidates = 2048, tile_keys = 128
+// BAD: grad-warps must be 0 (automatic), 4 or 8
 
 // DET-NOT: dma_attention_grad_mma
 // DET: wm_tile.program "dma_grad_delta"

@@ -55,10 +55,11 @@ tile::ProgramOp buildAttentionProgram(OpBuilder &b, DmaThresholdAttentionOp op,
 /// registers).
 bool supportsAttentionGradProgram(DmaAttentionGradOp op);
 
-/// The config of the backward program: `warps` (4 or 8) warps of 16 rows
-/// and tiles of as many keys as rows, so that dK and dV tiles are register
-/// tiles of the block's shape. 8 warps halve the atomics per kept pair.
-tile::KernelConfigAttr attentionGradConfig(MLIRContext *context,
+/// The config of the backward program of `op`: `warps` (4 or 8; 0: 8 from
+/// 4096 query rows on) warps of 16 rows and tiles of as many keys as rows,
+/// so that dK and dV tiles are register tiles of the block's shape. 8 warps
+/// halve the atomics per kept pair.
+tile::KernelConfigAttr attentionGradConfig(DmaAttentionGradOp op,
                                            int64_t warps);
 
 /// Builds the backward program of `op` (dma_attention_grad_mma) at `b` on

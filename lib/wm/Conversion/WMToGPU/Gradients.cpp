@@ -277,7 +277,7 @@ void mlir::wm::dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
   buildAttentionGradProgram(host, op,
                             {args[0], args[1], args[2], args[3], args[4],
                              args[6], args[7], dq, dk32, dv32, dbias},
-                            attentionGradConfig(op.getContext(), warps));
+                            attentionGradConfig(op, warps));
   if (!narrow)
     return;
   factory.launch(host, loc, "dma_grad_round", {dk32, dv32, dk, dv},

@@ -404,8 +404,8 @@ struct ConvertWMToGPUPass
       module.emitError() << "mma-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
-    if (gradWarps != 4 && gradWarps != 8) {
-      module.emitError() << "grad-warps must be 4 or 8";
+    if (gradWarps != 0 && gradWarps != 4 && gradWarps != 8) {
+      module.emitError() << "grad-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
     if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {

@@ -33,6 +33,10 @@ using namespace mlir::wm::tile;
 namespace {
 
 constexpr int64_t kGradWarpRows = 16;
+/// From this many query rows on, 8-warp CTAs: half the atomics per kept
+/// pair, and enough blocks to fill the SMs (H200, bench/dma_grad.py bench,
+/// v36: 4K 1.48 vs 1.73 ms, 16K/W2K 5.89 vs 6.63, 64K/W4K 47.5 vs 56.6).
+constexpr int64_t kGradEightWarpRows = 4096;
 /// Candidate slots per warp: 4096 for 4 warps, 2048 for 8 (whose 128-row
 /// tiles take the rest of the shared memory).
 constexpr int64_t kGradCandidateWords = 16384;
@@ -224,9 +228,11 @@ bool mlir::wm::supportsAttentionGradProgram(DmaAttentionGradOp op) {
          headDim <= kGradMaxHeadDim;
 }
 
-KernelConfigAttr mlir::wm::attentionGradConfig(MLIRContext *context,
+KernelConfigAttr mlir::wm::attentionGradConfig(DmaAttentionGradOp op,
                                                int64_t warps) {
-  return KernelConfigAttr::get(context, warps, kGradWarpRows,
+  if (warps == 0)
+    warps = op.getQuery().getType().getDimSize(1) >= kGradEightWarpRows ? 8 : 4;
+  return KernelConfigAttr::get(op.getContext(), warps, kGradWarpRows,
                                /*stages=*/1, kGradCandidateWords / warps,
                                warps * kGradWarpRows,
                                /*q_in_registers=*/false, /*wgmma=*/false);
