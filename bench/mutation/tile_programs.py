@@ -1,8 +1,9 @@
 """Mutation check of the tile-program stage: each mutation changes one piece
 of a GPU kernel's algorithm (the attention and selection programs of
-wm-to-tile, the scalar kernels of convert-wm-to-gpu, or their CPU lowering),
-rebuilds, and runs tests/test_tile_programs.py and
-tests/test_gpu_kernels_cpu.py. A mutation the suite does not catch is
+wm-to-tile, the backward's program, the scalar kernels of convert-wm-to-gpu,
+or their CPU lowering), rebuilds, and runs tests/test_tile_programs.py and
+tests/test_gpu_kernels_cpu.py (the backward's: the tensor-core cases of
+tests/test_dma_grad.py). A mutation the suite does not catch is
 printed as SURVIVED. Run from the repository root:
 
     python3 bench/mutation/tile_programs.py [--build DIR] [NAME-SUBSTRING ...]
@@ -13,6 +14,10 @@ import subprocess
 import sys
 
 DMA = "lib/wm/Conversion/WMToTile/DMA.cpp"
+KEYS = "lib/wm/Conversion/WMToTile/QueryBlockKeys.cpp"
+KEYS_H = "lib/wm/Conversion/WMToTile/QueryBlockKeys.h"
+GRAD = "lib/wm/Conversion/WMToTile/DMAGrad.cpp"
+GRAD_LOOPS = "lib/wm/Conversion/TileToLoops/Gradients.cpp"
 LOOPS = "lib/wm/Conversion/TileToLoops/Attention.cpp"
 MEMORY = "lib/wm/Conversion/TileToLoops/Memory.cpp"
 SELECT = "lib/wm/Conversion/WMToTile/Select.cpp"
@@ -20,26 +25,28 @@ SELECT_LOOPS = "lib/wm/Conversion/TileToLoops/Select.cpp"
 KERNELS = "lib/wm/Conversion/WMToGPU/WMToGPU.cpp"
 # The fast file first: with -x a caught mutation stops there.
 TESTS = ["tests/test_gpu_kernels_cpu.py", "tests/test_tile_programs.py"]
+# The backward's programs run on the CPU in these cases.
+GRAD_TESTS = ["tests/test_dma_grad.py", "-k", "tensor_core"]
 
-# (name, file, original text, mutated text)
+# (name, file, original text, mutated text[, tests])
 MUTATIONS = [
     # (+1 would only add a key every row masks: an equivalent mutant.)
-    ("causal key end -1", DMA,
-     "Value causalEnd = lb.addi(i1, lb.index(keys - queries));",
-     "Value causalEnd = lb.addi(i1, lb.index(keys - queries - 1));"),
-    ("non-causal key end -1", DMA, ": lb.index(keys);", ": lb.index(keys - 1);"),
-    ("whole-tile causal limit +1", DMA,
-     "Value firstLimit = lb.addi(i0, lb.index(keys - queries));",
-     "Value firstLimit = lb.addi(i0, lb.index(keys - queries + 1));"),
-    ("whole-tile presence bound", DMA,
+    ("causal key end -1", KEYS,
+     "Value causalEnd = lb.addi(i1, lb.index(rule.keys - rule.queries));",
+     "Value causalEnd = lb.addi(i1, lb.index(rule.keys - rule.queries - 1));"),
+    ("non-causal key end -1", KEYS, ": lb.index(rule.keys);", ": lb.index(rule.keys - 1);"),
+    ("whole-tile causal limit +1", KEYS,
+     "Value firstLimit = lb.addi(i0, lb.index(rule.keys - rule.queries));",
+     "Value firstLimit = lb.addi(i0, lb.index(rule.keys - rule.queries + 1));"),
+    ("whole-tile presence bound", KEYS,
      "Value tileEnd = lb.addi(c0, lb.index(tileKeys));",
      "Value tileEnd = lb.addi(c0, lb.index(tileKeys - 1));"),
-    ("score causal offset", DMA, "b.getI64IntegerAttr(keys - queries),",
-     "b.getI64IntegerAttr(keys - queries + 1),"),
-    ("skip level: bias test dropped", DMA,
-     "[&] { return score(selection ? ScoreTests::bias : ScoreTests::none); },",
-     "[&] { return score(ScoreTests::none); },"),
-    ("tau_max from the lowest threshold", DMA, "tauMax = thresholds.getHigh();",
+    ("score causal offset", KEYS, "b.getI64IntegerAttr(rule.keys - rule.queries),",
+     "b.getI64IntegerAttr(rule.keys - rule.queries + 1),"),
+    ("skip level: bias test dropped", KEYS,
+     "return score(rule.selection ? ScoreTests::bias : ScoreTests::none);",
+     "return score(ScoreTests::none);"),
+    ("tau_max from the lowest threshold", KEYS, "tauMax = thresholds.getHigh();",
      "tauMax = thresholds.getLow();"),
     # (ULT -> OLT, a NaN tile minimum skipping the test, is equivalent: a
     # whole tile's NaN key is kept by every row of the block, which is NaN
@@ -47,14 +54,14 @@ MUTATIONS = [
     ("tau_max tile minimum without the last key", LOOPS,
      "lb.index(0), lb.index(shape[1]), lb.f32(INFINITY), [&](Value c, Value m) {",
      "lb.index(0), lb.index(shape[1] - 1), lb.f32(INFINITY), [&](Value c, Value m) {"),
-    ("log2(e) constant", DMA, "constexpr double kLog2E = 1.4426950408889634;",
+    ("log2(e) constant", KEYS_H, "constexpr double kLog2E = 1.4426950408889634;",
      "constexpr double kLog2E = 1.4436950408889634;"),
-    ("ln 2 constant", DMA, "constexpr double kLn2 = 0.6931471805599453;",
+    ("ln 2 constant", KEYS_H, "constexpr double kLn2 = 0.6931471805599453;",
      "constexpr double kLn2 = 0.6941471805599453;"),
-    ("thresholds rows end", DMA, "ValueRange{batchIndex, group, i0}, lb.index(queries),",
-     "ValueRange{batchIndex, group, i0}, lb.index(queries - 1),"),
-    ("NaN thresholds as +inf swapped", DMA, "/*nan_as_inf=*/!exact);",
-     "/*nan_as_inf=*/exact);"),
+    ("thresholds rows end", KEYS, "lb.index(rule.queries), /*nan_as_inf=*/!rule.exact);",
+     "lb.index(rule.queries - 1), /*nan_as_inf=*/!rule.exact);"),
+    ("NaN thresholds as +inf swapped", KEYS, "/*nan_as_inf=*/!rule.exact);",
+     "/*nan_as_inf=*/rule.exact);"),
     ("two-stage prefetch into the current stage", DMA,
      "lb.ifThen(hasNext, [&] { issueTile(next, other, count, true, true); });",
      "lb.ifThen(hasNext, [&] { issueTile(next, stage, count, true, true); });"),
@@ -110,6 +117,34 @@ MUTATIONS = [
     ("row selection prefix", KERNELS,
      "Value end = perRow ? lb.addi(i, lb.index(keys - queries + 1))",
      "Value end = perRow ? lb.addi(i, lb.index(keys - queries + 2))"),
+    # The backward's program (wm.dma_attention_grad on tensor cores) and the
+    # CPU lowering of its tile ops. (Equivalent: rows past the end counted
+    # live, since their Q and dO rows are zeros, so dP, Dr and dS are 0; a
+    # -inf score kept, since 2^(-inf - lse) is 0 anyway; a scatter of the
+    # slot past the list, whose row of P and dS is masked to 0.)
+    ("grad: dK unscaled", GRAD, "keyRows(dsTile, qTile, dkBuf, op.getScale().convertToDouble());",
+     "keyRows(dsTile, qTile, dkBuf, 1.0);", GRAD_TESTS),
+    ("grad: dV from dS", GRAD, "keyRows(pTile, doTile, dvBuf, 1.0);",
+     "keyRows(dsTile, doTile, dvBuf, 1.0);", GRAD_TESTS),
+    ("grad: Dr not accumulated", GRAD,
+     "return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);", "return acc;", GRAD_TESTS),
+    ("grad: lse in the log2 domain", GRAD, "b.getF32FloatAttr(kLog2E));",
+     "b.getF32FloatAttr(1.0));", GRAD_TESTS),
+    ("grad: dQ unscaled", GRAD, "b.getF32FloatAttr(op.getScale().convertToDouble()));",
+     "b.getF32FloatAttr(1.0));", GRAD_TESTS),
+    ("grad: dS sign of Dr", GRAD_LOOPS, "Value dp = lb.sub(lb.load(adaptor.getGradProbs(), rc),",
+     "Value dp = lb.add(lb.load(adaptor.getGradProbs(), rc),", GRAD_TESTS),
+    ("grad: scatter along the batch", GRAD_LOOPS, "at.insert(at.begin() + rowDim,",
+     "at.insert(at.begin(),", GRAD_TESTS),
+    ("grad: row_dot without the last column", GRAD_LOOPS,
+     "lb.index(0), lb.index(shape[1]), lb.load(adaptor.getAcc(), {r}),",
+     "lb.index(0), lb.index(shape[1] - 1), lb.load(adaptor.getAcc(), {r}),", GRAD_TESTS),
+    ("grad: column sums without the last row", GRAD_LOOPS,
+     "Value sum = lb.reduce(zero, lb.index(shape[0]), lb.f32(0.0),",
+     "Value sum = lb.reduce(zero, lb.index(shape[0] - 1), lb.f32(0.0),", GRAD_TESTS),
+    ("grad: transposed lhs read straight", "lib/wm/Conversion/TileToLoops/Matmul.cpp",
+     "Value a = op.getTransposeLhs() ? lb.load(lhs, {k, ij[0]})",
+     "Value a = op.getTransposeLhs() ? lb.load(lhs, {ij[0], k})", GRAD_TESTS),
 ]
 
 
@@ -120,14 +155,15 @@ def main():
         build, args = args[1], args[2:]
     chosen = [m for m in MUTATIONS if not args or any(a in m[0] for a in args)]
     survived = 0
-    for name, path, old, new in chosen:
+    for name, path, old, new, *tests in chosen:
         file = pathlib.Path(path)
         text = file.read_text()
         assert text.count(old) == 1, f"{name}: the original text is not unique in {path}"
         file.write_text(text.replace(old, new))
         try:
             subprocess.run(["ninja", "-C", build], check=True, capture_output=True)
-            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", *TESTS],
+            run = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q",
+                                  *(tests[0] if tests else TESTS)],
                                  capture_output=True)
             caught = run.returncode != 0
         finally:
