@@ -10,6 +10,7 @@
 //   sweep 2, per candidate tile: S, P, dP again; dS = P (dP - Dr);
 //     dQ += dS K (registers); dBias[keys] += colsum(dS);
 //     P and dS through shared memory: dV[keys] += P^T dO, dK[keys] += dS^T Q
+//     (the next tile's K, V and biases load meanwhile)
 //   dQ = scale dQ
 //
 // Dr comes from the same f32 P and dP as dS (not from a bf16 O), so the
@@ -74,14 +75,19 @@ private:
   Value shared(ArrayRef<int64_t> shape, Type element) {
     return AllocSharedOp::create(b, loc, SharedType::get(shape, element));
   }
-  /// Copies candidate tile `c0` (bias, K, V) and waits for it.
-  void loadTile(Value c0, Value count);
+  /// Starts the copies of candidate tile `c0` (bias, K, V), one group.
+  void issueTile(Value c0, Value count);
   /// P and dP of the loaded tile.
   std::pair<Value, Value> probabilities(Value c0, Value count);
-  /// Sweep 2's work on the loaded tile; returns dQ after it.
-  Value accumulate(Value dq, Value delta, Value c0, Value count);
-  /// A loop over the candidate tiles of every list carrying `init`.
-  Value sweep(Value init, function_ref<Value(Value, Value, Value)> body);
+  /// Sweep 2's work on the loaded tile; returns dQ after it. `issueNext`
+  /// starts the next tile's copies once K, V and the biases are read.
+  Value accumulate(Value dq, Value delta, Value c0, Value count,
+                   function_ref<void()> issueNext);
+  /// A loop over the candidate tiles of every list carrying `init`;
+  /// `body(acc, c0, count, issueNext)` returns the next acc. With
+  /// `prefetch` the body calls issueNext, else each tile loads at its top.
+  Value sweep(Value init, bool prefetch,
+              function_ref<Value(Value, Value, Value, function_ref<void()>)> body);
 
   OpBuilder &b;
   Location loc;
@@ -98,7 +104,7 @@ private:
   Value kTile, vTile, biasTile, qTile, doTile, pTile, dsTile;
 };
 
-void AttentionGradProgram::loadTile(Value c0, Value count) {
+void AttentionGradProgram::issueTile(Value c0, Value count) {
   Value zero = lb.index(0), group = keys.group;
   GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
                         keys.candidates, c0, count, biasTile, /*row_dim=*/2);
@@ -107,8 +113,6 @@ void AttentionGradProgram::loadTile(Value c0, Value count) {
   GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
                         keys.candidates, c0, count, vTile, /*row_dim=*/1);
   CommitOp::create(b, loc);
-  WaitOp::create(b, loc, 0);
-  BarrierOp::create(b, loc);
 }
 
 std::pair<Value, Value> AttentionGradProgram::probabilities(Value c0,
@@ -127,7 +131,8 @@ std::pair<Value, Value> AttentionGradProgram::probabilities(Value c0,
 }
 
 Value AttentionGradProgram::accumulate(Value dq, Value delta, Value c0,
-                                       Value count) {
+                                       Value count,
+                                       function_ref<void()> issueNext) {
   auto [p, dp] = probabilities(c0, count);
   Value ds = SoftmaxGradOp::create(b, loc, p.getType(), p, dp, delta);
   Value next = MatmulOp::create(b, loc, dq.getType(), ds, kTile, dq,
@@ -138,7 +143,10 @@ Value AttentionGradProgram::accumulate(Value dq, Value delta, Value c0,
                               c0, count);
   StoreSharedOp::create(b, loc, p, pTile);
   StoreSharedOp::create(b, loc, ds, dsTile);
+  // Every warp is past its reads of K, V and the biases: the next tile's
+  // copies overlap the transposed products and the scatters.
   BarrierOp::create(b, loc);
+  issueNext();
   auto keyRows = [&](Value lhs, Value rhs, Value dst, double scale) {
     Value part = MatmulOp::create(b, loc, tile({rows, headDim}), lhs, rhs,
                                   Value(), /*transpose_rhs=*/false,
@@ -153,21 +161,41 @@ Value AttentionGradProgram::accumulate(Value dq, Value delta, Value c0,
 }
 
 Value AttentionGradProgram::sweep(
-    Value init, function_ref<Value(Value, Value, Value)> body) {
+    Value init, bool prefetch,
+    function_ref<Value(Value, Value, Value, function_ref<void()>)> body) {
   int64_t tileKeys = config.getTileKeys();
   SmallVector<Value> final = keys.forEachList(
       init, [&](ValueRange state, Value count) -> SmallVector<Value> {
         Value zero = lb.index(0), one = lb.index(1);
         Value tiles = lb.ceilDiv(count, lb.index(tileKeys));
+        if (prefetch)
+          lb.ifThen(lb.cmpi(arith::CmpIPredicate::sgt, tiles, zero),
+                    [&] { issueTile(zero, count); });
         auto loop = scf::ForOp::create(b, loc, zero, tiles, one, state);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        Value c0 = lb.muli(loop.getInductionVar(), lb.index(tileKeys));
-        loadTile(c0, count);
-        Value next = body(loop.getRegionIterArgs()[0], c0, count);
-        // The next tile (or list) overwrites what this one read.
-        BarrierOp::create(b, loc);
-        scf::YieldOp::create(b, loc, next);
+        {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(loop.getBody());
+          Value t = loop.getInductionVar();
+          Value c0 = lb.muli(t, lb.index(tileKeys));
+          if (!prefetch)
+            issueTile(c0, count);
+          WaitOp::create(b, loc, 0);
+          BarrierOp::create(b, loc);
+          Value next = body(loop.getRegionIterArgs()[0], c0, count, [&] {
+            Value later = lb.addi(t, one);
+            lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, later, tiles), [&] {
+              issueTile(lb.muli(later, lb.index(tileKeys)), count);
+            });
+          });
+          // Without prefetch the next tile's copies overwrite what this one
+          // read; with it, the wait at the next tile's top orders them.
+          if (!prefetch)
+            BarrierOp::create(b, loc);
+          scf::YieldOp::create(b, loc, next);
+        }
+        // The next list's compaction overwrites the keys this one read.
+        if (prefetch)
+          BarrierOp::create(b, loc);
         return SmallVector<Value>(loop.getResults());
       });
   return final[0];
@@ -203,15 +231,18 @@ void AttentionGradProgram::build(Block &block) {
   CopyAsyncOp::create(b, loc, doBuf, rowsAt, doTile, /*row_dim=*/1);
   lse = LoadOp::create(b, loc, tile({rows}), lseBuf,
                        ValueRange{batchIndex, head, keys.i0}, /*row_dim=*/2);
-  Value delta = sweep(SplatOp::create(b, loc, tile({rows}), b.getF32FloatAttr(0.0)),
-                      [&](Value acc, Value c0, Value count) -> Value {
-                        auto [p, dp] = probabilities(c0, count);
-                        return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);
-                      });
+  Value delta = sweep(
+      SplatOp::create(b, loc, tile({rows}), b.getF32FloatAttr(0.0)),
+      /*prefetch=*/false,
+      [&](Value acc, Value c0, Value count, function_ref<void()>) -> Value {
+        auto [p, dp] = probabilities(c0, count);
+        return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);
+      });
   Value dq = sweep(
       SplatOp::create(b, loc, tile({rows, headDim}), b.getF32FloatAttr(0.0)),
-      [&](Value acc, Value c0, Value count) {
-        return accumulate(acc, delta, c0, count);
+      /*prefetch=*/true,
+      [&](Value acc, Value c0, Value count, function_ref<void()> issueNext) {
+        return accumulate(acc, delta, c0, count, issueNext);
       });
   StoreOp::create(b, loc, dq, dqBuf, rowsAt, b.getI64IntegerAttr(1),
                   b.getF32FloatAttr(op.getScale().convertToDouble()));
