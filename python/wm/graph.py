@@ -429,7 +429,8 @@ class Graph:
         the GPU kernel's tile program, with its mma_warps, mma_warp_rows,
         wgmma, unless tile_programs=False). gpu_kernels=True runs exactly the
         programs the GPU pipeline launches (with its tensor_cores,
-        block_select, threads_per_block), for DMA graphs."""
+        block_select, deterministic, grad_warps, threads_per_block), for DMA
+        graphs."""
         self._check_complete()
         if target == "cpu":
             opts = _pipeline_options("cpu", CPU_OPTIONS, options)

@@ -63,9 +63,10 @@ def compiler_version() -> Optional[str]:
         return None
 
 
-def _artifact(request: str, build) -> gpu.CompiledArtifact:
-    """The cached artifact of `request`, compiling `build()` (a wm.Graph) into
-    the cache first if it is missing."""
+def _artifact(request: str, build, **options) -> gpu.CompiledArtifact:
+    """The cached artifact of `request`, compiling `build()` (a wm.Graph, with
+    compile `options`, which the request names) into the cache first if it is
+    missing."""
     version = compiler_version()
     if version is None:
         raise RuntimeError("wm.torch: no compiler here and no cache filled by one: run "
@@ -86,7 +87,7 @@ def _artifact(request: str, build) -> gpu.CompiledArtifact:
             f.write(version + "\n")
         graph = build()
         fresh = tempfile.mkdtemp(prefix="wm-", dir=cache_dir())
-        graph.compile(CHIP, path=fresh)
+        graph.compile(CHIP, path=fresh, **options)
         with open(os.path.join(fresh, "ir.mlir"), "w") as f:
             f.write(graph.to_mlir())
         try:
@@ -97,13 +98,13 @@ def _artifact(request: str, build) -> gpu.CompiledArtifact:
     return _ARTIFACTS[key]
 
 
-def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale):
+def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale, deterministic):
     """(request, forward graph builder, backward graph builder)."""
     import wm
     Lq, Lk = qs[1], ks[1]
     W = window if window is not None else Lk
     request = (f"dma_attention q={qs} k={ks} bias={bs} dtype={dtype} window={window} "
-               f"causal={causal} scope={scope} scale={scale}")
+               f"causal={causal} scope={scope} scale={scale} deterministic={deterministic}")
 
     def inputs(g):
         return (g.input(qs, dtype, name="q"), g.input(ks, dtype, name="k"),
@@ -133,14 +134,15 @@ def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale):
 
 
 def prepare_dma_attention(q_shape, k_shape, dtype="bf16", *, window=None,
-                          causal=False, scope="prefix", scale=None) -> None:
+                          causal=False, scope="prefix", scale=None,
+                          deterministic=False) -> None:
     """Fills the cache for `dma_attention` on these shapes (needs the compiler)."""
     B, Lk, Hk = k_shape[0], k_shape[1], k_shape[2]
     request, forward, backward = _attention_graphs(
         tuple(q_shape), tuple(k_shape), (B, Hk, Lk), _dtype_name(dtype), window, causal, scope,
-        scale)
+        scale, deterministic)
     _artifact(request + " fwd", forward)
-    _artifact(request + " bwd", backward)
+    _artifact(request + " bwd", backward, deterministic=deterministic)
 
 
 _Function = torch.autograd.Function if torch is not None else object
@@ -148,17 +150,18 @@ _Function = torch.autograd.Function if torch is not None else object
 
 class _DmaAttention(_Function):
     @staticmethod
-    def forward(ctx, q, k, v, bias, window, causal, scope, scale):
+    def forward(ctx, q, k, v, bias, window, causal, scope, scale, deterministic):
         if q.dtype not in (torch.bfloat16, torch.float16) or k.dtype != q.dtype or v.dtype != q.dtype:
             raise TypeError(f"wm.torch.dma_attention: q, k, v must share bf16 or f16, got "
                             f"{q.dtype}, {k.dtype}, {v.dtype}")
         request, forward, backward = _attention_graphs(
             tuple(q.shape), tuple(k.shape), tuple(bias.shape), _dtype_name(q.dtype),
-            window, causal, scope, scale)
+            window, causal, scope, scale, deterministic)
         args = (q.contiguous(), k.contiguous(), v.contiguous(), bias.float().contiguous())
         out, lse, tau = _artifact(request + " fwd", forward)(*args)
         ctx.save_for_backward(*args, tau, out, lse)
         ctx.backward_artifact = (request + " bwd", backward)
+        ctx.deterministic = deterministic
         ctx.bias_dtype = bias.dtype
         ctx.mark_non_differentiable(lse)
         return out, lse
@@ -166,17 +169,21 @@ class _DmaAttention(_Function):
     @staticmethod
     def backward(ctx, dout, _dlse):
         q, k, v, bias, tau, out, lse = ctx.saved_tensors
-        dq, dk, dv, dbias = _artifact(*ctx.backward_artifact)(
+        dq, dk, dv, dbias = _artifact(*ctx.backward_artifact,
+                                      deterministic=ctx.deterministic)(
             q, k, v, bias, tau, out, lse, dout.contiguous())
-        return dq, dk, dv, dbias.to(ctx.bias_dtype), None, None, None, None
+        return dq, dk, dv, dbias.to(ctx.bias_dtype), None, None, None, None, None
 
 
 def dma_attention(q, k, v, bias, *, window: Optional[int] = None, causal: bool = False,
                   scope: str = "prefix", scale: Optional[float] = None,
-                  return_lse: bool = False):
+                  return_lse: bool = False, deterministic: bool = False):
     """Dynamic mask attention (spec 1.2-1.3), differentiable in q, k, v and
-    bias; out (B, L, H, D), and lse (B, H, L) with return_lse."""
-    out, lse = _DmaAttention.apply(q, k, v, bias, window, causal, scope, scale)
+    bias; out (B, L, H, D), and lse (B, H, L) with return_lse. The backward
+    sums dK, dV and dBias with f32 atomics (bits vary between runs);
+    deterministic=True takes the deterministic row programs (slow)."""
+    out, lse = _DmaAttention.apply(q, k, v, bias, window, causal, scope, scale,
+                                   deterministic)
     return (out, lse) if return_lse else out
 
 
