@@ -40,18 +40,13 @@ namespace {
 constexpr int64_t kWarpsFillingAnSm = 8;
 
 /// Builds the region of one attention program.
-class AttentionProgram {
+class AttentionProgram : AttentionDims {
 public:
   AttentionProgram(OpBuilder &b, Location loc, DmaThresholdAttentionOp op,
                    KernelConfigAttr config)
-      : b(b), loc(loc), lb(b, loc), op(op), config(config),
+      : AttentionDims(op.getQuery().getType(), op.getKey().getType()), b(b),
+        loc(loc), lb(b, loc), op(op), config(config),
         keys(b, loc, keepRule(op), config) {
-    auto query = op.getQuery().getType();
-    queries = query.getDimSize(1);
-    heads = query.getDimSize(2);
-    headDim = query.getDimSize(3);
-    half = query.getElementType();
-    kvHeads = op.getKey().getType().getDimSize(2);
     rows = config.getBlockRows();
     tileKeys = config.getTileKeys();
   }
@@ -100,8 +95,7 @@ private:
   DmaThresholdAttentionOp op;
   KernelConfigAttr config;
   QueryBlockKeys keys;
-  int64_t queries, heads, headDim, kvHeads, rows, tileKeys;
-  Type half;
+  int64_t rows, tileKeys;
 
   Value qBuf, kBuf, vBuf, biasBuf, tauBuf, outBuf, lseBuf;
   Value queryBlock, batchIndex, head;

@@ -44,20 +44,13 @@ constexpr int64_t kGradCandidateWords = 16384;
 constexpr int64_t kGradMaxHeadDim = 128;
 
 /// Builds the region of one backward program.
-class AttentionGradProgram {
+class AttentionGradProgram : AttentionDims {
 public:
   AttentionGradProgram(OpBuilder &b, Location loc, DmaAttentionGradOp op,
                        KernelConfigAttr config)
-      : b(b), loc(loc), lb(b, loc), op(op), config(config),
-        keys(b, loc, keepRule(op), config) {
-    auto query = op.getQuery().getType();
-    queries = query.getDimSize(1);
-    heads = query.getDimSize(2);
-    headDim = query.getDimSize(3);
-    half = query.getElementType();
-    kvHeads = op.getKey().getType().getDimSize(2);
-    rows = config.getBlockRows();
-  }
+      : AttentionDims(op.getQuery().getType(), op.getKey().getType()), b(b),
+        loc(loc), lb(b, loc), op(op), config(config),
+        keys(b, loc, keepRule(op), config), rows(config.getBlockRows()) {}
 
   void build(Block &block);
 
@@ -95,8 +88,7 @@ private:
   DmaAttentionGradOp op;
   KernelConfigAttr config;
   QueryBlockKeys keys;
-  int64_t queries, heads, headDim, kvHeads, rows;
-  Type half;
+  int64_t rows;
 
   Value qBuf, kBuf, vBuf, biasBuf, tauBuf, lseBuf, doBuf;
   Value dqBuf, dkBuf, dvBuf, dbiasBuf;

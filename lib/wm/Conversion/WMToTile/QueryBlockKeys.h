@@ -19,6 +19,17 @@ namespace mlir::wm::tile {
 constexpr double kLog2E = 1.4426950408889634;
 constexpr double kLn2 = 0.6931471805599453;
 
+/// The extents of an attention's operands: q (B, Lq, H, D), k and v
+/// (B, Lk, Hk, D) in the 16-bit type `half`.
+struct AttentionDims {
+  AttentionDims(ShapedType query, ShapedType key)
+      : queries(query.getDimSize(1)), heads(query.getDimSize(2)),
+        headDim(query.getDimSize(3)), kvHeads(key.getDimSize(2)),
+        half(query.getElementType()) {}
+  int64_t queries, heads, headDim, kvHeads;
+  Type half;
+};
+
 /// What the keep tests of a block depend on.
 struct KeepRule {
   int64_t queries, keys;
