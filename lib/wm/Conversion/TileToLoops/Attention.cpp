@@ -20,10 +20,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-MemRefType bufferOf(TileType type) {
-  return MemRefType::get(type.getShape(), type.getElementType());
-}
-
 
 struct ThresholdsToLoops : OpConversionPattern<ThresholdsOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -32,7 +28,7 @@ struct ThresholdsToLoops : OpConversionPattern<ThresholdsOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     TileType type = op.getTau().getType();
-    Value tau = hoistedBuffer(rewriter, op, bufferOf(type));
+    Value tau = tileBuffer(rewriter, op, type);
     Value zero = lb.index(0), rows = lb.index(type.getShape()[0]);
     int64_t last = adaptor.getIndices().size() - 1;
     Value first = adaptor.getIndices()[last];
@@ -144,7 +140,7 @@ struct ScoreToLoops : OpConversionPattern<ScoreOp> {
     LoopBuilder lb(rewriter, op.getLoc());
     OpBuilder &b = lb.builder();
     Location loc = op.getLoc();
-    Value result = hoistedBuffer(rewriter, op, bufferOf(op.getType()));
+    Value result = tileBuffer(rewriter, op, op.getType());
     ScoreTests tests = op.getTests();
     Value tau = adaptor.getTau();
     ArrayRef<int64_t> shape = op.getType().getShape();
@@ -178,13 +174,7 @@ struct ScoreToLoops : OpConversionPattern<ScoreOp> {
         keep = lb.andi(keep, present);
         if (op.getCausal()) {
           Value key = lb.ifValue(
-              present,
-              [&] {
-                Value k = memref::LoadOp::create(b, loc, adaptor.getKeys(),
-                                                 ValueRange{slot});
-                return arith::IndexCastOp::create(b, loc, b.getIndexType(), k)
-                    .getResult();
-              },
+              present, [&] { return keyAt(lb, adaptor.getKeys(), slot); },
               [&] { return lb.index(0); }, b.getIndexType());
           Value row = lb.addi(adaptor.getFirstRow(), rc[0]);
           Value limit = lb.addi(row, lb.index(op.getKeyOffset()));
@@ -206,10 +196,10 @@ struct SoftmaxUpdateToLoops : OpConversionPattern<SoftmaxUpdateOp> {
     LoopBuilder lb(rewriter, op.getLoc());
     OpBuilder &b = lb.builder();
     Location loc = op.getLoc();
-    Value probs = hoistedBuffer(rewriter, op, bufferOf(op.getProbs().getType()));
-    Value newMax = hoistedBuffer(rewriter, op, bufferOf(op.getMax().getType()));
-    Value newSum = hoistedBuffer(rewriter, op, bufferOf(op.getSum().getType()));
-    Value alpha = hoistedBuffer(rewriter, op, bufferOf(op.getMax().getType()));
+    Value probs = tileBuffer(rewriter, op, op.getProbs().getType());
+    Value newMax = tileBuffer(rewriter, op, op.getMax().getType());
+    Value newSum = tileBuffer(rewriter, op, op.getSum().getType());
+    Value alpha = tileBuffer(rewriter, op, op.getMax().getType());
     ArrayRef<int64_t> shape = op.getScores().getType().getShape();
     Value zero = lb.index(0), columns = lb.index(shape[1]);
     Value scores = adaptor.getScores();
@@ -248,7 +238,7 @@ struct ScaleRowsToLoops : OpConversionPattern<ScaleRowsOp> {
   matchAndRewrite(ScaleRowsOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
-    Value result = hoistedBuffer(rewriter, op, bufferOf(op.getType()));
+    Value result = tileBuffer(rewriter, op, op.getType());
     forEachElement(lb, op.getType().getShape(), [&](ValueRange rc) {
       Value factor = lb.load(adaptor.getFactors(), {rc[0]});
       lb.store(lb.mul(lb.load(adaptor.getTile(), rc), factor), result, rc);
@@ -265,7 +255,7 @@ struct TruncFToLoops : OpConversionPattern<TruncFOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     TileType type = op.getType();
-    Value result = hoistedBuffer(rewriter, op, bufferOf(type));
+    Value result = tileBuffer(rewriter, op, type);
     forEachElement(lb, type.getShape(), [&](ValueRange at) {
       Value narrow = arith::TruncFOp::create(rewriter, op.getLoc(),
                                              type.getElementType(),

@@ -20,19 +20,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-Value tileBuffer(OpBuilder &b, Operation *op, TileType type) {
-  return hoistedBuffer(b, op,
-                       MemRefType::get(type.getShape(), type.getElementType()));
-}
-
-/// Slot `first + i` of the i32 list `keys`, as an index.
-Value keyAt(LoopBuilder &lb, Value keys, Value first, Value i) {
-  OpBuilder &b = lb.builder();
-  Value k = memref::LoadOp::create(b, lb.location(), keys,
-                                   ValueRange{lb.addi(first, i)});
-  return arith::IndexCastOp::create(b, lb.location(), b.getIndexType(), k);
-}
-
 /// `dst[at] += value`.
 void addTo(LoopBuilder &lb, Value dst, ValueRange at, Value value) {
   lb.store(lb.add(lb.load(dst, at), value), dst, at);
@@ -153,7 +140,7 @@ struct ScatterAddToLoops : OpConversionPattern<ScatterAddOp> {
       lb.ifThen(present, [&] {
         SmallVector<Value> at(adaptor.getIndices());
         at.insert(at.begin() + rowDim,
-                  keyAt(lb, adaptor.getRows(), adaptor.getFirst(), r));
+                  keyAt(lb, adaptor.getRows(), lb.addi(adaptor.getFirst(), r)));
         Value first = at.back();
         lb.forEach(zero, lb.index(shape[1]), [&](Value c) {
           at.back() = lb.addi(first, c);
@@ -185,7 +172,7 @@ struct ScatterColumnSumsToLoops : OpConversionPattern<ScatterColumnSumsOp> {
                                                            {r, c}));
                               });
         SmallVector<Value> at(adaptor.getIndices());
-        at.push_back(keyAt(lb, adaptor.getKeys(), adaptor.getFirst(), c));
+        at.push_back(keyAt(lb, adaptor.getKeys(), lb.addi(adaptor.getFirst(), c)));
         addTo(lb, adaptor.getDst(), at, sum);
       });
     });

@@ -22,8 +22,7 @@ struct MatmulToLoops : OpConversionPattern<MatmulOp> {
     OpBuilder &b = lb.builder();
     Location loc = op.getLoc();
     TileType type = op.getType();
-    Value result = hoistedBuffer(
-        rewriter, op, MemRefType::get(type.getShape(), type.getElementType()));
+    Value result = tileBuffer(rewriter, op, type);
     Type lhsElement = cast<ShapedType>(op.getLhs().getType()).getElementType();
     Type rhsElement = op.getRhs().getType().getElementType();
     bool roundLhs = lhsElement.isF32() && !rhsElement.isF32();

@@ -12,16 +12,12 @@ using arith::CmpIPredicate;
 
 namespace {
 
-MemRefType identityBuffer(ShapedType type) {
-  return MemRefType::get(type.getShape(), type.getElementType());
-}
-
 struct AllocSharedToLoops : OpConversionPattern<AllocSharedOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(AllocSharedOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Value buffer = hoistedBuffer(rewriter, op, identityBuffer(op.getType()));
+    Value buffer = tileBuffer(rewriter, op, op.getType());
     Type type = getTypeConverter()->convertType(op.getType());
     rewriter.replaceOpWithNewOp<memref::CastOp>(op, type, buffer);
     return success();
@@ -69,7 +65,7 @@ struct SplatToLoops : OpConversionPattern<SplatOp> {
   matchAndRewrite(SplatOp op, OpAdaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
-    Value buffer = hoistedBuffer(rewriter, op, identityBuffer(op.getType()));
+    Value buffer = tileBuffer(rewriter, op, op.getType());
     Value value = lb.f32(op.getValue().convertToDouble());
     forEachElement(lb, op.getType().getShape(),
                    [&](ValueRange at) { lb.store(value, buffer, at); });
@@ -111,7 +107,7 @@ struct LoadToLoops : OpConversionPattern<LoadOp> {
   matchAndRewrite(LoadOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
-    Value buffer = hoistedBuffer(rewriter, op, identityBuffer(op.getType()));
+    Value buffer = tileBuffer(rewriter, op, op.getType());
     Value first = adaptor.getIndices()[op.getRowDim()];
     copyRows(lb, adaptor.getSrc(), adaptor.getIndices(), op.getRowDim(), buffer,
              [&](Value r) { return lb.addi(first, r); });
@@ -152,15 +148,7 @@ struct GatherAsyncToLoops : OpConversionPattern<GatherAsyncOp> {
                Value present = lb.cmpi(CmpIPredicate::ult, slot,
                                        adaptor.getCount());
                Value key = lb.ifValue(
-                   present,
-                   [&] {
-                     Value k = memref::LoadOp::create(b, lb.location(),
-                                                      adaptor.getRows(),
-                                                      ValueRange{slot});
-                     return arith::IndexCastOp::create(
-                                b, lb.location(), b.getIndexType(), k)
-                         .getResult();
-                   },
+                   present, [&] { return keyAt(lb, adaptor.getRows(), slot); },
                    [&] { return past; }, b.getIndexType());
                return key;
              });

@@ -29,6 +29,13 @@ public:
 /// A buffer of `type` allocated at the top of `op`'s function.
 Value hoistedBuffer(OpBuilder &b, Operation *op, MemRefType type);
 
+/// An identity-layout buffer of a tile's (or a shared buffer's) shape,
+/// hoisted as above.
+Value tileBuffer(OpBuilder &b, Operation *op, ShapedType type);
+
+/// Slot `slot` of an i32 key list, as an index.
+Value keyAt(LoopBuilder &lb, Value keys, Value slot);
+
 /// Loops over every element of a static shape; `body` gets the indices.
 void forEachElement(LoopBuilder &lb, ArrayRef<int64_t> shape,
                     function_ref<void(ValueRange)> body);

@@ -23,11 +23,13 @@ using namespace mlir;
 using namespace mlir::wm;
 using namespace mlir::wm::tile;
 
+static MemRefType identityBuffer(ShapedType type) {
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
 TileToLoopsTypeConverter::TileToLoopsTypeConverter() {
   addConversion([](Type type) { return type; });
-  addConversion([](TileType type) -> Type {
-    return MemRefType::get(type.getShape(), type.getElementType());
-  });
+  addConversion([](TileType type) -> Type { return identityBuffer(type); });
   addConversion([](SharedType type) -> Type {
     SmallVector<int64_t> strides(type.getShape().size(), ShapedType::kDynamic);
     auto layout = StridedLayoutAttr::get(type.getContext(),
@@ -41,6 +43,16 @@ Value tile::hoistedBuffer(OpBuilder &b, Operation *op, MemRefType type) {
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&func.getFunctionBody().front());
   return memref::AllocOp::create(b, op->getLoc(), type);
+}
+
+Value tile::tileBuffer(OpBuilder &b, Operation *op, ShapedType type) {
+  return hoistedBuffer(b, op, identityBuffer(type));
+}
+
+Value tile::keyAt(LoopBuilder &lb, Value keys, Value slot) {
+  OpBuilder &b = lb.builder();
+  Value k = memref::LoadOp::create(b, lb.location(), keys, ValueRange{slot});
+  return arith::IndexCastOp::create(b, lb.location(), b.getIndexType(), k);
 }
 
 void tile::forEachElement(LoopBuilder &lb, ArrayRef<int64_t> shape,
