@@ -435,8 +435,6 @@ struct StoreAttentionToGPU : TilePattern<StoreAttentionOp> {
     OpBuilder &b = e.builder();
     Value out = adaptor.getOut().front(), lse = adaptor.getLse().front();
     auto outType = cast<MemRefType>(out.getType());
-    Type element = outType.getElementType();
-    bool paired = element.getIntOrFloatBitWidth() == 16;
     SmallVector<Value> at = singles(adaptor.getIndices());
     SmallVector<Value> lseAt = singles(adaptor.getLseIndices());
     ValueRange acc = adaptor.getAcc(), max = adaptor.getMax();
@@ -460,17 +458,7 @@ struct StoreAttentionToGPU : TilePattern<StoreAttentionOp> {
           SmallVector<Value> element0 = at;
           element0[1] = row;
           element0[3] = e.addi(at[3], d);
-          if (paired) {
-            Value ptr = e.elementPointer(outBase, b.getI16Type(),
-                                         linearOffset(e, outType, element0));
-            LLVM::StoreOp::create(b, e.location(), e.pack(lo, hi, element), ptr,
-                                  /*alignment=*/4);
-          } else {
-            e.store(lo, out, element0);
-            SmallVector<Value> element1 = element0;
-            element1[3] = e.addi(element0[3], e.index(1));
-            e.store(hi, out, element1);
-          }
+          storePair(e, out, outBase, element0, lo, hi);
         }
         e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.quad, e.index(0)), [&] {
           Value lse2 = e.add(m, math::Log2Op::create(b, e.location(), safeL));

@@ -147,11 +147,8 @@ struct StoreToGPU : TilePattern<StoreOp> {
   matchAndRewrite(StoreOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Emitter e(rewriter, op.getLoc());
-    OpBuilder &b = e.builder();
     Value dst = adaptor.getDst().front();
     auto type = cast<MemRefType>(dst.getType());
-    Type element = type.getElementType();
-    bool paired = element.getIntOrFloatBitWidth() == 16;
     int64_t rowDim = op.getRowDim(), last = type.getRank() - 1;
     SmallVector<Value> at = singles(adaptor.getIndices());
     Value rowsEnd = e.index(type.getDimSize(rowDim));
@@ -170,17 +167,7 @@ struct StoreToGPU : TilePattern<StoreOp> {
             Value lo = e.mul(scale, v[n]), hi = e.mul(scale, v[n + 1]);
             element0[last] = e.addi(
                 at[last], e.addi(e.index(nt * 8), e.muli(kernel.quad, e.index(2))));
-            if (paired) {
-              Value ptr = e.elementPointer(base, b.getI16Type(),
-                                           linearOffset(e, type, element0));
-              LLVM::StoreOp::create(b, e.location(), e.pack(lo, hi, element),
-                                    ptr, /*alignment=*/4);
-            } else {
-              SmallVector<Value> element1 = element0;
-              element1[last] = e.addi(element0[last], e.index(1));
-              e.store(lo, dst, element0);
-              e.store(hi, dst, element1);
-            }
+            storePair(e, dst, base, element0, lo, hi);
           }
         });
       }

@@ -79,6 +79,12 @@ SmallVector<Value> packAFragments(Emitter &e, ArrayRef<Value> values,
 /// The element offset of `indices` in a buffer of static strides, as i64.
 Value linearOffset(Emitter &e, MemRefType type, ValueRange indices);
 
+/// Stores the f32 pair (lo, hi) at `at` and the next element along the
+/// last dimension of global `dst` (whose first element `base` points to),
+/// in its element type: one 32-bit store of the pair for a 16-bit type.
+void storePair(Emitter &e, Value dst, Value base, ArrayRef<Value> at, Value lo,
+               Value hi);
+
 void populateTileMemoryToGPUPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns,
                                      const KernelContext &context);

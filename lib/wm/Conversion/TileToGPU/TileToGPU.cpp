@@ -51,6 +51,23 @@ Value tile::linearOffset(Emitter &e, MemRefType type, ValueRange indices) {
   return linear;
 }
 
+void tile::storePair(Emitter &e, Value dst, Value base, ArrayRef<Value> at,
+                     Value lo, Value hi) {
+  OpBuilder &b = e.builder();
+  auto type = cast<MemRefType>(dst.getType());
+  Type element = type.getElementType();
+  if (element.getIntOrFloatBitWidth() == 16) {
+    Value ptr = e.elementPointer(base, b.getI16Type(), linearOffset(e, type, at));
+    LLVM::StoreOp::create(b, e.location(), e.pack(lo, hi, element), ptr,
+                          /*alignment=*/4);
+    return;
+  }
+  e.store(lo, dst, at);
+  SmallVector<Value> next(at);
+  next.back() = e.addi(at.back(), e.index(1));
+  e.store(hi, dst, next);
+}
+
 TileToGPUTypeConverter::TileToGPUTypeConverter(KernelConfigAttr config) {
   addConversion([](Type type) { return type; });
   addConversion([](SharedType type) -> Type {

@@ -125,20 +125,12 @@ void AttentionProgram::prologue() {
 void AttentionProgram::issueTile(Value t, Value stage, Value count,
                                  bool keysAndK, bool values) {
   Value c0 = lb.muli(t, lb.index(tileKeys));
-  Value zero = lb.index(0);
-  Value group = keys.group;
   if (keysAndK) {
-    GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
-                          keys.candidates, c0, count,
-                          stageOf(biasStages, stage), /*row_dim=*/2);
-    GatherAsyncOp::create(b, loc, kBuf, ValueRange{batchIndex, group, zero},
-                          keys.candidates, c0, count, stageOf(kStages, stage),
-                          /*row_dim=*/1);
+    keys.gatherBiases(c0, count, stageOf(biasStages, stage));
+    keys.gatherRows(kBuf, c0, count, stageOf(kStages, stage));
   }
   if (values)
-    GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
-                          keys.candidates, c0, count, stageOf(vStages, stage),
-                          /*row_dim=*/1);
+    keys.gatherRows(vBuf, c0, count, stageOf(vStages, stage));
 }
 
 SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,

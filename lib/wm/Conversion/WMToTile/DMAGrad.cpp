@@ -97,13 +97,9 @@ private:
 };
 
 void AttentionGradProgram::issueTile(Value c0, Value count) {
-  Value zero = lb.index(0), group = keys.group;
-  GatherAsyncOp::create(b, loc, biasBuf, ValueRange{batchIndex, group},
-                        keys.candidates, c0, count, biasTile, /*row_dim=*/2);
-  GatherAsyncOp::create(b, loc, kBuf, ValueRange{batchIndex, group, zero},
-                        keys.candidates, c0, count, kTile, /*row_dim=*/1);
-  GatherAsyncOp::create(b, loc, vBuf, ValueRange{batchIndex, group, zero},
-                        keys.candidates, c0, count, vTile, /*row_dim=*/1);
+  keys.gatherBiases(c0, count, biasTile);
+  keys.gatherRows(kBuf, c0, count, kTile);
+  keys.gatherRows(vBuf, c0, count, vTile);
   CommitOp::create(b, loc);
 }
 

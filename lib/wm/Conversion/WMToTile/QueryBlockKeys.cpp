@@ -92,6 +92,16 @@ Value QueryBlockKeys::scores(Value logits, Value biasTile, Value c0,
       [&] { return score(ScoreTests::all); });
 }
 
+void QueryBlockKeys::gatherBiases(Value c0, Value count, Value dst) {
+  GatherAsyncOp::create(b, loc, bias, ValueRange{batch, group}, candidates, c0,
+                        count, dst, /*row_dim=*/2);
+}
+
+void QueryBlockKeys::gatherRows(Value src, Value c0, Value count, Value dst) {
+  GatherAsyncOp::create(b, loc, src, ValueRange{batch, group, lb.index(0)},
+                        candidates, c0, count, dst, /*row_dim=*/1);
+}
+
 SmallVector<Value> QueryBlockKeys::forEachList(
     ValueRange state,
     function_ref<SmallVector<Value>(ValueRange, Value)> tiles) {

@@ -55,6 +55,11 @@ public:
   /// The scores of the candidate tile at slot `c0` (`count` slots filled),
   /// logits scaled into the log2 domain, keys the rows do not keep -inf.
   Value scores(Value logits, Value biasTile, Value c0, Value count);
+  /// Starts the copies of candidate slots [c0, c0 + rows of `dst`) (`count`
+  /// filled; the others zeros): their biases into a 1-D `dst`, or their rows
+  /// of `src` (K or V, (B, Lk, Hk, D)) into a 2-D one.
+  void gatherBiases(Value c0, Value count, Value dst);
+  void gatherRows(Value src, Value c0, Value count, Value dst);
   /// Compacts the keys of [0, keyEnd) into the list round after round and
   /// runs `tiles(state, count)` on each list; returns the final state.
   SmallVector<Value>
