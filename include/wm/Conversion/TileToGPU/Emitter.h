@@ -167,6 +167,16 @@ struct Emitter : LoopBuilder {
         b, location(), VectorType::get({2}, half), pair);
     return LLVM::BitcastOp::create(b, location(), b.getI32Type(), narrow);
   }
+  /// The two 16-bit floats of an i32 word, as f32 (low half first).
+  std::pair<Value, Value> unpack(Value word, Type half) {
+    OpBuilder &b = builder();
+    Value narrow = LLVM::BitcastOp::create(b, location(),
+                                           VectorType::get({2}, half), word);
+    Value pair = LLVM::FPExtOp::create(
+        b, location(), VectorType::get({2}, b.getF32Type()), narrow);
+    return {LLVM::ExtractElementOp::create(b, location(), pair, i32(0)),
+            LLVM::ExtractElementOp::create(b, location(), pair, i32(1))};
+  }
   /// D = A B + C on a 16x8x16 tile: A 4 x i32, B 2 x i32, C 4 x f32.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> b,
                          ArrayRef<Value> c, NVVM::MMATypes type) {

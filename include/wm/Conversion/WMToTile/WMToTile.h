@@ -70,6 +70,18 @@ tile::ProgramOp buildAttentionGradProgram(OpBuilder &b, DmaAttentionGradOp op,
                                           tile::KernelConfigAttr config);
 
 /// wm.dma_threshold_attention on tensors -> its tile program on buffers.
+/// The buffers of a wm.ssd on the GPU; optional operands may be null.
+struct SsdBuffers {
+  Value x, dt, a, b, c, skip, gate, dtBias, h0, cos, sin, y, finalState;
+};
+
+/// Whether the SSD programs take `op`; if not, a diagnostic names the limit.
+LogicalResult checkSsdPrograms(SsdOp op);
+
+/// The three programs of spec section 2's chunked form (SSD.cpp), with the
+/// scratch of the chunk states allocated at `host`.
+void buildSsdPrograms(OpBuilder &host, SsdOp op, const SsdBuffers &buffers);
+
 void populateWMToTilePatterns(RewritePatternSet &patterns,
                               const AttentionKernelOptions &options);
 

@@ -100,6 +100,9 @@ void populateTileSelectToGPUPatterns(TypeConverter &converter,
 void populateTileGradientToGPUPatterns(TypeConverter &converter,
                                        RewritePatternSet &patterns,
                                        const KernelContext &context);
+void populateTileScanToGPUPatterns(TypeConverter &converter,
+                                   RewritePatternSet &patterns,
+                                   const KernelContext &context);
 
 } // namespace mlir::wm::tile
 

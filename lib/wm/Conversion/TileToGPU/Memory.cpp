@@ -82,6 +82,8 @@ struct LoadToGPU : TilePattern<LoadOp> {
     ArrayRef<int64_t> shape = op.getType().getShape();
     if (shape.size() == 1)
       return loadRowVector(op, adaptor, rewriter);
+    if (op.getType().getElementType().isF32())
+      return loadFragments(op, adaptor, rewriter);
     if (kernel.rowTiles() != 1 || op.getRowDim() != 1)
       return rewriter.notifyMatchFailure(op, "not a Q fragment load");
     Emitter e(rewriter, op.getLoc());
@@ -113,6 +115,35 @@ struct LoadToGPU : TilePattern<LoadOp> {
       fragments.push_back(loadPair(b, d1));
     }
     rewriter.replaceOpWithMultiple(op, {fragments});
+    return success();
+  }
+
+  /// An f32 tile in the C-fragment layout: each lane loads its column pairs
+  /// of rows A and B, converted.
+  LogicalResult loadFragments(LoadOp op, OneToNOpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) const {
+    Emitter e(rewriter, op.getLoc());
+    Value src = adaptor.getSrc().front();
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    int64_t rowDim = op.getRowDim();
+    Value rowsEnd = e.index(cast<MemRefType>(src.getType()).getDimSize(rowDim));
+    int64_t colTiles = op.getType().getShape()[1] / 8;
+    SmallVector<Value> values;
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r)
+      for (int64_t nt = 0; nt < colTiles; ++nt)
+        for (Value relative : {kernel.rowA[r], kernel.rowB[r]}) {
+          SmallVector<Value> element = at;
+          element[rowDim] = e.addi(at[rowDim], relative);
+          Value valid = e.cmpi(CmpIPredicate::ult, element[rowDim], rowsEnd);
+          for (int64_t j : {0, 1}) {
+            element.back() = e.addi(
+                at.back(), e.addi(e.index(nt * 8 + j), e.muli(kernel.quad, e.index(2))));
+            values.push_back(e.ifValue(
+                valid, [&] { return e.load(src, element); },
+                [&] { return e.f32(0.0); }));
+          }
+        }
+    rewriter.replaceOpWithMultiple(op, {values});
     return success();
   }
 
@@ -216,7 +247,7 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     ArrayRef<int64_t> shape = dstType.getShape();
     int64_t threads = kernel.config.getThreads();
     if (shape.size() != 2 || dstType.getElementType().getIntOrFloatBitWidth() != 16 ||
-        (shape[0] * shape[1] / 8) % threads != 0)
+        shape[1] % 8 != 0)
       return rewriter.notifyMatchFailure(op, "copies whole 16-bit rows");
     Emitter e(rewriter, op.getLoc());
     Value src = adaptor.getSrc().front(), dst = adaptor.getDst().front();
@@ -226,8 +257,7 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     Value first = at[rowDim], rowsEnd = e.index(type.getDimSize(rowDim));
     Value base = e.basePointer(src);
     int64_t rowWords = sharedRowWords(dstType);
-    for (int64_t step = 0; step < shape[0] * chunks / threads; ++step) {
-      Value item = e.addi(e.index(step * threads), kernel.tid);
+    auto copyChunk = [&](Value item) {
       Value row = e.divi(item, e.index(chunks));
       Value c4 = e.remi(item, e.index(chunks));
       Value absolute = e.addi(first, row);
@@ -240,6 +270,17 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
                   e.elementPointer(base, type.getElementType(),
                                    linearOffset(e, type, element)),
                   16, valid);
+    };
+    // With fewer chunks than a multiple of the threads, the last step's
+    // spare threads copy nothing.
+    int64_t items = shape[0] * chunks;
+    for (int64_t step = 0; step < llvm::divideCeil(items, threads); ++step) {
+      Value item = e.addi(e.index(step * threads), kernel.tid);
+      if ((step + 1) * threads <= items)
+        copyChunk(item);
+      else
+        e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(items)),
+                 [&] { copyChunk(item); });
     }
     rewriter.eraseOp(op);
     return success();

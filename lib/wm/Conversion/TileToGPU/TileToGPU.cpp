@@ -231,6 +231,7 @@ struct ConvertWMTileToGPUPass
       populateTileAttentionToGPUPatterns(converter, patterns, kernel);
       populateTileSelectToGPUPatterns(converter, patterns, kernel);
       populateTileGradientToGPUPatterns(converter, patterns, kernel);
+      populateTileScanToGPUPatterns(converter, patterns, kernel);
       if (failed(applyPartialConversion(func, target, std::move(patterns))))
         return signalPassFailure();
     }

@@ -54,6 +54,8 @@ void populateSelectToLoopsPatterns(TypeConverter &converter,
                                    RewritePatternSet &patterns);
 void populateGradientToLoopsPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns);
+void populateScanToLoopsPatterns(TypeConverter &converter,
+                                 RewritePatternSet &patterns);
 
 } // namespace mlir::wm::tile
 

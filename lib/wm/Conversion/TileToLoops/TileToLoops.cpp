@@ -133,6 +133,7 @@ struct ConvertWMTileToLoopsPass
     populateAttentionToLoopsPatterns(converter, patterns);
     populateSelectToLoopsPatterns(converter, patterns);
     populateGradientToLoopsPatterns(converter, patterns);
+    populateScanToLoopsPatterns(converter, patterns);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

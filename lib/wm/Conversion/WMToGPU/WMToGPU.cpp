@@ -297,11 +297,13 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
       splat = {};
     if (!splat && !isa<DmaBiasOp, DmaSelectOp, DmaBlockSummaryOp,
                        DmaThresholdAttentionOp, DmaAttentionGradOp,
-                       DmaBiasGradOp>(op))
+                       DmaBiasGradOp, SsdOp>(op))
       return op.emitOpError()
              << "is not supported on the GPU yet (convert-wm-to-gpu lowers "
                 "wm.dma_bias, wm.dma_select, wm.dma_attention after "
-                "wm-select-keys, and their gradients)";
+                "wm-select-keys, their gradients, and wm.ssd)";
+    if (auto ssd = dyn_cast<SsdOp>(op); ssd && failed(checkSsdPrograms(ssd)))
+      return failure();
     // The tensor-core program compacts keys by their bias directly;
     // summaries only serve the row kernels.
     if (isa<DmaBlockSummaryOp>(op) &&
@@ -346,6 +348,16 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
             dmaAttentionGradKernels(factory, host, o, args);
         })
         .Case([&](DmaBiasGradOp o) { dmaBiasGradKernels(factory, host, o, args); })
+        .Case([&](SsdOp o) {
+          auto of = [&](Value v) { return v ? buffers.lookup(v) : Value(); };
+          buildSsdPrograms(host, o,
+                           {of(o.getX()), of(o.getDt()), of(o.getA()),
+                            of(o.getB()), of(o.getC()), of(o.getD()),
+                            of(o.getZ()), of(o.getDtBias()),
+                            of(o.getInitialState()), of(o.getCos()),
+                            of(o.getSin()), of(o.getY()),
+                            of(o.getFinalState())});
+        })
         .Case([&](DmaThresholdAttentionOp o) {
           // The tile program, mapped onto warps by convert-wm-tile-to-gpu.
           if (onTensorCores(o))

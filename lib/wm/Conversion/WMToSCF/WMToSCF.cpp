@@ -440,13 +440,10 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
           Value len = lb.subi(lb.mini(steps, lb.addi(t0, chunk)), t0);
           lb.forEach(zero, len, [&](Value s) {
             Value t = lb.addi(t0, s);
-            Value step = lb.load(dt, {b, t, h});
-            if (dtBias)
-              step = lb.add(step, lb.load(dtBias, {h}));
-            if (op.getDtSoftplus())
-              step = lb.softplus(step);
-            step = lb.max(step, lb.f32(dtMin));
-            step = lb.min(step, lb.f32(dtMax));
+            Value step =
+                lb.ssdStep(lb.load(dt, {b, t, h}),
+                           dtBias ? lb.load(dtBias, {h}) : Value(),
+                           op.getDtSoftplus(), dtMin, dtMax);
             lb.store(step, dtChunk, {s});
             loadRow(bm, bChunk, b, t, g, s);
             loadRow(cm, cChunk, b, t, g, s);

@@ -98,6 +98,10 @@ public:
   Value softplusGrad(Value x);
   Value sigmoid(Value x);
   Value silu(Value x);
+  /// SSD's dt' of spec section 2: clamp(softplus?(dt + bias), dtMin, dtMax),
+  /// `bias` optional.
+  Value ssdStep(Value dt, Value bias, bool softplus, double dtMin,
+                double dtMax);
 
   // index arithmetic.
   Value addi(Value a, Value b);

@@ -141,7 +141,7 @@ def WMTile_LoadOp : WMTile_Op<"load"> {
   let description = [{
     Element (r, c) of the result is `src[indices]` with `r` added to the
     coordinate of `row_dim` and `c` to the last; rows past the end of
-    `row_dim` read 0.
+    `row_dim` read 0. An f32 tile reads any float type, converted.
   }];
   let arguments = (ins AnyMemRef:$src, Variadic<Index>:$indices,
                        I64Attr:$row_dim);
@@ -514,6 +514,135 @@ def WMTile_ScatterColumnSumsOp : WMTile_Op<"scatter_column_sums"> {
   let assemblyFormat = [{
     $tile `,` $dst `[` $indices `]` `keys` $keys `[` $first `]` `count`
     $count attr-dict `:` type($tile) `,` type($dst) `,` type($keys)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// State space duality (spec section 2): the chunked scan
+//===----------------------------------------------------------------------===//
+
+def WMTile_DiscretizeOp : WMTile_Op<"discretize", [AttrSizedOperandSegments,
+    AllTypesMatch<["steps", "log_decay"]>]> {
+  let summary = "a chunk's dt', the cumulative sums of dt' a, and step weights";
+  let description = [{
+    For the steps s < `count` of a chunk (`dt[indices]` with s added at
+    `row_dim`): `steps[s] = clamp(softplus?(dt + bias), dt_min, dt_max)`,
+    0 for s >= count. `log_decay[s] = sum_{r <= s} steps[r] a`, an inclusive
+    sum within the chunk, so that `log_decay[t] - log_decay[s]` is the
+    segment sum of (s, t]. With `weights`, `weights[s] = exp(log_decay[last]
+    - log_decay[s]) steps[s]`, the weight of step s in the chunk's state;
+    with `total`, `total[total_indices] = log_decay[last]`. Collective: the
+    buffers are complete when the op returns.
+  }];
+  let arguments = (ins AnyMemRef:$dt, Variadic<Index>:$indices, F32:$a,
+                       Optional<F32>:$bias, Index:$count,
+                       WMTile_AnyShared:$steps, WMTile_AnyShared:$log_decay,
+                       Optional<WMTile_AnyShared>:$weights,
+                       Optional<MemRefOf<[F32]>>:$total,
+                       Variadic<Index>:$total_indices, I64Attr:$row_dim,
+                       UnitAttr:$softplus, F32Attr:$dt_min, F32Attr:$dt_max);
+  let assemblyFormat = [{
+    $dt `[` $indices `]` `a` $a (`bias` $bias^)? `count` $count `into` $steps
+    `,` $log_decay (`weights` $weights^ `:` type($weights))?
+    (`total` $total^ `[` $total_indices `]` `:` type($total))? attr-dict `:`
+    type($dt) `,` type($steps)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_DecayMaskOp : WMTile_Op<"decay_mask", [Pure,
+    AllTypesMatch<["logits", "result"]>, AllTypesMatch<["log_decay", "steps"]>]> {
+  let summary = "(C B^T) o L of spec section 2: the intra-chunk weights";
+  let description = [{
+    For row t = `first_row` + r and column s = `first_col` + c of a chunk:
+    `logits[r, c] exp(log_decay[t] - log_decay[s]) steps[s]` where s <= t,
+    else 0. Both `log_decay` and `steps` come from `discretize`.
+  }];
+  let arguments = (ins WMTile_AnyTile:$logits, WMTile_AnyShared:$log_decay,
+                       WMTile_AnyShared:$steps, Index:$first_row,
+                       Index:$first_col);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $logits `,` $log_decay `,` $steps `rows` $first_row `cols` $first_col
+    attr-dict `:` type($logits) `,` type($log_decay)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_DecayRowsOp : WMTile_Op<"decay_rows", [Pure]> {
+  let summary = "exp(log_decay[first_row + r]): the entering state's decay";
+  let arguments = (ins WMTile_AnyShared:$log_decay, Index:$first_row);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $log_decay `rows` $first_row attr-dict `:` type($log_decay) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScaleSharedOp : WMTile_Op<"scale_shared"> {
+  let summary = "scales row r of a 16-bit shared buffer by factors[first + r]";
+  let description = [{
+    In place, each product rounded to nearest even. Collective: a `barrier`
+    must order it after the writes of `buffer` and before its reads.
+  }];
+  let arguments = (ins WMTile_AnyShared:$buffer, WMTile_AnyShared:$factors,
+                       Index:$first);
+  let assemblyFormat = [{
+    $buffer `by` $factors `[` $first `]` attr-dict `:` type($buffer) `,`
+    type($factors)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_RotateSharedOp : WMTile_Op<"rotate_shared",
+    [AllTypesMatch<["cos", "sin"]>]> {
+  let summary = "rotary positions on the rows of a 16-bit shared buffer";
+  let description = [{
+    In place, row r (position `indices[row_dim] + r` of the tables `cos` and
+    `sin`, of R columns): `u[:R] = u[:R] cos + rotate_half(u[:R]) sin`, with
+    `rotate_half([a, b]) = [-b, a]`, rounded to nearest even; rows past the
+    end of the tables are left as they are. Collective, ordered by
+    `barrier`s like `scale_shared`.
+  }];
+  let arguments = (ins WMTile_AnyShared:$buffer, AnyMemRef:$cos,
+                       AnyMemRef:$sin, Variadic<Index>:$indices,
+                       I64Attr:$row_dim);
+  let assemblyFormat = [{
+    $buffer `by` $cos `,` $sin `[` $indices `]` attr-dict `:` type($buffer)
+    `,` type($cos)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_ScaleAddOp : WMTile_Op<"scale_add", [Pure,
+    AllTypesMatch<["tile", "addend", "result"]>]> {
+  let summary = "tile * factor + addend, element-wise";
+  let arguments = (ins WMTile_AnyTile:$tile, F32:$factor,
+                       WMTile_AnyTile:$addend);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $tile `,` $factor `,` $addend attr-dict `:` type($tile)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_SkipGateOp : WMTile_Op<"skip_gate", [AttrSizedOperandSegments,
+    AllTypesMatch<["acc", "x", "result"]>]> {
+  let summary = "y = (acc + D x) z sigmoid(z): the SSD output's epilogue";
+  let description = [{
+    `skip[skip_indices]` is D of the head: a 1-D buffer indexed by the head
+    (one D for every column), or 2-D indexed by (head, column c). Without
+    `skip` there is no D x term, without `gate` no gate.
+  }];
+  let arguments = (ins WMTile_AnyTile:$acc, WMTile_AnyTile:$x,
+                       Optional<AnyMemRef>:$skip, Variadic<Index>:$skip_indices,
+                       Optional<WMTile_AnyTile>:$gate);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $acc `,` $x (`skip` $skip^ `[` $skip_indices `]` `:` type($skip))?
+    (`gate` $gate^ `:` type($gate))? attr-dict `:` type($acc)
   }];
   let hasVerifier = 1;
 }

@@ -183,6 +183,15 @@ Value LoopBuilder::softplus(Value x) {
   return select(cmp(arith::CmpFPredicate::OGT, x, f32(20.0)), x, smooth);
 }
 
+Value LoopBuilder::ssdStep(Value dt, Value bias, bool softplus, double dtMin,
+                           double dtMax) {
+  if (bias)
+    dt = add(dt, bias);
+  if (softplus)
+    dt = this->softplus(dt);
+  return min(max(dt, f32(dtMin)), f32(dtMax));
+}
+
 Value LoopBuilder::softplusGrad(Value x) {
   return select(cmp(arith::CmpFPredicate::OGT, x, f32(20.0)), f32(1.0),
                 sigmoid(x));

@@ -212,9 +212,13 @@ LogicalResult SplatOp::verify() {
 }
 
 LogicalResult LoadOp::verify() {
+  // An f32 tile takes any float source, converted.
+  Type element = getType().getElementType();
+  Type source = getSrc().getType().getElementType();
+  if (element.isF32() && isa<FloatType>(source))
+    element = source;
   return verifyRowAccess(*this, getSrc().getType(), getIndices().size(),
-                         getRowDim(), getType().getShape(),
-                         getType().getElementType());
+                         getRowDim(), getType().getShape(), element);
 }
 
 LogicalResult CopyAsyncOp::verify() {
@@ -484,4 +488,128 @@ LogicalResult ScatterColumnSumsOp::verify() {
     return emitOpError() << "sums the columns of a 2-D f32 tile";
   return verifyScatterIndices(*this, getDst().getType(), getIndices().size(),
                               /*rowDim=*/-1, getKeys().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// State space duality
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+bool isF32Vector(SharedType t) {
+  return t.getShape().size() == 1 && t.getElementType().isF32();
+}
+
+bool isHalfMatrix(SharedType t) {
+  Type element = t.getElementType();
+  return t.getShape().size() == 2 && (element.isBF16() || element.isF16());
+}
+
+/// `log_decay` and `steps` (or factors): 1-D f32 buffers of one chunk.
+LogicalResult verifyChunkVectors(Operation *op, ArrayRef<SharedType> vectors) {
+  for (SharedType t : vectors)
+    if (!isF32Vector(t) || t.getShape() != vectors.front().getShape())
+      return op->emitOpError()
+             << "needs 1-D f32 shared buffers of one chunk length";
+  return success();
+}
+
+} // namespace
+
+LogicalResult DiscretizeOp::verify() {
+  MemRefType dt = getDt().getType();
+  if (static_cast<int64_t>(getIndices().size()) != dt.getRank())
+    return emitOpError() << "needs " << dt.getRank() << " indices for dt, got "
+                         << getIndices().size();
+  if (getRowDim() < 0 || getRowDim() >= dt.getRank())
+    return emitOpError() << "row_dim " << getRowDim()
+                         << " is not a dimension of dt";
+  SmallVector<SharedType> vectors = {getSteps().getType(),
+                                     getLogDecay().getType()};
+  if (getWeights())
+    vectors.push_back(getWeights().getType());
+  if (failed(verifyChunkVectors(*this, vectors)))
+    return failure();
+  if (vectors.front().getShape()[0] % 32 != 0)
+    return emitOpError() << "needs a chunk of a multiple of 32 steps, got "
+                         << vectors.front().getShape()[0];
+  int64_t totalRank = getTotal() ? getTotal().getType().getRank() : 0;
+  if (static_cast<int64_t>(getTotalIndices().size()) != totalRank)
+    return emitOpError() << "needs " << totalRank << " indices for total, got "
+                         << getTotalIndices().size();
+  if (!(getDtMin().convertToDouble() <= getDtMax().convertToDouble()))
+    return emitOpError() << "needs dt_min <= dt_max";
+  return success();
+}
+
+LogicalResult DecayMaskOp::verify() {
+  if (!isF32Matrix(getLogits().getType()))
+    return emitOpError() << "weights a 2-D f32 tile";
+  return verifyChunkVectors(*this,
+                            {getLogDecay().getType(), getSteps().getType()});
+}
+
+LogicalResult DecayRowsOp::verify() {
+  TileType result = getType();
+  if (result.getShape().size() != 1 || !result.getElementType().isF32() ||
+      result.getPartial())
+    return emitOpError() << "returns a row vector of f32";
+  return verifyChunkVectors(*this, {getLogDecay().getType()});
+}
+
+LogicalResult ScaleSharedOp::verify() {
+  if (!isHalfMatrix(getBuffer().getType()))
+    return emitOpError() << "scales a 2-D bf16 or f16 buffer";
+  return verifyChunkVectors(*this, {getFactors().getType()});
+}
+
+LogicalResult RotateSharedOp::verify() {
+  if (!isHalfMatrix(getBuffer().getType()))
+    return emitOpError() << "rotates a 2-D bf16 or f16 buffer";
+  MemRefType table = getCos().getType();
+  if (getSin().getType() != table)
+    return emitOpError() << "needs cos and sin of one type";
+  int64_t rank = table.getRank();
+  if (rank != 2 && rank != 3)
+    return emitOpError() << "takes tables of rank 2 (T, R) or 3 (B, T, R)";
+  if (static_cast<int64_t>(getIndices().size()) != rank - 1)
+    return emitOpError() << "needs " << rank - 1
+                         << " indices (every dimension but R), got "
+                         << getIndices().size();
+  if (getRowDim() != rank - 2)
+    return emitOpError() << "row_dim must be the position dimension "
+                         << rank - 2 << ", got " << getRowDim();
+  int64_t rotary = table.getDimSize(rank - 1);
+  if (ShapedType::isDynamic(rotary) || rotary % 2 != 0 ||
+      rotary > getBuffer().getType().getShape()[1])
+    return emitOpError() << "needs an even static R <= "
+                         << getBuffer().getType().getShape()[1] << ", got "
+                         << rotary;
+  return success();
+}
+
+LogicalResult ScaleAddOp::verify() {
+  if (!getTile().getType().getElementType().isF32() ||
+      getTile().getType().getPartial())
+    return emitOpError() << "adds f32 tiles";
+  return success();
+}
+
+LogicalResult SkipGateOp::verify() {
+  if (!isF32Matrix(getAcc().getType()))
+    return emitOpError() << "gates a 2-D f32 tile";
+  if (getGate() && getGate().getType() != getAcc().getType())
+    return emitOpError() << "needs a gate tile of the accumulator's type";
+  if (!getSkip())
+    return getSkipIndices().empty()
+               ? success()
+               : emitOpError() << "has skip indices without a skip buffer";
+  int64_t rank = getSkip().getType().getRank();
+  if ((rank != 1 && rank != 2) || getSkipIndices().size() != 1)
+    return emitOpError() << "takes D as (H) or (H, P) with one head index";
+  if (rank == 2 && getSkip().getType().getDimSize(1) !=
+                       getAcc().getType().getShape()[1])
+    return emitOpError() << "needs D of " << getAcc().getType().getShape()[1]
+                         << " columns";
+  return success();
 }

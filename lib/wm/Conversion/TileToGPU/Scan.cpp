@@ -1,0 +1,300 @@
+//===- Scan.cpp - Tile ops of the chunked SSD scan on the GPU -------------===//
+//
+// `discretize` on warp 0: each lane sums a contiguous segment of the chunk,
+// a warp prefix sum of the segment totals gives the offsets. The decay mask,
+// the decay of rows and the output epilogue work on C fragments, each lane
+// knowing the rows and columns of its values (Lowering.h). The in-place
+// rotary and row scaling of 16-bit shared tiles spread the elements over
+// the CTA's threads; barriers in the program order them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Lowering.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+using arith::CmpIPredicate;
+
+namespace {
+
+constexpr double kLog2E = 1.4426950408889634;
+
+/// exp(v) as 2^(v log2 e), one ex2.approx.
+Value fastExp(Emitter &e, Value v) { return e.exp2(e.mul(v, e.f32(kLog2E))); }
+
+/// Row and column (relative to the tile) of value `n` of a 2-D f32 tile of
+/// `columns` columns in the C-fragment layout.
+std::pair<Value, Value> positionOf(Emitter &e, const KernelContext &kernel,
+                                   int64_t n, int64_t columns) {
+  int64_t perRowTile = columns / 2;
+  int64_t r = n / perRowTile, nt = (n % perRowTile) / 4;
+  Value row = n % 4 >= 2 ? kernel.rowB[r] : kernel.rowA[r];
+  Value col = e.addi(e.index(nt * 8 + n % 2), e.muli(kernel.quad, e.index(2)));
+  return {row, col};
+}
+
+/// `body(item)` for the items [0, count) spread over the CTA's threads.
+void forEachItem(Emitter &e, const KernelContext &kernel, int64_t count,
+                 function_ref<void(Value)> body) {
+  OpBuilder &b = e.builder();
+  auto loop = scf::ForOp::create(b, e.location(), kernel.tid, e.index(count),
+                                 e.index(kernel.config.getThreads()));
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  body(loop.getInductionVar());
+}
+
+/// Inclusive prefix sum of an f32 over the lanes of a warp.
+Value warpInclusiveSumF(Emitter &e, Value v, Value lane) {
+  for (int32_t offset : {1, 2, 4, 8, 16}) {
+    Value up = gpu::ShuffleOp::create(e.builder(), e.location(), v, offset, 32,
+                                      gpu::ShuffleMode::UP)
+                   .getShuffleResult();
+    v = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(offset)), e.add(v, up),
+                 v);
+  }
+  return v;
+}
+
+struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(DiscretizeOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    int64_t length = op.getSteps().getType().getShape()[0];
+    int64_t segment = length / 32;
+    Value steps = adaptor.getSteps().front();
+    Value logDecay = adaptor.getLogDecay().front();
+    Value a = adaptor.getA().front(), count = adaptor.getCount().front();
+    Value bias = op.getBias() ? adaptor.getBias().front() : Value();
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    int64_t rowDim = op.getRowDim();
+    Value first = e.muli(kernel.lane, e.index(segment));
+    e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.warp, e.index(0)), [&] {
+      SmallVector<Value> stepValues, partial;
+      Value local = e.f32(0.0);
+      for (int64_t k = 0; k < segment; ++k) {
+        Value s = e.addi(first, e.index(k));
+        Value step = e.ifValue(
+            e.cmpi(CmpIPredicate::ult, s, count),
+            [&] {
+              SmallVector<Value> element = at;
+              element[rowDim] = e.addi(at[rowDim], s);
+              return e.ssdStep(e.load(adaptor.getDt().front(), element), bias,
+                               op.getSoftplus(),
+                               op.getDtMin().convertToDouble(),
+                               op.getDtMax().convertToDouble());
+            },
+            [&] { return e.f32(0.0); });
+        local = e.add(local, e.mul(step, a));
+        stepValues.push_back(step);
+        partial.push_back(local);
+      }
+      Value inclusive = warpInclusiveSumF(e, local, kernel.lane);
+      Value offset = e.sub(inclusive, local);
+      Value total = gpu::ShuffleOp::create(rewriter, op.getLoc(), inclusive, 31,
+                                           32, gpu::ShuffleMode::IDX)
+                        .getShuffleResult();
+      for (int64_t k = 0; k < segment; ++k) {
+        Value s = e.addi(first, e.index(k));
+        Value sum = e.add(offset, partial[k]);
+        e.storeShared(stepValues[k], steps, s);
+        e.storeShared(sum, logDecay, s);
+        if (op.getWeights())
+          e.storeShared(e.mul(e.exp(e.sub(total, sum)), stepValues[k]),
+                        adaptor.getWeights().front(), s);
+      }
+      if (op.getTotal())
+        e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.lane, e.index(0)), [&] {
+          e.store(total, adaptor.getTotal().front(),
+                  singles(adaptor.getTotalIndices()));
+        });
+    });
+    e.barrier();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct DecayMaskToGPU : TilePattern<DecayMaskOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(DecayMaskOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Value logDecay = adaptor.getLogDecay().front();
+    Value steps = adaptor.getSteps().front();
+    Value firstRow = adaptor.getFirstRow().front();
+    Value firstCol = adaptor.getFirstCol().front();
+    int64_t columns = op.getType().getShape()[1];
+    Type f32 = rewriter.getF32Type();
+    ValueRange logits = adaptor.getLogits();
+    SmallVector<Value> result;
+    DenseMap<Value, Value> rowDecay;
+    for (auto [n, logit] : llvm::enumerate(logits)) {
+      auto [row, col] = positionOf(e, kernel, n, columns);
+      Value t = e.addi(firstRow, row), s = e.addi(firstCol, col);
+      Value &decayT = rowDecay[row];
+      if (!decayT)
+        decayT = e.loadShared(logDecay, f32, t);
+      Value decay = fastExp(e, e.sub(decayT, e.loadShared(logDecay, f32, s)));
+      Value weight = e.mul(logit, e.mul(decay, e.loadShared(steps, f32, s)));
+      result.push_back(
+          e.select(e.cmpi(CmpIPredicate::ule, s, t), weight, e.f32(0.0)));
+    }
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+};
+
+struct DecayRowsToGPU : TilePattern<DecayRowsOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(DecayRowsOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Value first = adaptor.getFirstRow().front();
+    SmallVector<Value> values;
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r)
+      for (Value row : {kernel.rowA[r], kernel.rowB[r]})
+        values.push_back(fastExp(
+            e, e.loadShared(adaptor.getLogDecay().front(), rewriter.getF32Type(),
+                            e.addi(first, row))));
+    rewriter.replaceOpWithMultiple(op, {values});
+    return success();
+  }
+};
+
+struct ScaleSharedToGPU : TilePattern<ScaleSharedOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(ScaleSharedOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    SharedType type = op.getBuffer().getType();
+    int64_t rows = type.getShape()[0], pairs = type.getShape()[1] / 2;
+    Value buffer = adaptor.getBuffer().front();
+    Value first = adaptor.getFirst().front();
+    Type i32 = rewriter.getI32Type(), half = type.getElementType();
+    forEachItem(e, kernel, rows * pairs, [&](Value item) {
+      Value row = e.divi(item, e.index(pairs));
+      Value word = e.addi(e.muli(row, e.index(sharedRowWords(type))),
+                          e.remi(item, e.index(pairs)));
+      Value factor = e.loadShared(adaptor.getFactors().front(),
+                                  rewriter.getF32Type(), e.addi(first, row));
+      auto [lo, hi] = e.unpack(e.loadShared(buffer, i32, word), half);
+      e.storeShared(e.pack(e.mul(lo, factor), e.mul(hi, factor), half), buffer,
+                    word);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(RotateSharedOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    SharedType type = op.getBuffer().getType();
+    MemRefType table = op.getCos().getType();
+    int64_t rowDim = op.getRowDim();
+    int64_t half = table.getDimSize(table.getRank() - 1) / 2;
+    int64_t rowHalves = 2 * sharedRowWords(type);
+    Value buffer = adaptor.getBuffer().front();
+    Value cos = adaptor.getCos().front(), sin = adaptor.getSin().front();
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    Value positions = e.index(table.getDimSize(rowDim));
+    Type element = type.getElementType();
+    forEachItem(e, kernel, type.getShape()[0] * half, [&](Value item) {
+      Value row = e.divi(item, e.index(half));
+      Value j = e.remi(item, e.index(half));
+      Value k = e.addi(j, e.index(half));
+      SmallVector<Value> position = at;
+      position[rowDim] = e.addi(at[rowDim], row);
+      e.ifThen(e.cmpi(CmpIPredicate::ult, position[rowDim], positions), [&] {
+        auto entry = [&](Value table, Value column) {
+          SmallVector<Value> element = position;
+          element.push_back(column);
+          return e.load(table, element);
+        };
+        Value rowStart = e.muli(row, e.index(rowHalves));
+        auto read = [&](Value column) {
+          Value v = e.loadShared(buffer, element, e.addi(rowStart, column));
+          return arith::ExtFOp::create(rewriter, op.getLoc(),
+                                       rewriter.getF32Type(), v)
+              .getResult();
+        };
+        auto write = [&](Value v, Value column) {
+          e.storeShared(
+              arith::TruncFOp::create(rewriter, op.getLoc(), element, v),
+              buffer, e.addi(rowStart, column));
+        };
+        Value u = read(j), w = read(k);
+        write(e.sub(e.mul(u, entry(cos, j)), e.mul(w, entry(sin, j))), j);
+        write(e.add(e.mul(w, entry(cos, k)), e.mul(u, entry(sin, k))), k);
+      });
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct ScaleAddToGPU : TilePattern<ScaleAddOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(ScaleAddOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Value factor = adaptor.getFactor().front();
+    SmallVector<Value> result;
+    for (auto [v, addend] : llvm::zip(adaptor.getTile(), adaptor.getAddend()))
+      result.push_back(e.add(e.mul(v, factor), addend));
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+};
+
+struct SkipGateToGPU : TilePattern<SkipGateOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(SkipGateOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    int64_t columns = op.getType().getShape()[1];
+    Value skip = op.getSkip() ? adaptor.getSkip().front() : Value();
+    SmallVector<Value> head = singles(adaptor.getSkipIndices());
+    bool perColumn = skip && cast<MemRefType>(skip.getType()).getRank() == 2;
+    Value headSkip = skip && !perColumn ? e.load(skip, head) : Value();
+    ValueRange x = adaptor.getX();
+    SmallVector<Value> result;
+    for (auto [n, acc] : llvm::enumerate(adaptor.getAcc())) {
+      Value y = acc;
+      if (skip) {
+        Value d = headSkip;
+        if (perColumn)
+          d = e.load(skip, {head[0], positionOf(e, kernel, n, columns).second});
+        y = e.add(y, e.mul(d, x[n]));
+      }
+      if (op.getGate())
+        y = e.mul(y, e.silu(adaptor.getGate()[n]));
+      result.push_back(y);
+    }
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+};
+
+} // namespace
+
+void tile::populateTileScanToGPUPatterns(TypeConverter &converter,
+                                         RewritePatternSet &patterns,
+                                         const KernelContext &kernel) {
+  patterns.add<DiscretizeToGPU, DecayMaskToGPU, DecayRowsToGPU,
+               ScaleSharedToGPU, RotateSharedToGPU, ScaleAddToGPU,
+               SkipGateToGPU>(converter, patterns.getContext(), kernel);
+}

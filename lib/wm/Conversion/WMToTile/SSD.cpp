@@ -1,0 +1,388 @@
+//===- SSD.cpp - wm.ssd to three tile programs ----------------------------===//
+//
+// The chunked form of spec section 2 on tensor cores. Per chunk of Lc steps
+// (the op's chunk_size within [64, 256]: every chunk length gives the same
+// result), with ld the inclusive sums of dt' a within the chunk:
+//
+//   ssd_chunk_state   (chunk, b, h): dt' and ld, and the chunk's state from
+//     zero, X^T (w o B) with w_s = exp(ld_last - ld_s) dt'_s (P x N, f32),
+//     and the chunk's total ld_last;
+//   ssd_state_passing (b, h, N / 16): S <- exp(total_c) S + state_c over the
+//     chunks in order, writing the state entering each chunk in 16 bits and
+//     the final state in f32;
+//   ssd_chunk_scan    (64-row block of a chunk, b, h):
+//     y_t = exp(ld_t) C_t S_in^T + sum_{s<=t} (C_t . B_s) exp(ld_t - ld_s)
+//     dt'_s x_s, then D x and the z gate.
+//
+// B and C are rotated in shared memory as they land (unified RoPE): no
+// rotated copy goes to global memory. Between the programs only the chunk
+// states (B, chunks, H, P, N) and the totals (B, H, chunks) are written.
+//
+//===----------------------------------------------------------------------===//
+
+#include "wm/Conversion/WMToTile/WMToTile.h"
+
+#include "wm/Dialect/WM/Utils/LoopBuilder.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+
+using namespace mlir;
+using namespace mlir::wm;
+using namespace mlir::wm::tile;
+
+namespace {
+
+/// Rows of a scan block and of a B/x tile: one 16-row tile per warp of 4.
+constexpr int64_t kScanRows = 64;
+constexpr int64_t kScanWarps = 4;
+constexpr int64_t kWarpRows = 16;
+/// Chunk lengths the programs take; others are brought into range.
+constexpr int64_t kMinChunk = 64;
+constexpr int64_t kMaxChunk = 256;
+/// Columns of the state each state-passing instance carries.
+constexpr int64_t kPassColumns = 16;
+/// P and N: multiples of 16 (mma tiles), P up to 8 warps of 16 rows.
+constexpr int64_t kMaxChannels = 128;
+constexpr int64_t kMaxState = 256;
+
+/// The extents and options of one wm.ssd.
+struct SsdShape {
+  explicit SsdShape(SsdOp op) {
+    auto x = op.getX().getType();
+    batch = x.getDimSize(0), steps = x.getDimSize(1), heads = x.getDimSize(2);
+    channels = x.getDimSize(3);
+    groups = op.getB().getType().getDimSize(2);
+    state = op.getB().getType().getDimSize(3);
+    half = x.getElementType();
+    chunk = std::clamp<int64_t>(static_cast<int64_t>(op.getChunkSize()),
+                                kMinChunk, kMaxChunk);
+    chunks = llvm::divideCeil(steps, chunk);
+    softplus = op.getDtSoftplus();
+    if (std::optional<ArrayRef<double>> limit = op.getDtLimit())
+      dtMin = (*limit)[0], dtMax = (*limit)[1];
+  }
+  int64_t batch, steps, heads, channels, groups, state, chunk, chunks;
+  Type half;
+  bool softplus;
+  double dtMin = 0.0, dtMax = INFINITY;
+};
+
+/// The buffers of one program: the present ones in order, and the region
+/// argument each became.
+class ProgramBuffers {
+public:
+  explicit ProgramBuffers(ArrayRef<Value> all) {
+    for (Value v : all) {
+      slots.push_back(v ? static_cast<int>(present.size()) : -1);
+      if (v)
+        present.push_back(v);
+    }
+  }
+  ValueRange values() const { return present; }
+  Value in(Block &block, unsigned gridRank, unsigned i) const {
+    return slots[i] < 0 ? Value()
+                        : block.getArgument(gridRank + slots[i]);
+  }
+
+private:
+  SmallVector<Value> present;
+  SmallVector<int> slots;
+};
+
+KernelConfigAttr config(MLIRContext *ctx, int64_t warps) {
+  return KernelConfigAttr::get(ctx, warps, kWarpRows, /*stages=*/1,
+                               /*candidates=*/kScanRows,
+                               /*tile_keys=*/kScanRows,
+                               /*q_in_registers=*/false, /*wgmma=*/false);
+}
+
+/// The pieces the three program bodies share.
+class SsdProgram {
+public:
+  SsdProgram(OpBuilder &b, Location loc, const SsdShape &shape)
+      : b(b), loc(loc), lb(b, loc), s(shape) {}
+
+  TileType tile(ArrayRef<int64_t> dims) {
+    return TileType::get(dims, b.getF32Type());
+  }
+  Value shared(ArrayRef<int64_t> dims, Type element) {
+    return AllocSharedOp::create(b, loc, SharedType::get(dims, element));
+  }
+  Value vector() { return shared({s.chunk}, b.getF32Type()); }
+  /// Steps of chunk `c` before the end of the sequence.
+  Value chunkLength(Value c) {
+    Value t0 = lb.muli(c, lb.index(s.chunk));
+    return lb.mini(lb.index(s.chunk), lb.subi(lb.index(s.steps), t0));
+  }
+  /// dt' and ld of chunk `c` (and the state weights, and the total).
+  void discretize(Value dt, Value a, Value dtBias, Value batch, Value head,
+                  Value c, Value steps, Value logDecay, Value weights,
+                  Value totals) {
+    Value t0 = lb.muli(c, lb.index(s.chunk));
+    Value bias = dtBias ? lb.load(dtBias, {head}) : Value();
+    SmallVector<Value> totalAt;
+    if (totals)
+      totalAt = {batch, head, c};
+    DiscretizeOp::create(b, loc, dt, ValueRange{batch, t0, head},
+                         lb.load(a, {head}), bias, chunkLength(c), steps,
+                         logDecay, weights, totals, totalAt,
+                         b.getI64IntegerAttr(1),
+                         s.softplus ? b.getUnitAttr() : UnitAttr(),
+                         b.getF32FloatAttr(s.dtMin), b.getF32FloatAttr(s.dtMax));
+  }
+  /// Rotates the rows of `tile`, positions from `t`, when rope is on.
+  void rotate(Value tile, Value cos, Value sin, Value batch, Value t) {
+    if (!cos)
+      return;
+    int64_t rank = cast<MemRefType>(cos.getType()).getRank();
+    SmallVector<Value> at = rank == 3 ? SmallVector<Value>{batch, t}
+                                      : SmallVector<Value>{t};
+    RotateSharedOp::create(b, loc, tile, cos, sin, at,
+                           b.getI64IntegerAttr(rank - 2));
+  }
+  /// An scf.for over [from, to) carrying one tile.
+  Value loop(Value from, Value to, Value init,
+             function_ref<Value(Value, Value)> body) {
+    auto forOp = scf::ForOp::create(b, loc, from, to, lb.index(1), init);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forOp.getBody());
+    scf::YieldOp::create(
+        b, loc, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
+    return forOp.getResult(0);
+  }
+  void syncCopies() {
+    CommitOp::create(b, loc);
+    WaitOp::create(b, loc, 0);
+    BarrierOp::create(b, loc);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  LoopBuilder lb;
+  const SsdShape &s;
+};
+
+/// Program 1: the chunk's state from zero, in pieces of kScanRows steps.
+void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
+                     const ProgramBuffers &in, Block &block) {
+  enum { X, Dt, A, Bm, DtBias, Cos, Sin, States, Totals };
+  b.setInsertionPointToStart(&block);
+  SsdProgram p(b, loc, s);
+  LoopBuilder &lb = p.lb;
+  auto arg = [&](unsigned i) { return in.in(block, 3, i); };
+  Value c = block.getArgument(0), batch = block.getArgument(1);
+  Value head = block.getArgument(2);
+  Value group = lb.divi(head, lb.index(s.heads / s.groups));
+  Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
+  p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
+               weights, arg(Totals));
+  Value xTile = p.shared({kScanRows, s.channels}, s.half);
+  Value bTile = p.shared({kScanRows, s.state}, s.half);
+  Value t0 = lb.muli(c, lb.index(s.chunk)), zero = lb.index(0);
+  Value init = SplatOp::create(b, loc, p.tile({s.channels, s.state}),
+                               b.getF32FloatAttr(0.0));
+  Value state = p.loop(
+      zero, lb.index(s.chunk / kScanRows), init, [&](Value k, Value acc) {
+        Value first = lb.muli(k, lb.index(kScanRows));
+        Value t = lb.addi(t0, first);
+        CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
+                            xTile, /*row_dim=*/1);
+        CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
+                            bTile, /*row_dim=*/1);
+        p.syncCopies();
+        p.rotate(bTile, arg(Cos), arg(Sin), batch, t);
+        ScaleSharedOp::create(b, loc, xTile, weights, first);
+        BarrierOp::create(b, loc);
+        Value next = MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
+                                      /*transpose_rhs=*/false,
+                                      /*transpose_lhs=*/true);
+        BarrierOp::create(b, loc);
+        return next;
+      });
+  StoreOp::create(b, loc, state, arg(States),
+                  ValueRange{batch, c, head, zero, zero},
+                  b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+}
+
+/// Program 2: the states entering each chunk, and the final state.
+void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
+                       const ProgramBuffers &in, Block &block) {
+  enum { States, Totals, H0, Entering, Final };
+  b.setInsertionPointToStart(&block);
+  SsdProgram p(b, loc, s);
+  LoopBuilder &lb = p.lb;
+  auto arg = [&](unsigned i) { return in.in(block, 3, i); };
+  Value batch = block.getArgument(0), head = block.getArgument(1);
+  Value column = lb.muli(block.getArgument(2), lb.index(kPassColumns));
+  Value zero = lb.index(0);
+  TileType type = p.tile({s.channels, kPassColumns});
+  Value init = arg(H0) ? LoadOp::create(b, loc, type, arg(H0),
+                                        ValueRange{batch, head, zero, column},
+                                        /*row_dim=*/2)
+                             .getResult()
+                       : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
+                             .getResult();
+  Value final = p.loop(zero, lb.index(s.chunks), init, [&](Value c, Value acc) {
+    SmallVector<Value> at = {batch, c, head, zero, column};
+    Value chunkState =
+        LoadOp::create(b, loc, type, arg(States), at, /*row_dim=*/3);
+    StoreOp::create(b, loc, acc, arg(Entering), at, b.getI64IntegerAttr(3),
+                    b.getF32FloatAttr(1.0));
+    Value decay = lb.exp(lb.load(arg(Totals), {batch, head, c}));
+    return ScaleAddOp::create(b, loc, type, acc, decay, chunkState).getResult();
+  });
+  StoreOp::create(b, loc, final, arg(Final),
+                  ValueRange{batch, head, zero, column}, b.getI64IntegerAttr(2),
+                  b.getF32FloatAttr(1.0));
+}
+
+/// Program 3: one block of kScanRows outputs of a chunk.
+void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
+                    const ProgramBuffers &in, Block &block) {
+  enum { X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Cos, Sin, Entering, Y };
+  b.setInsertionPointToStart(&block);
+  SsdProgram p(b, loc, s);
+  LoopBuilder &lb = p.lb;
+  auto arg = [&](unsigned i) { return in.in(block, 3, i); };
+  int64_t blocks = s.chunk / kScanRows;
+  // Longest blocks (most B/x tiles) first.
+  Value flat = lb.subi(lb.index(s.chunks * blocks - 1), block.getArgument(0));
+  Value c = lb.divi(flat, lb.index(blocks));
+  Value rowBlock = lb.remi(flat, lb.index(blocks));
+  Value batch = block.getArgument(1), head = block.getArgument(2);
+  Value group = lb.divi(head, lb.index(s.heads / s.groups));
+  Value zero = lb.index(0);
+  Value t0 = lb.muli(c, lb.index(s.chunk));
+  Value r0 = lb.muli(rowBlock, lb.index(kScanRows));
+  Value rowT = lb.addi(t0, r0);
+  Value steps = p.vector(), logDecay = p.vector();
+  Value cTile = p.shared({kScanRows, s.state}, s.half);
+  Value enter = p.shared({s.channels, s.state}, s.half);
+  Value bTile = p.shared({kScanRows, s.state}, s.half);
+  Value xTile = p.shared({kScanRows, s.channels}, s.half);
+  // The last chunk's blocks past the end have nothing to do.
+  lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
+    p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
+                 Value(), Value());
+    CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
+                        cTile, /*row_dim=*/1);
+    CopyAsyncOp::create(b, loc, arg(Entering),
+                        ValueRange{batch, c, head, zero, zero}, enter,
+                        /*row_dim=*/3);
+    p.syncCopies();
+    p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
+    BarrierOp::create(b, loc);
+    TileType accType = p.tile({kScanRows, s.channels});
+    Value fromState = MatmulOp::create(b, loc, accType, cTile, enter, Value(),
+                                       /*transpose_rhs=*/true);
+    Value decay = DecayRowsOp::create(b, loc, p.tile({kScanRows}), logDecay, r0);
+    Value init = ScaleRowsOp::create(b, loc, accType, fromState, decay);
+    Value acc = p.loop(
+        zero, lb.addi(rowBlock, lb.index(1)), init, [&](Value j, Value acc) {
+          Value s0 = lb.muli(j, lb.index(kScanRows));
+          Value t = lb.addi(t0, s0);
+          CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
+                              bTile, /*row_dim=*/1);
+          CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
+                              xTile, /*row_dim=*/1);
+          p.syncCopies();
+          p.rotate(bTile, arg(Cos), arg(Sin), batch, t);
+          BarrierOp::create(b, loc);
+          Value logits =
+              MatmulOp::create(b, loc, p.tile({kScanRows, kScanRows}), cTile,
+                               bTile, Value(), /*transpose_rhs=*/true);
+          Value weights = DecayMaskOp::create(b, loc, logits.getType(), logits,
+                                              logDecay, steps, r0, s0);
+          Value next = MatmulOp::create(b, loc, accType, weights, xTile, acc,
+                                        /*transpose_rhs=*/false);
+          BarrierOp::create(b, loc);
+          return next;
+        });
+    SmallVector<Value> rows = {batch, rowT, head, zero};
+    Value x = LoadOp::create(b, loc, accType, arg(X), rows, /*row_dim=*/1);
+    Value gate = arg(Gate) ? LoadOp::create(b, loc, accType, arg(Gate), rows,
+                                            /*row_dim=*/1)
+                                 .getResult()
+                           : Value();
+    SmallVector<Value> skipAt;
+    if (arg(Skip))
+      skipAt.push_back(head);
+    Value y = SkipGateOp::create(b, loc, accType, acc, x, arg(Skip), skipAt,
+                                 gate);
+    StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
+                    b.getF32FloatAttr(1.0));
+  });
+}
+
+} // namespace
+
+LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
+  auto x = op.getX().getType();
+  Type element = x.getElementType();
+  if (!x.hasStaticShape() || !op.getB().getType().hasStaticShape())
+    return op.emitOpError() << "on the GPU needs static shapes";
+  if (!(element.isBF16() || element.isF16()) ||
+      op.getB().getType().getElementType() != element ||
+      op.getC().getType().getElementType() != element)
+    return op.emitOpError()
+           << "on the GPU needs x, b and c of one 16-bit type (bf16 or f16), "
+              "got "
+           << element << ", " << op.getB().getType().getElementType() << ", "
+           << op.getC().getType().getElementType();
+  if (op.getZ() && op.getZ().getType().getElementType() != element)
+    return op.emitOpError() << "on the GPU needs z of x's type " << element;
+  int64_t channels = x.getDimSize(3);
+  int64_t state = op.getB().getType().getDimSize(3);
+  if (channels % 16 != 0 || channels > kMaxChannels)
+    return op.emitOpError() << "on the GPU needs P a multiple of 16 up to "
+                            << kMaxChannels << ", got " << channels;
+  if (state % 16 != 0 || state > kMaxState)
+    return op.emitOpError() << "on the GPU needs N a multiple of 16 up to "
+                            << kMaxState << ", got " << state;
+  return success();
+}
+
+void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
+                                const SsdBuffers &buf) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  SsdShape s(op);
+  Type f32 = host.getF32Type();
+  SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
+                                     s.state};
+  Value states = memref::AllocOp::create(host, loc,
+                                         MemRefType::get(stateShape, f32));
+  Value entering = memref::AllocOp::create(
+      host, loc, MemRefType::get(stateShape, s.half));
+  Value totals = memref::AllocOp::create(
+      host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
+  int64_t channelWarps = s.channels / kWarpRows;
+  auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
+                     ArrayRef<Value> buffers,
+                     function_ref<void(OpBuilder &, const ProgramBuffers &,
+                                       Block &)>
+                         body) {
+    ProgramBuffers in(buffers);
+    ProgramOp::create(host, loc, name, grid, config(ctx, warps), in.values(),
+                      [&](OpBuilder &b, Block &block) { body(b, in, block); });
+  };
+  program("ssd_chunk_state", {s.chunks, s.batch, s.heads}, channelWarps,
+          {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
+           totals},
+          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
+            buildChunkState(b, loc, s, in, block);
+          });
+  program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
+          channelWarps, {states, totals, buf.h0, entering, buf.finalState},
+          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
+            buildStatePassing(b, loc, s, in, block);
+          });
+  program("ssd_chunk_scan", {s.chunks * (s.chunk / kScanRows), s.batch, s.heads},
+          kScanWarps,
+          {buf.x, buf.dt, buf.a, buf.b, buf.c, buf.skip, buf.gate, buf.dtBias,
+           buf.cos, buf.sin, entering, buf.y},
+          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
+            buildChunkScan(b, loc, s, in, block);
+          });
+}
