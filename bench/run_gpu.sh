@@ -5,8 +5,10 @@
 # differential run (bench/differential.py) and compute-sanitizer memcheck and
 # racecheck over a subset of it. Logs go to $OUT.
 # The DMA backward (bench/dma_grad.py: correctness, sanitizers, one training
-# step against SDPA and FlexAttention) runs after the forward suite.
-#   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential|grad]
+# step against SDPA and FlexAttention) runs after the forward suite, then
+# wm.ssd (bench/ssd.py: correctness and its differential run, sanitizers, the
+# benchmark against eager and torch.compile).
+#   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential|grad|ssd]
 # SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,7 @@ cmake -G Ninja -S . -B build-gpu -DWM_ENABLE_MLIR=OFF -DCMAKE_BUILD_TYPE=Release
   && ninja -C build-gpu >> "$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
 export WM_BUILD_DIR=$PWD/build-gpu PYTHONUNBUFFERED=1
 status=0
-if [ "$ONLY" != differential ] && [ "$ONLY" != grad ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = correctness ] || [ "$ONLY" = benchmark ]; then
   python3 -m pytest -q tests/test_runtime.py 2>&1 | tee "$OUT/runtime-tests.log" | tail -3
   python3 bench/dma.py --out "$OUT/dma-results.md" "$@" 2>&1 | tee "$OUT/dma.log" || status=1
 fi
@@ -65,6 +67,26 @@ if [ -z "$ONLY" ] || [ "$ONLY" = grad ]; then
     } 2>&1 | tee "$OUT/dma-grad.log" || status=1
   else
     echo "no bench/artifacts/grad (python3 bench/dma_grad.py compile, where MLIR is)"
+    status=1
+  fi
+fi
+if [ -z "$ONLY" ] || [ "$ONLY" = ssd ]; then
+  if [ -f bench/artifacts/ssd/configs.json ]; then
+    { s=0
+      echo "== wm.ssd ($(date -u +%F), $(cat bench/artifacts/ssd/BUILD_INFO 2>/dev/null || echo unknown), $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
+      python3 bench/ssd.py run --out "$OUT/ssd-results.md" || s=1
+      for tool in ${SANITIZER_TOOLS-memcheck racecheck}; do
+        echo "== $tool over s_T1000_G2_P32_N16_c64_rope, s_T777_G8_P128_N128_c128_rope, r005"
+        PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool "$tool" --print-limit 20 \
+          python3 bench/ssd.py run --only s_T1000_G2_P32_N16_c64_rope,s_T777_G8_P128_N128_c128_rope,r005 2>&1 \
+          | grep -E "SUMMARY|^ssd:|Error|Hazard" || s=1
+      done
+      echo "== benchmark vs eager chunked SSD and torch.compile"
+      python3 bench/ssd.py bench --out "$OUT/ssd-bench.md" || s=1
+      exit $s
+    } 2>&1 | tee "$OUT/ssd.log" || status=1
+  else
+    echo "no bench/artifacts/ssd (python3 bench/ssd.py compile, where MLIR is)"
     status=1
   fi
 fi

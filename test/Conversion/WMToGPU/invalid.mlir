@@ -4,7 +4,7 @@
 func.func @unsupported(%x_buffer: memref<4x64xf32>, %w_buffer: memref<64xf32>, %out0: memref<4x64xf32>) {
   %x = bufferization.to_tensor %x_buffer restrict : memref<4x64xf32> to tensor<4x64xf32>
   %w = bufferization.to_tensor %w_buffer restrict : memref<64xf32> to tensor<64xf32>
-  // expected-error @+1 {{'wm.rms_norm' op is not supported on the GPU yet (convert-wm-to-gpu lowers wm.dma_bias, wm.dma_select, wm.dma_attention after wm-select-keys, and their gradients)}}
+  // expected-error @+1 {{'wm.rms_norm' op is not supported on the GPU yet (convert-wm-to-gpu lowers wm.dma_bias, wm.dma_select, wm.dma_attention after wm-select-keys, their gradients, and wm.ssd)}}
   %n = wm.rms_norm %x, %w : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
   bufferization.materialize_in_destination %n in restrict writable %out0 : (tensor<4x64xf32>, memref<4x64xf32>) -> ()
   return

@@ -440,10 +440,9 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
           Value len = lb.subi(lb.mini(steps, lb.addi(t0, chunk)), t0);
           lb.forEach(zero, len, [&](Value s) {
             Value t = lb.addi(t0, s);
-            Value step =
-                lb.ssdStep(lb.load(dt, {b, t, h}),
-                           dtBias ? lb.load(dtBias, {h}) : Value(),
-                           op.getDtSoftplus(), dtMin, dtMax);
+            Value step = lb.load(dt, {b, t, h});
+            Value bias = dtBias ? lb.load(dtBias, {h}) : Value();
+            step = lb.ssdStep(step, bias, op.getDtSoftplus(), dtMin, dtMax);
             lb.store(step, dtChunk, {s});
             loadRow(bm, bChunk, b, t, g, s);
             loadRow(cm, cChunk, b, t, g, s);

@@ -189,7 +189,8 @@ Value LoopBuilder::ssdStep(Value dt, Value bias, bool softplus, double dtMin,
     dt = add(dt, bias);
   if (softplus)
     dt = this->softplus(dt);
-  return min(max(dt, f32(dtMin)), f32(dtMax));
+  Value low = max(dt, f32(dtMin));
+  return min(low, f32(dtMax));
 }
 
 Value LoopBuilder::softplusGrad(Value x) {

@@ -1,0 +1,382 @@
+"""wm.ssd on the H200 (issue 13): the three tile programs of WMToTile/SSD.cpp
+against the fp32 sequential recurrence of bench/torch_ssd.py, a randomized
+differential run, and the benchmark against an eager chunked SSD and
+torch.compile of it.
+
+    python3 bench/ssd.py compile                          # where MLIR is
+    python3 bench/ssd.py run [--out r.md] [--only a,b]    # on the GPU
+    python3 bench/ssd.py bench [--out b.md]               # on the GPU
+
+Artifacts take x, dt, a, b, c, then whichever of D, z, dt_bias, h0, cos,
+sin the configuration has, in that order; they return y and the final state.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(ROOT, "python"), ROOT]
+ARTIFACTS = os.path.join(ROOT, "bench", "artifacts", "ssd")
+TOLERANCE = 1e-2  # bf16 storage
+OPTIONAL = ["D", "z", "dt_bias", "h0", "cos", "sin"]
+
+
+def config(name, B, T, H, P, G, N, R=None, chunk=256, D=None, z=False, dt_bias=False,
+           h0=False, positive_a=False, batch_rope=False, softplus=True, dt_limit=None,
+           dtype="bf16"):
+    return dict(name=name, B=B, T=T, H=H, P=P, G=G, N=N, R=R, chunk=chunk, D=D, z=z,
+                dt_bias=dt_bias, h0=h0, positive_a=positive_a, batch_rope=batch_rope,
+                softplus=softplus, dt_limit=dt_limit, dtype=dtype)
+
+
+# The issue's matrix: T not a multiple of the chunk, G in {1, 2, 8, H},
+# P in {32, 64, 128}, N in {16, 64, 128}, chunk in {64, 128, 256}, rope on and
+# off, A > 0, D / z / dt_bias each on and off.
+CONFIGS = [
+    config("s_T1000_G1_P64_N64_c256", 1, 1000, 8, 64, 1, 64),
+    config("s_T1000_G2_P32_N16_c64_rope", 2, 1000, 8, 32, 2, 16, R=16, chunk=64,
+           D="head", dt_bias=True),
+    config("s_T777_G8_P128_N128_c128_rope", 1, 777, 8, 128, 8, 128, R=128, chunk=128,
+           D="channel", z=True),
+    config("s_T2048_GH_P64_N128_c256_rope", 1, 2048, 4, 64, 4, 128, R=64, z=True,
+           dt_bias=True, h0=True, batch_rope=True),
+    config("s_T513_G1_P32_N64_c64_posA", 2, 513, 4, 32, 1, 64, chunk=64, positive_a=True),
+    config("s_T300_G2_P64_N16_c128_f16", 1, 300, 4, 64, 2, 16, R=16, chunk=128,
+           dtype="f16", D="head", dt_limit=(0.01, 0.4)),
+    config("s_T4096_G1_P64_N128_c256", 1, 4096, 8, 64, 1, 128, D="head", dt_bias=True),
+    config("s_T16384_G1_P64_N64_c256", 1, 16384, 4, 64, 1, 64, D="head", dt_bias=True),
+    # Identity rope: must equal the rope-free artifact bit for bit.
+    config("s_T1000_identity_rope", 1, 1000, 4, 64, 2, 64, R=64, chunk=128),
+    config("s_T1000_no_rope", 1, 1000, 4, 64, 2, 64, chunk=128),
+    # A split run: the first 600 steps, then the rest from the final state.
+    config("s_split_whole", 1, 1000, 4, 64, 1, 64, R=32, chunk=128, D="head"),
+    config("s_split_first", 1, 600, 4, 64, 1, 64, R=32, chunk=128, D="head"),
+    config("s_split_second", 1, 400, 4, 64, 1, 64, R=32, chunk=128, D="head", h0=True),
+]
+# (name, B, T, H, P, N, G, rope, chunk, mamba_ssm Triton fastest seen ms, target ms)
+BENCH = [
+    ("b_2x4096_h80", 2, 4096, 80, 64, 128, 1, False, 256, 0.380, 0.30),
+    ("b_1x16384_h32", 1, 16384, 32, 64, 64, 1, False, 256, 0.426, 0.34),
+    ("b_8x2048_g8", 8, 2048, 64, 64, 128, 8, False, 256, 0.632, 0.50),
+    ("b_transxssm", 1, 16384, 16, 128, 128, 16, True, 256, 1.67, 0.45),
+    ("b_small", 2, 1000, 8, 32, 16, 2, True, 64, 0.80, 0.05),
+]
+RANDOM_COUNT = 40
+
+
+def random_configs(count=RANDOM_COUNT, seed=13):
+    """Drawn from what the GPU programs accept: odd lengths, every chunk size
+    (the GPU brings it into [64, 256]), groups, P and N multiples of 16, rope
+    of any even R <= N, both tables, every option, A of both signs."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        H = rng.choice([1, 2, 4, 8])
+        G = rng.choice([g for g in (1, 2, 4, 8) if H % g == 0])
+        N = rng.choice([16, 32, 48, 64, 128])
+        R = rng.choice([None, None, 2 * rng.randint(1, N // 2)])
+        out.append(config(
+            f"r{i:03d}", rng.choice([1, 2, 3]), rng.choice([1, 17, 63, 64, 65, 200, 511, 1000,
+                                                            1500]),
+            H, rng.choice([16, 32, 48, 64, 96, 128]), G, N, R=R,
+            chunk=rng.choice([16, 64, 128, 256, 1024]),
+            D=rng.choice([None, "head", "channel"]), z=rng.random() < 0.4,
+            dt_bias=rng.random() < 0.5, h0=rng.random() < 0.3,
+            positive_a=rng.random() < 0.15, batch_rope=R is not None and rng.random() < 0.3,
+            softplus=rng.random() < 0.8,
+            dt_limit=rng.choice([None, None, (0.001, 0.5)]), dtype=rng.choice(["bf16", "f16"])))
+    return out
+
+
+def bench_configs():
+    """The benchmark shapes (dt_bias and softplus, D per head), and each
+    rope one without rope, for the rope overhead."""
+    out = []
+    for name, B, T, H, P, N, G, rope, chunk, _, _ in BENCH:
+        for suffix, R in [("", N if rope else None)] + ([("_norope", None)] if rope else []):
+            out.append(config(name + suffix, B, T, H, P, G, N, R=R, chunk=chunk, D="head",
+                              dt_bias=True))
+    return out
+
+
+def graph(c):
+    import wm
+    g = wm.Graph(c["name"])
+    B, T, H, P, G, N, R, dt = (c[k] for k in ("B", "T", "H", "P", "G", "N", "R", "dtype"))
+    x = g.input((B, T, H, P), dt, name="x")
+    step = g.input((B, T, H), "f32", name="dt")
+    a = g.input((H,), "f32", name="a")
+    b = g.input((B, T, G, N), dt, name="b")
+    cm = g.input((B, T, G, N), dt, name="c")
+    kw = {}
+    if c["D"]:
+        kw["D"] = g.input((H,) if c["D"] == "head" else (H, P), "f32", name="D")
+    if c["z"]:
+        kw["z"] = g.input((B, T, H, P), dt, name="z")
+    if c["dt_bias"]:
+        kw["dt_bias"] = g.input((H,), "f32", name="dt_bias")
+    if c["h0"]:
+        kw["initial_state"] = g.input((B, H, P, N), "f32", name="h0")
+    if R:
+        table = (B, T, R) if c["batch_rope"] else (T, R)
+        kw["cos"] = g.input(table, "f32", name="cos")
+        kw["sin"] = g.input(table, "f32", name="sin")
+    attrs = {"chunk_size": c["chunk"], "dt_softplus": c["softplus"]}
+    if c["dt_limit"]:
+        attrs["dt_limit"] = c["dt_limit"]
+    g.output(*g.ssd(x, step, a, b, cm, **kw, **attrs))
+    return g
+
+
+def compile_all():
+    import wm
+    from bench.make_artifacts import write_build_info
+    write_build_info(ARTIFACTS)
+    everything = CONFIGS + random_configs() + bench_configs()
+    refused = {}
+    for c in everything:
+        try:
+            graph(c).compile("sm_90a", path=os.path.join(ARTIFACTS, c["name"]))
+        except wm.CompileError as error:
+            refused[c["name"]] = str(error).splitlines()[-1][:200]
+    with open(os.path.join(ARTIFACTS, "configs.json"), "w") as f:
+        json.dump({"configs": everything, "refused": refused}, f, indent=1)
+    print(f"wrote {len(everything) - len(refused)} ssd artifacts, refused {len(refused)}")
+
+
+def rope_tables(T, R, device, batch=None, offset=0):
+    import torch
+    inv = 10000.0 ** (-torch.arange(0, R, 2, device=device, dtype=torch.float64) / R)
+    angle = (torch.arange(T, device=device, dtype=torch.float64) + offset)[:, None] * inv
+    angle = torch.cat([angle, angle], dim=-1)
+    cos, sin = torch.cos(angle).float(), torch.sin(angle).float()
+    if batch:
+        cos, sin = cos.expand(batch, T, R).contiguous(), sin.expand(batch, T, R).contiguous()
+    return cos, sin
+
+
+def make_inputs(c, seed, device="cuda"):
+    """Fresh random inputs of a configuration: (positional list, kwargs of
+    the torch reference)."""
+    import torch
+    gen = torch.Generator(device=device).manual_seed(seed)
+    dtype = {"bf16": torch.bfloat16, "f16": torch.float16}[c["dtype"]]
+    B, T, H, P, G, N, R = (c[k] for k in ("B", "T", "H", "P", "G", "N", "R"))
+    rnd = lambda *s: torch.randn(*s, generator=gen, device=device)
+    x, b, cm = rnd(B, T, H, P).to(dtype), rnd(B, T, G, N).to(dtype), rnd(B, T, G, N).to(dtype)
+    dt = 0.5 * rnd(B, T, H) - 1.0
+    a = -torch.exp(rnd(H))
+    if c["positive_a"]:
+        a = 0.05 * a.abs()
+    kw = {}
+    if c["D"]:
+        kw["D"] = rnd(H) if c["D"] == "head" else rnd(H, P)
+    if c["z"]:
+        kw["z"] = rnd(B, T, H, P).to(dtype)
+    if c["dt_bias"]:
+        kw["dt_bias"] = 0.5 * rnd(H)
+    if c["h0"]:
+        kw["h0"] = rnd(B, H, P, N)
+    if R:
+        kw["cos"], kw["sin"] = rope_tables(T, R, device, B if c["batch_rope"] else None)
+    return [x, dt, a, b, cm] + [kw[k] for k in OPTIONAL if k in kw], kw
+
+
+def reference_kwargs(c, kw):
+    out = dict(kw, softplus=c["softplus"])
+    if c["dt_limit"]:
+        out["dt_limit"] = c["dt_limit"]
+    return out
+
+
+def run_one(c, inputs, kw):
+    """(y, state) of the artifact with poisoned outputs."""
+    from wm import gpu
+    art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, c["name"]))
+    art.poison_outputs = True
+    return art(*inputs)
+
+
+def run_all(out_path, only=None):
+    import torch
+    from bench.dma import rel_error
+    from bench.torch_ssd import ssd_recurrence
+    with open(os.path.join(ARTIFACTS, "configs.json")) as f:
+        saved = json.load(f)
+    by_name = {c["name"]: c for c in saved["configs"]}
+    names = [c["name"] for c in CONFIGS + random_configs()]
+    if only:
+        names = [n for n in names if n in only]
+    rows, failed, refused, results = [], 0, 0, {}
+    for name in names:
+        c = by_name[name]
+        if name in saved["refused"]:
+            refused += 1
+            rows.append((name, "refused: " + saved["refused"][name], "", "", "refused"))
+            continue
+        seed = 1000 + names.index(name)
+        if name.startswith("s_split_"):
+            seed = 77  # one draw of the whole run, cut below
+        if name == "s_T1000_no_rope":
+            seed = names.index("s_T1000_identity_rope") + 1000
+        inputs, kw = make_inputs(c, seed)
+        if name == "s_T1000_identity_rope":
+            inputs[-2].fill_(1.0)
+            inputs[-1].fill_(0.0)
+            kw["cos"], kw["sin"] = inputs[-2], inputs[-1]
+        if name in ("s_split_first", "s_split_second"):
+            whole, _ = make_inputs(by_name["s_split_whole"], 77)
+            cut = slice(0, 600) if name == "s_split_first" else slice(600, 1000)
+            inputs = [t[:, cut] if t.dim() > 1 and t.shape[1] == 1000 else t for t in whole]
+            inputs[-2:] = [t[cut] for t in whole[-2:]]
+            kw = {"D": inputs[5], "cos": inputs[-2], "sin": inputs[-1]}
+            if name == "s_split_second":
+                inputs.insert(6, results["s_split_first"][1])
+                kw["h0"] = inputs[6]
+        y, state = run_one(c, inputs, kw)
+        torch.cuda.synchronize()
+        results[name] = (y.clone(), state.clone())
+        ref_y, ref_state = ssd_recurrence(*inputs[:5], **reference_kwargs(c, kw))
+        ey, es = rel_error(y, ref_y), rel_error(state, ref_state)
+        nan = bool(torch.isnan(y.float()).any() or torch.isnan(state).any())
+        ok = ey <= TOLERANCE and es <= TOLERANCE and not nan
+        rows.append((name, f"{ey:.2e}", f"{es:.2e}", "NaN" if nan else "ok",
+                     "PASS" if ok else "FAIL"))
+        failed += not ok
+        print(" | ".join(rows[-1]), flush=True)
+    extra = []
+    if "s_T1000_identity_rope" in results and "s_T1000_no_rope" in results:
+        same = torch.equal(results["s_T1000_identity_rope"][0], results["s_T1000_no_rope"][0])
+        extra.append(("identity rope == no rope, bitwise", "", "", "", "PASS" if same else "FAIL"))
+    if all(n in results for n in ("s_split_whole", "s_split_first", "s_split_second")):
+        whole_y, whole_s = results["s_split_whole"]
+        joined = torch.cat([results["s_split_first"][0], results["s_split_second"][0]], dim=1)
+        ey, es = rel_error(joined, whole_y), rel_error(results["s_split_second"][1], whole_s)
+        ok = ey <= TOLERANCE and es <= TOLERANCE
+        extra.append(("split run (600 + 400 from h0) vs whole", f"{ey:.2e}", f"{es:.2e}", "",
+                      "PASS" if ok else "FAIL"))
+    tried, failed_configs = len(names), failed
+    rows += extra
+    for r in extra:
+        failed += r[-1] == "FAIL"
+        print(" | ".join(r), flush=True)
+    summary = (f"ssd: tried {tried}, refused {refused}, passed "
+               f"{tried - refused - failed_configs}, failed {failed_configs}; "
+               f"{sum(r[-1] == 'PASS' for r in extra)} of {len(extra)} cross checks pass")
+    header = ["config", "y rel. err", "state rel. err", "NaN", "result"]
+    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
+                     ["| " + " | ".join(r) + " |" for r in rows] + ["", summary])
+    print(summary)
+    if out_path:
+        with open(out_path, "w") as f:
+            f.write(text + "\n")
+    return 1 if failed else 0
+
+
+def ssd_flops(c):
+    """Tensor-core flops of the chunked form: chunk states and state to
+    output (2 T P N each), the causal half of C B^T and of the weights times
+    x (T Lc (N + P))."""
+    B, T, H, P, N = (c[k] for k in ("B", "T", "H", "P", "N"))
+    chunk = min(max(c["chunk"], 64), 256)
+    return B * H * (4 * T * P * N + T * chunk * (N + P))
+
+
+def ssd_bytes(c):
+    """The bytes the layer must move: x, y, B, C, dt, D, the rope tables."""
+    B, T, H, P, G, N, R = (c[k] for k in ("B", "T", "H", "P", "G", "N", "R"))
+    return 2 * (2 * B * T * H * P + 2 * B * T * G * N) + 4 * B * T * H + (8 * T * R if R else 0)
+
+
+def count_launches(fn):
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        fn()
+        torch.cuda.synchronize()
+    return sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+
+
+def bench_all(out_path):
+    import torch
+    from bench.dma import rel_error, time_ms
+    from bench.torch_ssd import ssd_chunked
+    from wm import gpu
+
+    def peak_extra(fn):
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+
+    configs = {c["name"]: c for c in bench_configs()}
+    rows = []
+    for name, B, T, H, P, N, G, rope, chunk, mamba, target in BENCH:
+        c = configs[name]
+        inputs, kw = make_inputs(c, seed=T + H)
+        art = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))
+        ours = lambda: art(*inputs)
+        y, _ = ours()
+        kwargs = reference_kwargs(c, kw)
+        eager = lambda: ssd_chunked(*inputs[:5], chunk=chunk, **kwargs)
+        err = rel_error(y, eager()[0])
+        t_ours = time_ms(ours)
+        t_norope = ""
+        if rope:
+            plain = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_norope"))
+            plain_inputs = inputs[:-2]
+            t_norope = f"{time_ms(lambda: plain(*plain_inputs)):.3f}"
+        t_eager = time_ms(eager)
+        try:
+            compiled = torch.compile(ssd_chunked, dynamic=False)
+            run = lambda: compiled(*inputs[:5], chunk=chunk, **kwargs)
+            run()
+            t_compiled = f"{time_ms(run):.3f}"
+            launches_compiled = count_launches(run)
+        except Exception as error:  # noqa: BLE001 - report, do not stop the suite
+            t_compiled, launches_compiled = f"failed: {type(error).__name__}"[:60], ""
+        mem, mem_eager = peak_extra(ours), peak_extra(eager)
+        tflops = ssd_flops(c) / (t_ours * 1e-3) / 1e12
+        gbs = ssd_bytes(c) / (t_ours * 1e-3) / 1e9
+        rows.append((name, f"({B}, {T}, {H}, {P}, {N}, {G})" + (" rope" if rope else ""),
+                     f"{t_ours:.3f}", t_norope, f"{t_eager:.3f}", t_compiled,
+                     f"{mamba:.3f}", f"{target:.2f}", f"{tflops:.1f}", f"{gbs:.0f}",
+                     f"{len(art.manifest.launches)} / {count_launches(eager)} / "
+                     f"{launches_compiled}", f"{mem:.0f} / {mem_eager:.0f}", f"{err:.1e}"))
+        print(rows[-1], flush=True)
+        torch.cuda.empty_cache()
+    header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms", "eager ms",
+              "torch.compile ms", "mamba_ssm Triton ms (issue)", "target ms",
+              "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",
+              "extra MiB ours / eager", "ours vs eager rel. err"]
+    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
+                     ["| " + " | ".join(r) + " |" for r in rows])
+    print(text)
+    if out_path:
+        with open(out_path, "w") as f:
+            f.write(text + "\n")
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["compile", "run", "bench"])
+    parser.add_argument("--out")
+    parser.add_argument("--only", help="comma-separated config names")
+    args = parser.parse_args()
+    if args.mode == "compile":
+        compile_all()
+        return 0
+    if args.mode == "bench":
+        return bench_all(args.out)
+    return run_all(args.out, args.only.split(",") if args.only else None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""wm.ssd's GPU tile programs, run on the CPU, vs the sequential recurrence.
+
+`compile("cpu", gpu_kernels=True)` lowers the graph as wm-to-nvvm does, into
+the three programs of WMToTile/SSD.cpp (chunk states, state passing, chunk
+scan), and runs them as loops: the algorithm the H200 runs, with its 16-bit
+roundings (the scaled x tile, the intra-chunk weights, the entering states).
+"""
+
+import numpy as np
+import pytest
+
+import wm
+from tests import reference as ref
+from tests.numerics import rel_error
+from tests.test_ssd import make_inputs
+
+# The programs round three intermediates to 16 bits: bf16 stays near 3e-3.
+TOLERANCE = {"bf16": 1e-2, "f16": 2e-3}
+
+
+def build(main, opt, dtype, **attrs):
+    g = wm.Graph("ssd_programs")
+    names = ["x", "dt", "a", "b", "c"]
+    args = [g.input(arr.shape, dtype if n in ("x", "b", "c") else "f32", name=n)
+            for n, arr in zip(names, main)]
+    kw = {k: g.input(v.shape, dtype if k == "z" else "f32", name=k) for k, v in opt.items()}
+    g.output(*g.ssd(*args, **kw, **attrs))
+    return g
+
+
+def run(main, opt, dtype="bf16", **attrs):
+    fn = build(main, opt, dtype, **attrs).compile("cpu", gpu_kernels=True)
+    y, state = fn(*main, *opt.values())
+    return np.asarray(y, np.float64), np.asarray(state)
+
+
+def check(main, opt, dtype="bf16", **attrs):
+    y, state = run(main, opt, dtype, **attrs)
+    ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
+    want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
+    assert not np.isnan(y).any() and not np.isnan(state).any()
+    for what, got, want in [("y", y, want_y), ("state", state, want_state)]:
+        err = rel_error(got, want)
+        assert err <= TOLERANCE[dtype], f"{what} relative error {err:.3e}"
+    return y, state
+
+
+# (B, T, H, P, G, N, R, chunk): T not a multiple of the chunk, every G form.
+CASES = [
+    (1, 200, 4, 32, 1, 16, None, 64),
+    (2, 150, 4, 32, 2, 32, 16, 64),
+    (1, 300, 2, 64, 2, 64, 64, 128),
+    (1, 520, 8, 16, 8, 16, 16, 256),
+    (1, 70, 2, 128, 1, 128, 32, 64),
+    (1, 40, 2, 32, 1, 16, 8, 64),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
+def test_shapes(case):
+    B, T, H, P, G, N, R, chunk = case
+    main, opt = make_inputs(np.random.default_rng(T), B, T, H, P, G, N, R=R, dtype="bf16")
+    check(main, opt, chunk_size=chunk, dt_softplus=True)
+
+
+@pytest.mark.parametrize("options", [
+    dict(D_shape=(4,)), dict(D_shape=(4, 32)), dict(z=True), dict(dt_bias=True),
+    dict(h0=True), dict(D_shape=(4, 32), z=True, dt_bias=True, h0=True, batch_rope=True),
+], ids=["D_head", "D_channel", "z", "dt_bias", "h0", "all"])
+def test_options(options):
+    main, opt = make_inputs(np.random.default_rng(1), 2, 130, 4, 32, 2, 32, R=32,
+                            dtype="bf16", **options)
+    check(main, opt, chunk_size=64, dt_softplus=True)
+
+
+def test_f16_and_dt_limit():
+    main, opt = make_inputs(np.random.default_rng(2), 1, 100, 2, 32, 1, 32, R=16,
+                            dtype="f16", z=True)
+    check(main, opt, dtype="f16", chunk_size=64, dt_softplus=True, dt_limit=(0.01, 0.3))
+
+
+def test_positive_a_is_exact():
+    """A > 0 grows the state; no clamp of the exponent."""
+    main, opt = make_inputs(np.random.default_rng(3), 1, 96, 2, 32, 1, 16, dtype="bf16")
+    main = (main[0], main[1], np.abs(main[2]) * 0.05, main[3], main[4])
+    check(main, opt, chunk_size=64, dt_softplus=True)
+
+
+def test_every_chunk_size_agrees():
+    main, opt = make_inputs(np.random.default_rng(4), 1, 300, 2, 32, 1, 32, R=32,
+                            dtype="bf16", D_shape=(2,))
+    ys = [run(main, opt, chunk_size=c, dt_softplus=True)[0] for c in (64, 128, 256)]
+    for y in ys[1:]:
+        assert rel_error(y, ys[0]) <= 1e-2
+
+
+def test_split_run_equals_whole():
+    main, opt = make_inputs(np.random.default_rng(5), 1, 256, 2, 32, 1, 32, R=32,
+                            dtype="bf16")
+    whole_y, whole_state = run(main, opt, chunk_size=64, dt_softplus=True)
+    cut = 160
+    pick = lambda sl: tuple(m[:, sl] if m.ndim > 1 else m for m in main)
+    rope = lambda sl: {"cos": opt["cos"][sl], "sin": opt["sin"][sl]}
+    y1, s1 = run(pick(slice(0, cut)), rope(slice(0, cut)), chunk_size=64, dt_softplus=True)
+    second = {"initial_state": s1.astype(np.float32), **rope(slice(cut, None))}
+    y2, s2 = run(pick(slice(cut, None)), second, chunk_size=64, dt_softplus=True)
+    assert rel_error(np.concatenate([y1, y2], axis=1), whole_y) <= 1e-2
+    assert rel_error(s2, whole_state) <= 1e-2
+
+
+def test_identity_rope_equals_no_rope_bitwise():
+    main, opt = make_inputs(np.random.default_rng(6), 1, 100, 2, 32, 1, 32, dtype="bf16")
+    plain = run(main, opt, chunk_size=64)
+    ones = {"cos": np.ones((100, 32), np.float32), "sin": np.zeros((100, 32), np.float32)}
+    rotated = run(main, ones, chunk_size=64)
+    np.testing.assert_array_equal(rotated[0], plain[0])
+    np.testing.assert_array_equal(rotated[1], plain[1])
+
+
+@pytest.mark.parametrize("shape, limit", [
+    ((1, 64, 2, 24, 1, 16), "P a multiple of 16"),
+    ((1, 64, 2, 32, 1, 24), "N a multiple of 16"),
+])
+def test_gpu_refuses_shapes_it_cannot_tile(shape, limit):
+    B, T, H, P, G, N = shape
+    main, opt = make_inputs(np.random.default_rng(7), B, T, H, P, G, N, dtype="bf16")
+    g = build(main, opt, "bf16", chunk_size=64)
+    with pytest.raises(wm.CompileError, match=limit):
+        g.compile("sm_90a")
