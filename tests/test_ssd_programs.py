@@ -28,14 +28,14 @@ def build(main, opt, dtype, **attrs):
     return g
 
 
-def run(main, opt, dtype="bf16", **attrs):
-    fn = build(main, opt, dtype, **attrs).compile("cpu", gpu_kernels=True)
+def run(main, opt, dtype="bf16", ssd_rows=0, **attrs):
+    fn = build(main, opt, dtype, **attrs).compile("cpu", gpu_kernels=True, ssd_rows=ssd_rows)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
-def check(main, opt, dtype="bf16", **attrs):
-    y, state = run(main, opt, dtype, **attrs)
+def check(main, opt, dtype="bf16", ssd_rows=0, **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -56,11 +56,13 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("rows", [0, 128])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
-def test_shapes(case):
+def test_shapes(case, rows):
+    """Both chunk-scan CTA sizes (ssd_rows 128 takes chunks of 128 or more)."""
     B, T, H, P, G, N, R, chunk = case
     main, opt = make_inputs(np.random.default_rng(T), B, T, H, P, G, N, R=R, dtype="bf16")
-    check(main, opt, chunk_size=chunk, dt_softplus=True)
+    check(main, opt, ssd_rows=rows, chunk_size=chunk, dt_softplus=True)
 
 
 @pytest.mark.parametrize("options", [
@@ -115,6 +117,12 @@ def test_identity_rope_equals_no_rope_bitwise():
     rotated = run(main, ones, chunk_size=64)
     np.testing.assert_array_equal(rotated[0], plain[0])
     np.testing.assert_array_equal(rotated[1], plain[1])
+
+
+def test_bad_ssd_rows_is_refused():
+    main, opt = make_inputs(np.random.default_rng(8), 1, 64, 2, 32, 1, 16, dtype="bf16")
+    with pytest.raises(wm.CompileError, match="ssd-rows must be 0"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_rows=96)
 
 
 @pytest.mark.parametrize("shape, limit", [

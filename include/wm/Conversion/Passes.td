@@ -80,6 +80,9 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"gradWarps", "grad-warps", "int64_t", /*default=*/"0",
            "Warps of 16 query rows per backward CTA, 4 or 8 (tiles of as "
            "many keys as rows); 0: 8 from 4096 query rows on, else 4">,
+    Option<"ssdRows", "ssd-rows", "int64_t", /*default=*/"0",
+           "Output rows per wm.ssd chunk-scan CTA, 64 (4 warps) or 128 (8 "
+           "warps); 0: the default of WMToTile/SSD.cpp">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -62,6 +62,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: warps per backward CTA, 4 or 8 (0: "
                      "automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdRows{
+      *this, "ssd-rows",
+      llvm::cl::desc("With gpu-kernels: rows per SSD chunk-scan CTA, 64 or "
+                     "128 (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -97,6 +102,10 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                             llvm::cl::desc("Warps per backward CTA, 4 or 8 "
                                            "(0: automatic)"),
                             llvm::cl::init(0)};
+  Option<int64_t> ssdRows{*this, "ssd-rows",
+                          llvm::cl::desc("Rows per SSD chunk-scan CTA, 64 or "
+                                         "128 (0: automatic)"),
+                          llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

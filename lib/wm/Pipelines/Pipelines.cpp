@@ -31,7 +31,7 @@ static void buildWMToLoops(OpPassManager &pm,
     pm.addPass(createConvertWMToGPU(ConvertWMToGPUOptions{
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
-        options.deterministic, options.gradWarps}));
+        options.deterministic, options.gradWarps, options.ssdRows}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -93,7 +93,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
       ConvertWMToGPUOptions{options.threadsPerBlock, options.tensorCores,
                             options.blockSelect, options.mmaWarps,
                             options.mmaWarpRows, options.wgmma,
-                            options.deterministic, options.gradWarps}));
+                            options.deterministic, options.gradWarps,
+                            options.ssdRows}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

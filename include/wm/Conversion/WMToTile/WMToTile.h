@@ -80,7 +80,9 @@ LogicalResult checkSsdPrograms(SsdOp op);
 
 /// The three programs of spec section 2's chunked form (SSD.cpp), with the
 /// scratch of the chunk states allocated at `host`.
-void buildSsdPrograms(OpBuilder &host, SsdOp op, const SsdBuffers &buffers);
+/// `rows`: outputs per chunk-scan CTA, 64 or 128 (0: the default).
+void buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
+                      const SsdBuffers &buffers);
 
 void populateWMToTilePatterns(RewritePatternSet &patterns,
                               const AttentionKernelOptions &options);

@@ -194,14 +194,30 @@ struct ScaleSharedToGPU : TilePattern<ScaleSharedOp> {
   }
 };
 
+/// Stores four i32 at a 16-byte aligned shared word.
+void storeFour(Emitter &e, ArrayRef<Value> four, Value base, Value word) {
+  OpBuilder &b = e.builder();
+  Value vector = LLVM::PoisonOp::create(
+      b, e.location(), VectorType::get({4}, b.getI32Type()));
+  for (auto [i, v] : llvm::enumerate(four))
+    vector = LLVM::InsertElementOp::create(b, e.location(), vector, v,
+                                           e.i32(i));
+  LLVM::StoreOp::create(b, e.location(), vector,
+                        e.elementPointer(base, b.getI32Type(), e.toI32(word)),
+                        /*alignment=*/16);
+}
+
 struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
   using TilePattern::TilePattern;
   LogicalResult
   matchAndRewrite(RotateSharedOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    MemRefType table = op.getCos().getType();
+    int64_t rotary = table.getDimSize(table.getRank() - 1);
+    if (rotary % 16 == 0 && table.getElementType().isF32())
+      return rotateChunks(op, adaptor, rewriter);
     Emitter e(rewriter, op.getLoc());
     SharedType type = op.getBuffer().getType();
-    MemRefType table = op.getCos().getType();
     int64_t rowDim = op.getRowDim();
     int64_t half = table.getDimSize(table.getRank() - 1) / 2;
     int64_t rowHalves = 2 * sharedRowWords(type);
@@ -237,6 +253,70 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
         Value u = read(j), w = read(k);
         write(e.sub(e.mul(u, entry(cos, j)), e.mul(w, entry(sin, j))), j);
         write(e.add(e.mul(w, entry(cos, k)), e.mul(u, entry(sin, k))), k);
+      });
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  /// With R a multiple of 16 and f32 tables: per thread and step, one
+  /// 16-byte chunk of 8 dims and its partner R / 2 further, with 32-byte
+  /// reads of the tables.
+  LogicalResult rotateChunks(RotateSharedOp op, OneToNOpAdaptor adaptor,
+                             ConversionPatternRewriter &rewriter) const {
+    Emitter e(rewriter, op.getLoc());
+    SharedType type = op.getBuffer().getType();
+    MemRefType table = op.getCos().getType();
+    int64_t rowDim = op.getRowDim();
+    int64_t half = table.getDimSize(table.getRank() - 1) / 2;
+    int64_t chunks = half / 8;
+    Value buffer = adaptor.getBuffer().front();
+    Value cosBase = e.basePointer(adaptor.getCos().front());
+    Value sinBase = e.basePointer(adaptor.getSin().front());
+    SmallVector<Value> at = singles(adaptor.getIndices());
+    Value positions = e.index(table.getDimSize(rowDim));
+    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    Type element = type.getElementType();
+    forEachItem(e, kernel, type.getShape()[0] * chunks, [&](Value item) {
+      Value row = e.divi(item, e.index(chunks));
+      Value first = e.muli(e.remi(item, e.index(chunks)), e.index(8));
+      SmallVector<Value> position = at;
+      position[rowDim] = e.addi(at[rowDim], row);
+      e.ifThen(e.cmpi(CmpIPredicate::ult, position[rowDim], positions), [&] {
+        SmallVector<Value> entry = position;
+        entry.push_back(first);
+        Value offset = linearOffset(e, table, entry);
+        auto eight = [&](Value base, int64_t shift) {
+          Value at = e.addi(offset, e.i64(shift));
+          SmallVector<Value> v = e.loadFour(base, f32, at);
+          llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
+          return v;
+        };
+        SmallVector<Value> cosJ = eight(cosBase, 0), sinJ = eight(sinBase, 0);
+        SmallVector<Value> cosK = eight(cosBase, half), sinK = eight(sinBase, half);
+        Value wordJ = e.addi(e.muli(row, e.index(sharedRowWords(type))),
+                             e.divi(first, e.index(2)));
+        Value wordK = e.addi(wordJ, e.index(half / 2));
+        auto unpackEight = [&](Value word) {
+          SmallVector<Value> v;
+          for (Value pair : e.loadFour(buffer, i32, e.toI32(word))) {
+            auto [lo, hi] = e.unpack(pair, element);
+            v.append({lo, hi});
+          }
+          return v;
+        };
+        SmallVector<Value> u = unpackEight(wordJ), w = unpackEight(wordK);
+        SmallVector<Value> outJ, outK;
+        for (int64_t i = 0; i < 8; i += 2) {
+          auto rotated = [&](int64_t k, bool second) {
+            return second ? e.add(e.mul(w[k], cosK[k]), e.mul(u[k], sinK[k]))
+                          : e.sub(e.mul(u[k], cosJ[k]), e.mul(w[k], sinJ[k]));
+          };
+          outJ.push_back(e.pack(rotated(i, false), rotated(i + 1, false), element));
+          outK.push_back(e.pack(rotated(i, true), rotated(i + 1, true), element));
+        }
+        storeFour(e, outJ, buffer, wordJ);
+        storeFour(e, outK, buffer, wordK);
       });
     });
     rewriter.eraseOp(op);

@@ -266,6 +266,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
                               bool deterministic, int64_t gradWarps,
+                              int64_t ssdRows,
                               const AttentionKernelOptions &kernelOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
@@ -350,7 +351,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         .Case([&](DmaBiasGradOp o) { dmaBiasGradKernels(factory, host, o, args); })
         .Case([&](SsdOp o) {
           auto of = [&](Value v) { return v ? buffers.lookup(v) : Value(); };
-          buildSsdPrograms(host, o,
+          buildSsdPrograms(host, o, ssdRows,
                            {of(o.getX()), of(o.getDt()), of(o.getA()),
                             of(o.getB()), of(o.getC()), of(o.getD()),
                             of(o.getZ()), of(o.getDtBias()),
@@ -420,6 +421,10 @@ struct ConvertWMToGPUPass
       module.emitError() << "grad-warps must be 0 (automatic), 4 or 8";
       return signalPassFailure();
     }
+    if (ssdRows != 0 && ssdRows != 64 && ssdRows != 128) {
+      module.emitError() << "ssd-rows must be 0 (automatic), 64 or 128";
+      return signalPassFailure();
+    }
     if (mmaWarpRows != 0 && mmaWarpRows != 16 && mmaWarpRows != 32) {
       module.emitError() << "mma-warp-rows must be 0 (automatic), 16 or 32";
       return signalPassFailure();
@@ -436,7 +441,7 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect, deterministic,
-                                             gradWarps,
+                                             gradWarps, ssdRows,
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

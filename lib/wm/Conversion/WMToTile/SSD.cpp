@@ -33,9 +33,10 @@ using namespace mlir::wm::tile;
 
 namespace {
 
-/// Rows of a scan block and of a B/x tile: one 16-row tile per warp of 4.
-constexpr int64_t kScanRows = 64;
-constexpr int64_t kScanWarps = 4;
+/// Steps per B/x tile (and per piece of a chunk state).
+constexpr int64_t kTileSteps = 64;
+/// Output rows per chunk-scan CTA when `ssd-rows` is 0: 16 per warp.
+constexpr int64_t kDefaultScanRows = 64;
 constexpr int64_t kWarpRows = 16;
 /// Chunk lengths the programs take; others are brought into range.
 constexpr int64_t kMinChunk = 64;
@@ -48,7 +49,7 @@ constexpr int64_t kMaxState = 256;
 
 /// The extents and options of one wm.ssd.
 struct SsdShape {
-  explicit SsdShape(SsdOp op) {
+  SsdShape(SsdOp op, int64_t scanRows) : rows(scanRows) {
     auto x = op.getX().getType();
     batch = x.getDimSize(0), steps = x.getDimSize(1), heads = x.getDimSize(2);
     channels = x.getDimSize(3);
@@ -56,13 +57,13 @@ struct SsdShape {
     state = op.getB().getType().getDimSize(3);
     half = x.getElementType();
     chunk = std::clamp<int64_t>(static_cast<int64_t>(op.getChunkSize()),
-                                kMinChunk, kMaxChunk);
+                                std::max(kMinChunk, rows), kMaxChunk);
     chunks = llvm::divideCeil(steps, chunk);
     softplus = op.getDtSoftplus();
     if (std::optional<ArrayRef<double>> limit = op.getDtLimit())
       dtMin = (*limit)[0], dtMax = (*limit)[1];
   }
-  int64_t batch, steps, heads, channels, groups, state, chunk, chunks;
+  int64_t rows, batch, steps, heads, channels, groups, state, chunk, chunks;
   Type half;
   bool softplus;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -91,9 +92,9 @@ private:
 };
 
 KernelConfigAttr config(MLIRContext *ctx, int64_t warps) {
-  return KernelConfigAttr::get(ctx, warps, kWarpRows, /*stages=*/1,
-                               /*candidates=*/kScanRows,
-                               /*tile_keys=*/kScanRows,
+  return KernelConfigAttr::get(ctx, warps, kWarpRows, /*stages=*/2,
+                               /*candidates=*/kTileSteps,
+                               /*tile_keys=*/kTileSteps,
                                /*q_in_registers=*/false, /*wgmma=*/false);
 }
 
@@ -151,10 +152,39 @@ public:
         b, loc, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
     return forOp.getResult(0);
   }
-  void syncCopies() {
+  Value stageOf(Value buffer, Value stage) {
+    auto type = cast<SharedType>(buffer.getType());
+    return StageOp::create(
+        b, loc,
+        SharedType::get(type.getShape().drop_front(), type.getElementType()),
+        buffer, stage);
+  }
+  /// A loop over `count` tiles, whose copies run one tile ahead into two
+  /// stages: `issue(k, stage)` starts tile k's, `body(k, stage, acc)`
+  /// returns the next acc. Tile 0's copies join the group of those issued
+  /// before; `init()` gives the first acc once that group has landed.
+  Value pipelined(Value count, function_ref<Value()> init,
+                  function_ref<void(Value, Value)> issue,
+                  function_ref<Value(Value, Value, Value)> body) {
+    Value zero = lb.index(0), one = lb.index(1), two = lb.index(2);
+    issue(zero, zero);
     CommitOp::create(b, loc);
     WaitOp::create(b, loc, 0);
     BarrierOp::create(b, loc);
+    Value first = init();
+    return loop(zero, count, first, [&](Value k, Value acc) {
+      Value next = lb.addi(k, one);
+      lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, next, count),
+                [&] { issue(next, lb.remi(next, two)); });
+      // Tile k's group is complete when at most the next one is pending.
+      CommitOp::create(b, loc);
+      WaitOp::create(b, loc, 1);
+      BarrierOp::create(b, loc);
+      Value result = body(k, lb.remi(k, two), acc);
+      // Every warp is past stage k % 2 before tile k + 2 is copied there.
+      BarrierOp::create(b, loc);
+      return result;
+    });
   }
 
   OpBuilder &b;
@@ -163,7 +193,7 @@ public:
   const SsdShape &s;
 };
 
-/// Program 1: the chunk's state from zero, in pieces of kScanRows steps.
+/// Program 1: the chunk's state from zero, in tiles of kTileSteps steps.
 void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
                      const ProgramBuffers &in, Block &block) {
   enum { X, Dt, A, Bm, DtBias, Cos, Sin, States, Totals };
@@ -177,28 +207,37 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
                weights, arg(Totals));
-  Value xTile = p.shared({kScanRows, s.channels}, s.half);
-  Value bTile = p.shared({kScanRows, s.state}, s.half);
+  Value xTiles = p.shared({2, kTileSteps, s.channels}, s.half);
+  Value bTiles = p.shared({2, kTileSteps, s.state}, s.half);
   Value t0 = lb.muli(c, lb.index(s.chunk)), zero = lb.index(0);
-  Value init = SplatOp::create(b, loc, p.tile({s.channels, s.state}),
-                               b.getF32FloatAttr(0.0));
-  Value state = p.loop(
-      zero, lb.index(s.chunk / kScanRows), init, [&](Value k, Value acc) {
-        Value first = lb.muli(k, lb.index(kScanRows));
-        Value t = lb.addi(t0, first);
+  auto stepOf = [&](Value k) {
+    return lb.addi(t0, lb.muli(k, lb.index(kTileSteps)));
+  };
+  Value pieces = lb.ceilDiv(p.chunkLength(c), lb.index(kTileSteps));
+  Value state = p.pipelined(
+      pieces,
+      [&] {
+        return SplatOp::create(b, loc, p.tile({s.channels, s.state}),
+                               b.getF32FloatAttr(0.0))
+            .getResult();
+      },
+      [&](Value k, Value stage) {
+        Value t = stepOf(k);
         CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
-                            xTile, /*row_dim=*/1);
+                            p.stageOf(xTiles, stage), /*row_dim=*/1);
         CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
-                            bTile, /*row_dim=*/1);
-        p.syncCopies();
-        p.rotate(bTile, arg(Cos), arg(Sin), batch, t);
-        ScaleSharedOp::create(b, loc, xTile, weights, first);
+                            p.stageOf(bTiles, stage), /*row_dim=*/1);
+      },
+      [&](Value k, Value stage, Value acc) {
+        Value xTile = p.stageOf(xTiles, stage), bTile = p.stageOf(bTiles, stage);
+        p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(k));
+        ScaleSharedOp::create(b, loc, xTile, weights,
+                              lb.muli(k, lb.index(kTileSteps)));
         BarrierOp::create(b, loc);
-        Value next = MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
-                                      /*transpose_rhs=*/false,
-                                      /*transpose_lhs=*/true);
-        BarrierOp::create(b, loc);
-        return next;
+        return MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
+                                /*transpose_rhs=*/false,
+                                /*transpose_lhs=*/true)
+            .getResult();
       });
   StoreOp::create(b, loc, state, arg(States),
                   ValueRange{batch, c, head, zero, zero},
@@ -237,7 +276,7 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
                   b.getF32FloatAttr(1.0));
 }
 
-/// Program 3: one block of kScanRows outputs of a chunk.
+/// Program 3: one block of s.rows outputs of a chunk.
 void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                     const ProgramBuffers &in, Block &block) {
   enum { X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Cos, Sin, Entering, Y };
@@ -245,7 +284,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   SsdProgram p(b, loc, s);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
-  int64_t blocks = s.chunk / kScanRows;
+  int64_t blocks = s.chunk / s.rows;
   // Longest blocks (most B/x tiles) first.
   Value flat = lb.subi(lb.index(s.chunks * blocks - 1), block.getArgument(0));
   Value c = lb.divi(flat, lb.index(blocks));
@@ -254,13 +293,13 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value zero = lb.index(0);
   Value t0 = lb.muli(c, lb.index(s.chunk));
-  Value r0 = lb.muli(rowBlock, lb.index(kScanRows));
+  Value r0 = lb.muli(rowBlock, lb.index(s.rows));
   Value rowT = lb.addi(t0, r0);
   Value steps = p.vector(), logDecay = p.vector();
-  Value cTile = p.shared({kScanRows, s.state}, s.half);
+  Value cTile = p.shared({s.rows, s.state}, s.half);
   Value enter = p.shared({s.channels, s.state}, s.half);
-  Value bTile = p.shared({kScanRows, s.state}, s.half);
-  Value xTile = p.shared({kScanRows, s.channels}, s.half);
+  Value bTiles = p.shared({2, kTileSteps, s.state}, s.half);
+  Value xTiles = p.shared({2, kTileSteps, s.channels}, s.half);
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
@@ -270,34 +309,49 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     CopyAsyncOp::create(b, loc, arg(Entering),
                         ValueRange{batch, c, head, zero, zero}, enter,
                         /*row_dim=*/3);
-    p.syncCopies();
-    p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
-    BarrierOp::create(b, loc);
-    TileType accType = p.tile({kScanRows, s.channels});
-    Value fromState = MatmulOp::create(b, loc, accType, cTile, enter, Value(),
-                                       /*transpose_rhs=*/true);
-    Value decay = DecayRowsOp::create(b, loc, p.tile({kScanRows}), logDecay, r0);
-    Value init = ScaleRowsOp::create(b, loc, accType, fromState, decay);
-    Value acc = p.loop(
-        zero, lb.addi(rowBlock, lb.index(1)), init, [&](Value j, Value acc) {
-          Value s0 = lb.muli(j, lb.index(kScanRows));
-          Value t = lb.addi(t0, s0);
+    TileType accType = p.tile({s.rows, s.channels});
+    auto stepOf = [&](Value j) {
+      return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
+    };
+    // The tiles of steps up to the block's last row: the diagonal ones are
+    // masked by decay_mask.
+    Value tiles = lb.mini(
+        lb.ceilDiv(lb.addi(r0, lb.index(s.rows)), lb.index(kTileSteps)),
+        lb.ceilDiv(p.chunkLength(c), lb.index(kTileSteps)));
+    Value acc = p.pipelined(
+        tiles,
+        [&] {
+          // The entering state's part: exp(ld_t) C_t S_in^T.
+          p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
+          BarrierOp::create(b, loc);
+          Value fromState = MatmulOp::create(b, loc, accType, cTile, enter,
+                                             Value(), /*transpose_rhs=*/true);
+          Value decay =
+              DecayRowsOp::create(b, loc, p.tile({s.rows}), logDecay, r0);
+          return ScaleRowsOp::create(b, loc, accType, fromState, decay)
+              .getResult();
+        },
+        [&](Value j, Value stage) {
+          Value t = stepOf(j);
           CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
-                              bTile, /*row_dim=*/1);
+                              p.stageOf(bTiles, stage), /*row_dim=*/1);
           CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
-                              xTile, /*row_dim=*/1);
-          p.syncCopies();
-          p.rotate(bTile, arg(Cos), arg(Sin), batch, t);
+                              p.stageOf(xTiles, stage), /*row_dim=*/1);
+        },
+        [&](Value j, Value stage, Value acc) {
+          Value bTile = p.stageOf(bTiles, stage);
+          Value xTile = p.stageOf(xTiles, stage);
+          p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(j));
           BarrierOp::create(b, loc);
           Value logits =
-              MatmulOp::create(b, loc, p.tile({kScanRows, kScanRows}), cTile,
+              MatmulOp::create(b, loc, p.tile({s.rows, kTileSteps}), cTile,
                                bTile, Value(), /*transpose_rhs=*/true);
-          Value weights = DecayMaskOp::create(b, loc, logits.getType(), logits,
-                                              logDecay, steps, r0, s0);
-          Value next = MatmulOp::create(b, loc, accType, weights, xTile, acc,
-                                        /*transpose_rhs=*/false);
-          BarrierOp::create(b, loc);
-          return next;
+          Value weights = DecayMaskOp::create(
+              b, loc, logits.getType(), logits, logDecay, steps, r0,
+              lb.muli(j, lb.index(kTileSteps)));
+          return MatmulOp::create(b, loc, accType, weights, xTile, acc,
+                                  /*transpose_rhs=*/false)
+              .getResult();
         });
     SmallVector<Value> rows = {batch, rowT, head, zero};
     Value x = LoadOp::create(b, loc, accType, arg(X), rows, /*row_dim=*/1);
@@ -343,11 +397,11 @@ LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
   return success();
 }
 
-void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
+void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
                                 const SsdBuffers &buf) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  SsdShape s(op);
+  SsdShape s(op, rows ? rows : kDefaultScanRows);
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
                                      s.state};
@@ -378,8 +432,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
           [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
             buildStatePassing(b, loc, s, in, block);
           });
-  program("ssd_chunk_scan", {s.chunks * (s.chunk / kScanRows), s.batch, s.heads},
-          kScanWarps,
+  program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
+          s.rows / kWarpRows,
           {buf.x, buf.dt, buf.a, buf.b, buf.c, buf.skip, buf.gate, buf.dtBias,
            buf.cos, buf.sin, entering, buf.y},
           [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
