@@ -119,30 +119,53 @@ struct LoadToGPU : TilePattern<LoadOp> {
   }
 
   /// An f32 tile in the C-fragment layout: each lane loads its column pairs
-  /// of rows A and B, converted.
+  /// of rows A and B (one 32-bit load per pair from a 16-bit source),
+  /// converted; rows past the end read 0.
   LogicalResult loadFragments(LoadOp op, OneToNOpAdaptor adaptor,
                               ConversionPatternRewriter &rewriter) const {
     Emitter e(rewriter, op.getLoc());
     Value src = adaptor.getSrc().front();
+    auto type = cast<MemRefType>(src.getType());
     SmallVector<Value> at = singles(adaptor.getIndices());
     int64_t rowDim = op.getRowDim();
-    Value rowsEnd = e.index(cast<MemRefType>(src.getType()).getDimSize(rowDim));
+    Value rowsEnd = e.index(type.getDimSize(rowDim));
     int64_t colTiles = op.getType().getShape()[1] / 8;
+    Type element = type.getElementType();
+    bool narrow = element.getIntOrFloatBitWidth() == 16;
+    Value base = narrow ? e.basePointer(src) : Value();
+    SmallVector<Type> pairTypes(2 * colTiles, rewriter.getF32Type());
     SmallVector<Value> values;
-    for (int64_t r = 0; r < kernel.rowTiles(); ++r)
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
+      SmallVector<SmallVector<Value>> rows;
+      for (Value relative : {kernel.rowA[r], kernel.rowB[r]}) {
+        SmallVector<Value> element0 = at;
+        element0[rowDim] = e.addi(at[rowDim], relative);
+        rows.push_back(e.ifValues(
+            e.cmpi(CmpIPredicate::ult, element0[rowDim], rowsEnd), pairTypes,
+            [&] {
+              SmallVector<Value> row;
+              for (int64_t nt = 0; nt < colTiles; ++nt) {
+                SmallVector<Value> pair = element0;
+                pair.back() = e.addi(at.back(), e.addi(e.index(nt * 8),
+                                                       e.muli(kernel.quad, e.index(2))));
+                if (narrow) {
+                  auto [lo, hi] = e.unpack(
+                      e.loadPair(base, linearOffset(e, type, pair)), element);
+                  row.append({lo, hi});
+                  continue;
+                }
+                row.push_back(e.load(src, pair));
+                pair.back() = e.addi(pair.back(), e.index(1));
+                row.push_back(e.load(src, pair));
+              }
+              return row;
+            },
+            [&] { return SmallVector<Value>(pairTypes.size(), e.f32(0.0)); }));
+      }
       for (int64_t nt = 0; nt < colTiles; ++nt)
-        for (Value relative : {kernel.rowA[r], kernel.rowB[r]}) {
-          SmallVector<Value> element = at;
-          element[rowDim] = e.addi(at[rowDim], relative);
-          Value valid = e.cmpi(CmpIPredicate::ult, element[rowDim], rowsEnd);
-          for (int64_t j : {0, 1}) {
-            element.back() = e.addi(
-                at.back(), e.addi(e.index(nt * 8 + j), e.muli(kernel.quad, e.index(2))));
-            values.push_back(e.ifValue(
-                valid, [&] { return e.load(src, element); },
-                [&] { return e.f32(0.0); }));
-          }
-        }
+        values.append({rows[0][2 * nt], rows[0][2 * nt + 1], rows[1][2 * nt],
+                       rows[1][2 * nt + 1]});
+    }
     rewriter.replaceOpWithMultiple(op, {values});
     return success();
   }

@@ -35,9 +35,18 @@ namespace {
 
 /// Steps per B/x tile (and per piece of a chunk state).
 constexpr int64_t kTileSteps = 64;
-/// Output rows per chunk-scan CTA when `ssd-rows` is 0: 16 per warp.
-constexpr int64_t kDefaultScanRows = 64;
+/// Output rows per chunk-scan CTA when `ssd-rows` is 0: 128 (8 warps) from
+/// N = 128 on, else 64 (H200, bench/ssd.py bench, v40: 0.55 against 0.64 ms
+/// at (2, 4096, 80, 64, 128), 0.35 against 0.33 at (1, 16384, 32, 64, 64)).
+constexpr int64_t kNarrowScanRows = 64;
+constexpr int64_t kWideScanRows = 128;
+constexpr int64_t kWideScanState = 128;
 constexpr int64_t kWarpRows = 16;
+/// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
+/// two; a second stage in the chunk scan cost more in occupancy than it
+/// hid (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80, 64, 128)).
+constexpr int64_t kStateStages = 2;
+constexpr int64_t kScanStages = 1;
 /// Chunk lengths the programs take; others are brought into range.
 constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMaxChunk = 256;
@@ -91,8 +100,8 @@ private:
   SmallVector<int> slots;
 };
 
-KernelConfigAttr config(MLIRContext *ctx, int64_t warps) {
-  return KernelConfigAttr::get(ctx, warps, kWarpRows, /*stages=*/2,
+KernelConfigAttr config(MLIRContext *ctx, int64_t warps, int64_t stages) {
+  return KernelConfigAttr::get(ctx, warps, kWarpRows, stages,
                                /*candidates=*/kTileSteps,
                                /*tile_keys=*/kTileSteps,
                                /*q_in_registers=*/false, /*wgmma=*/false);
@@ -101,8 +110,9 @@ KernelConfigAttr config(MLIRContext *ctx, int64_t warps) {
 /// The pieces the three program bodies share.
 class SsdProgram {
 public:
-  SsdProgram(OpBuilder &b, Location loc, const SsdShape &shape)
-      : b(b), loc(loc), lb(b, loc), s(shape) {}
+  SsdProgram(OpBuilder &b, Location loc, const SsdShape &shape,
+             KernelConfigAttr config)
+      : b(b), loc(loc), lb(b, loc), s(shape), stages(config.getStages()) {}
 
   TileType tile(ArrayRef<int64_t> dims) {
     return TileType::get(dims, b.getF32Type());
@@ -159,9 +169,15 @@ public:
         SharedType::get(type.getShape().drop_front(), type.getElementType()),
         buffer, stage);
   }
-  /// A loop over `count` tiles, whose copies run one tile ahead into two
-  /// stages: `issue(k, stage)` starts tile k's, `body(k, stage, acc)`
-  /// returns the next acc. Tile 0's copies join the group of those issued
+  /// A shared buffer of one tile per copy stage.
+  Value staged(ArrayRef<int64_t> dims) {
+    SmallVector<int64_t> shape = {stages};
+    llvm::append_range(shape, dims);
+    return shared(shape, s.half);
+  }
+  /// A loop over `count` tiles: `issue(k, stage)` starts tile k's copies,
+  /// `body(k, stage, acc)` returns the next acc. With two stages the copies
+  /// run one tile ahead. Tile 0's copies join the group of those issued
   /// before; `init()` gives the first acc once that group has landed.
   Value pipelined(Value count, function_ref<Value()> init,
                   function_ref<void(Value, Value)> issue,
@@ -173,15 +189,22 @@ public:
     BarrierOp::create(b, loc);
     Value first = init();
     return loop(zero, count, first, [&](Value k, Value acc) {
-      Value next = lb.addi(k, one);
-      lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, next, count),
-                [&] { issue(next, lb.remi(next, two)); });
+      Value stage = zero;
+      if (stages == 2) {
+        Value next = lb.addi(k, one);
+        lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, next, count),
+                  [&] { issue(next, lb.remi(next, two)); });
+        stage = lb.remi(k, two);
+      } else {
+        lb.ifThen(lb.cmpi(arith::CmpIPredicate::sgt, k, zero),
+                  [&] { issue(k, zero); });
+      }
       // Tile k's group is complete when at most the next one is pending.
       CommitOp::create(b, loc);
-      WaitOp::create(b, loc, 1);
+      WaitOp::create(b, loc, stages - 1);
       BarrierOp::create(b, loc);
-      Value result = body(k, lb.remi(k, two), acc);
-      // Every warp is past stage k % 2 before tile k + 2 is copied there.
+      Value result = body(k, stage, acc);
+      // Every warp is past this stage before the next copy into it.
       BarrierOp::create(b, loc);
       return result;
     });
@@ -191,14 +214,16 @@ public:
   Location loc;
   LoopBuilder lb;
   const SsdShape &s;
+  int64_t stages;
 };
 
 /// Program 1: the chunk's state from zero, in tiles of kTileSteps steps.
 void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
-                     const ProgramBuffers &in, Block &block) {
+                     KernelConfigAttr config, const ProgramBuffers &in,
+                     Block &block) {
   enum { X, Dt, A, Bm, DtBias, Cos, Sin, States, Totals };
   b.setInsertionPointToStart(&block);
-  SsdProgram p(b, loc, s);
+  SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   Value c = block.getArgument(0), batch = block.getArgument(1);
@@ -207,8 +232,8 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
                weights, arg(Totals));
-  Value xTiles = p.shared({2, kTileSteps, s.channels}, s.half);
-  Value bTiles = p.shared({2, kTileSteps, s.state}, s.half);
+  Value xTiles = p.staged({kTileSteps, s.channels});
+  Value bTiles = p.staged({kTileSteps, s.state});
   Value t0 = lb.muli(c, lb.index(s.chunk)), zero = lb.index(0);
   auto stepOf = [&](Value k) {
     return lb.addi(t0, lb.muli(k, lb.index(kTileSteps)));
@@ -246,10 +271,11 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
 
 /// Program 2: the states entering each chunk, and the final state.
 void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
-                       const ProgramBuffers &in, Block &block) {
+                       KernelConfigAttr config, const ProgramBuffers &in,
+                       Block &block) {
   enum { States, Totals, H0, Entering, Final };
   b.setInsertionPointToStart(&block);
-  SsdProgram p(b, loc, s);
+  SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   Value batch = block.getArgument(0), head = block.getArgument(1);
@@ -278,10 +304,11 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
 
 /// Program 3: one block of s.rows outputs of a chunk.
 void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
-                    const ProgramBuffers &in, Block &block) {
+                    KernelConfigAttr config, const ProgramBuffers &in,
+                    Block &block) {
   enum { X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Cos, Sin, Entering, Y };
   b.setInsertionPointToStart(&block);
-  SsdProgram p(b, loc, s);
+  SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   int64_t blocks = s.chunk / s.rows;
@@ -298,8 +325,8 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   Value steps = p.vector(), logDecay = p.vector();
   Value cTile = p.shared({s.rows, s.state}, s.half);
   Value enter = p.shared({s.channels, s.state}, s.half);
-  Value bTiles = p.shared({2, kTileSteps, s.state}, s.half);
-  Value xTiles = p.shared({2, kTileSteps, s.channels}, s.half);
+  Value bTiles = p.staged({kTileSteps, s.state});
+  Value xTiles = p.staged({kTileSteps, s.channels});
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
@@ -401,7 +428,12 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
                                 const SsdBuffers &buf) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  SsdShape s(op, rows ? rows : kDefaultScanRows);
+  int64_t state = op.getB().getType().getDimSize(3);
+  if (rows == 0)
+    rows = state >= kWideScanState && op.getChunkSize() >= kWideScanRows
+               ? kWideScanRows
+               : kNarrowScanRows;
+  SsdShape s(op, rows);
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
                                      s.state};
@@ -412,31 +444,29 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
   Value totals = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
   int64_t channelWarps = s.channels / kWarpRows;
+  using Body = void (*)(OpBuilder &, Location, const SsdShape &,
+                        KernelConfigAttr, const ProgramBuffers &, Block &);
   auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
-                     ArrayRef<Value> buffers,
-                     function_ref<void(OpBuilder &, const ProgramBuffers &,
-                                       Block &)>
-                         body) {
+                     int64_t stages, ArrayRef<Value> buffers, Body body) {
     ProgramBuffers in(buffers);
-    ProgramOp::create(host, loc, name, grid, config(ctx, warps), in.values(),
-                      [&](OpBuilder &b, Block &block) { body(b, in, block); });
+    KernelConfigAttr kernel = config(ctx, warps, stages);
+    ProgramOp::create(host, loc, name, grid, kernel, in.values(),
+                      [&](OpBuilder &b, Block &block) {
+                        body(b, loc, s, kernel, in, block);
+                      });
   };
   program("ssd_chunk_state", {s.chunks, s.batch, s.heads}, channelWarps,
+          kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
            totals},
-          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
-            buildChunkState(b, loc, s, in, block);
-          });
+          buildChunkState);
   program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
-          channelWarps, {states, totals, buf.h0, entering, buf.finalState},
-          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
-            buildStatePassing(b, loc, s, in, block);
-          });
+          channelWarps, /*stages=*/1,
+          {states, totals, buf.h0, entering, buf.finalState},
+          buildStatePassing);
   program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
-          s.rows / kWarpRows,
+          s.rows / kWarpRows, kScanStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.c, buf.skip, buf.gate, buf.dtBias,
            buf.cos, buf.sin, entering, buf.y},
-          [&](OpBuilder &b, const ProgramBuffers &in, Block &block) {
-            buildChunkScan(b, loc, s, in, block);
-          });
+          buildChunkScan);
 }
