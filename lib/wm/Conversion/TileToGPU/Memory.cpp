@@ -269,6 +269,8 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     SharedType dstType = op.getDst().getType();
     ArrayRef<int64_t> shape = dstType.getShape();
     int64_t threads = kernel.config.getThreads();
+    if (shape.size() == 1)
+      return copyElements(op, adaptor, rewriter);
     if (shape.size() != 2 || dstType.getElementType().getIntOrFloatBitWidth() != 16 ||
         shape[1] % 8 != 0)
       return rewriter.notifyMatchFailure(op, "copies whole 16-bit rows");
@@ -308,7 +310,43 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     rewriter.eraseOp(op);
     return success();
   }
+
+  LogicalResult copyElements(CopyAsyncOp op, OneToNOpAdaptor adaptor,
+                             ConversionPatternRewriter &rewriter) const;
 };
+
+/// Into a 1-D f32 buffer: 4 bytes per element, the elements spread over the
+/// threads; those past the end are zero-filled.
+LogicalResult CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adaptor,
+                                           ConversionPatternRewriter &rewriter) const {
+  SharedType dstType = op.getDst().getType();
+  if (!dstType.getElementType().isF32() ||
+      op.getSrc().getType().getElementType() != dstType.getElementType())
+    return rewriter.notifyMatchFailure(op, "copies f32 elements");
+  Emitter e(rewriter, op.getLoc());
+  Value src = adaptor.getSrc().front(), dst = adaptor.getDst().front();
+  auto type = cast<MemRefType>(src.getType());
+  SmallVector<Value> at = singles(adaptor.getIndices());
+  int64_t rowDim = op.getRowDim(), threads = kernel.config.getThreads();
+  int64_t count = dstType.getShape()[0];
+  Value first = at[rowDim], rowsEnd = e.index(type.getDimSize(rowDim));
+  Value base = e.basePointer(src);
+  Type f32 = rewriter.getF32Type();
+  for (int64_t step = 0; step < llvm::divideCeil(count, threads); ++step) {
+    Value item = e.addi(e.index(step * threads), kernel.tid);
+    e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(count)), [&] {
+      Value absolute = e.addi(first, item);
+      Value valid = e.cmpi(CmpIPredicate::ult, absolute, rowsEnd);
+      SmallVector<Value> element = at;
+      element[rowDim] = e.select(valid, absolute, first);
+      e.copyAsync(e.elementPointer(dst, f32, e.toI32(item)),
+                  e.elementPointer(base, f32, linearOffset(e, type, element)), 4,
+                  valid);
+    });
+  }
+  rewriter.eraseOp(op);
+  return success();
+}
 
 struct CommitToGPU : TilePattern<CommitOp> {
   using TilePattern::TilePattern;

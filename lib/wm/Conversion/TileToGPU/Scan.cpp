@@ -103,6 +103,12 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
         Value sum = e.add(offset, partial[k]);
         e.storeShared(stepValues[k], steps, s);
         e.storeShared(sum, logDecay, s);
+        if (op.getSave())
+          for (auto [slot, v] : llvm::enumerate(std::array<Value, 2>{stepValues[k], sum})) {
+            SmallVector<Value> saveAt = singles(adaptor.getSaveIndices());
+            saveAt.append({e.index(slot), s});
+            e.store(v, adaptor.getSave().front(), saveAt);
+          }
         if (op.getWeights())
           e.storeShared(e.mul(e.exp(e.sub(total, sum)), stepValues[k]),
                         adaptor.getWeights().front(), s);

@@ -45,6 +45,12 @@ struct DiscretizeToLoops : OpConversionPattern<DiscretizeOp> {
       lb.store(step, steps, {s});
       Value next = lb.add(sum, lb.mul(step, adaptor.getA()));
       lb.store(next, logDecay, {s});
+      if (Value save = adaptor.getSave())
+        for (auto [slot, v] : llvm::enumerate(std::array<Value, 2>{step, next})) {
+          SmallVector<Value> at(adaptor.getSaveIndices());
+          at.append({lb.index(slot), s});
+          lb.store(v, save, at);
+        }
       return next;
     });
     if (Value weights = adaptor.getWeights())

@@ -4,19 +4,20 @@
 // (the op's chunk_size within [64, 256]: every chunk length gives the same
 // result), with ld the inclusive sums of dt' a within the chunk:
 //
-//   ssd_chunk_state   (chunk, b, h): dt' and ld, and the chunk's state from
-//     zero, X^T (w o B) with w_s = exp(ld_last - ld_s) dt'_s (P x N, f32),
-//     and the chunk's total ld_last;
+//   ssd_chunk_state   (chunk, b, h): dt' and ld (saved for the scan), and
+//     the chunk's state from zero, X^T (w o B) with w_s = exp(ld_last -
+//     ld_s) dt'_s (P x N, f32), and the chunk's total ld_last;
 //   ssd_state_passing (b, h, N / 16): S <- exp(total_c) S + state_c over the
 //     chunks in order, writing the state entering each chunk in 16 bits and
 //     the final state in f32;
-//   ssd_chunk_scan    (64-row block of a chunk, b, h):
+//   ssd_chunk_scan    (block of 64 or 128 rows of a chunk, b, h):
 //     y_t = exp(ld_t) C_t S_in^T + sum_{s<=t} (C_t . B_s) exp(ld_t - ld_s)
 //     dt'_s x_s, then D x and the z gate.
 //
 // B and C are rotated in shared memory as they land (unified RoPE): no
 // rotated copy goes to global memory. Between the programs only the chunk
-// states (B, chunks, H, P, N) and the totals (B, H, chunks) are written.
+// states (B, chunks, H, P, N) in f32 and in 16 bits, dt' and ld (B, H, T)
+// and the totals (B, H, chunks) are written.
 //
 //===----------------------------------------------------------------------===//
 
@@ -126,10 +127,11 @@ public:
     Value t0 = lb.muli(c, lb.index(s.chunk));
     return lb.mini(lb.index(s.chunk), lb.subi(lb.index(s.steps), t0));
   }
-  /// dt' and ld of chunk `c` (and the state weights, and the total).
+  /// dt' and ld of chunk `c`, the state weights, the total, and the copy
+  /// of dt' and ld the chunk scan reads.
   void discretize(Value dt, Value a, Value dtBias, Value batch, Value head,
                   Value c, Value steps, Value logDecay, Value weights,
-                  Value totals) {
+                  Value totals, Value save) {
     Value t0 = lb.muli(c, lb.index(s.chunk));
     Value bias = dtBias ? lb.load(dtBias, {head}) : Value();
     SmallVector<Value> totalAt;
@@ -137,8 +139,8 @@ public:
       totalAt = {batch, head, c};
     DiscretizeOp::create(b, loc, dt, ValueRange{batch, t0, head},
                          lb.load(a, {head}), bias, chunkLength(c), steps,
-                         logDecay, weights, totals, totalAt,
-                         b.getI64IntegerAttr(1),
+                         logDecay, weights, totals, totalAt, save,
+                         ValueRange{batch, head, c}, b.getI64IntegerAttr(1),
                          s.softplus ? b.getUnitAttr() : UnitAttr(),
                          b.getF32FloatAttr(s.dtMin), b.getF32FloatAttr(s.dtMax));
   }
@@ -221,7 +223,7 @@ public:
 void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
                      KernelConfigAttr config, const ProgramBuffers &in,
                      Block &block) {
-  enum { X, Dt, A, Bm, DtBias, Cos, Sin, States, Totals };
+  enum { X, Dt, A, Bm, DtBias, Cos, Sin, States, Totals, Saved };
   b.setInsertionPointToStart(&block);
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
@@ -231,7 +233,7 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
-               weights, arg(Totals));
+               weights, arg(Totals), arg(Saved));
   Value xTiles = p.staged({kTileSteps, s.channels});
   Value bTiles = p.staged({kTileSteps, s.state});
   Value t0 = lb.muli(c, lb.index(s.chunk)), zero = lb.index(0);
@@ -306,7 +308,7 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
 void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                     KernelConfigAttr config, const ProgramBuffers &in,
                     Block &block) {
-  enum { X, Dt, A, Bm, Cm, Skip, Gate, DtBias, Cos, Sin, Entering, Y };
+  enum { X, Bm, Cm, Skip, Gate, Cos, Sin, Entering, Saved, Y };
   b.setInsertionPointToStart(&block);
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
@@ -329,8 +331,11 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   Value xTiles = p.staged({kTileSteps, s.channels});
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
-    p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
-                 Value(), Value());
+    // dt' and ld as the chunk-state program saved them.
+    for (auto [slot, vector] : llvm::enumerate(std::array<Value, 2>{steps, logDecay}))
+      CopyAsyncOp::create(b, loc, arg(Saved),
+                          ValueRange{batch, head, c, lb.index(slot), zero},
+                          vector, /*row_dim=*/4);
     CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
                         cTile, /*row_dim=*/1);
     CopyAsyncOp::create(b, loc, arg(Entering),
@@ -443,6 +448,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
       host, loc, MemRefType::get(stateShape, s.half));
   Value totals = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
+  Value saved = memref::AllocOp::create(
+      host, loc, MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
   int64_t channelWarps = s.channels / kWarpRows;
   using Body = void (*)(OpBuilder &, Location, const SsdShape &,
                         KernelConfigAttr, const ProgramBuffers &, Block &);
@@ -458,7 +465,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
   program("ssd_chunk_state", {s.chunks, s.batch, s.heads}, channelWarps,
           kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
-           totals},
+           totals, saved},
           buildChunkState);
   program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
           channelWarps, /*stages=*/1,
@@ -466,7 +473,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
           buildStatePassing);
   program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
           s.rows / kWarpRows, kScanStages,
-          {buf.x, buf.dt, buf.a, buf.b, buf.c, buf.skip, buf.gate, buf.dtBias,
-           buf.cos, buf.sin, entering, buf.y},
+          {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
+           saved, buf.y},
           buildChunkScan);
 }

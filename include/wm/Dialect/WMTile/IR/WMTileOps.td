@@ -155,8 +155,9 @@ def WMTile_LoadOp : WMTile_Op<"load"> {
 def WMTile_CopyAsyncOp : WMTile_Op<"copy_async"> {
   let summary = "rows of a buffer into a shared buffer, asynchronously";
   let description = [{
-    Like `load`, into `dst` (rows past the end are zeros). Completes at the
-    `wait` of its commit group.
+    Like `load`, into `dst` (rows past the end are zeros): 16-bit rows, or
+    single f32 elements into a 1-D buffer. Completes at the `wait` of its
+    commit group.
   }];
   let arguments = (ins AnyMemRef:$src, Variadic<Index>:$indices,
                        WMTile_AnyShared:$dst, I64Attr:$row_dim);
@@ -532,20 +533,25 @@ def WMTile_DiscretizeOp : WMTile_Op<"discretize", [AttrSizedOperandSegments,
     sum within the chunk, so that `log_decay[t] - log_decay[s]` is the
     segment sum of (s, t]. With `weights`, `weights[s] = exp(log_decay[last]
     - log_decay[s]) steps[s]`, the weight of step s in the chunk's state;
-    with `total`, `total[total_indices] = log_decay[last]`. Collective: the
-    buffers are complete when the op returns.
+    with `total`, `total[total_indices] = log_decay[last]`; with `save`,
+    `save[save_indices, 0, s] = steps[s]` and `save[save_indices, 1, s] =
+    log_decay[s]` for every slot s, for the later programs of the chunk.
+    Collective: the buffers are complete when the op returns.
   }];
   let arguments = (ins AnyMemRef:$dt, Variadic<Index>:$indices, F32:$a,
                        Optional<F32>:$bias, Index:$count,
                        WMTile_AnyShared:$steps, WMTile_AnyShared:$log_decay,
                        Optional<WMTile_AnyShared>:$weights,
                        Optional<MemRefOf<[F32]>>:$total,
-                       Variadic<Index>:$total_indices, I64Attr:$row_dim,
+                       Variadic<Index>:$total_indices,
+                       Optional<MemRefOf<[F32]>>:$save,
+                       Variadic<Index>:$save_indices, I64Attr:$row_dim,
                        UnitAttr:$softplus, F32Attr:$dt_min, F32Attr:$dt_max);
   let assemblyFormat = [{
     $dt `[` $indices `]` `a` $a (`bias` $bias^)? `count` $count `into` $steps
     `,` $log_decay (`weights` $weights^ `:` type($weights))?
-    (`total` $total^ `[` $total_indices `]` `:` type($total))? attr-dict `:`
+    (`total` $total^ `[` $total_indices `]` `:` type($total))?
+    (`save` $save^ `[` $save_indices `]` `:` type($save))? attr-dict `:`
     type($dt) `,` type($steps)
   }];
   let hasVerifier = 1;

@@ -537,6 +537,20 @@ LogicalResult DiscretizeOp::verify() {
   if (static_cast<int64_t>(getTotalIndices().size()) != totalRank)
     return emitOpError() << "needs " << totalRank << " indices for total, got "
                          << getTotalIndices().size();
+  if (getSave()) {
+    MemRefType save = getSave().getType();
+    int64_t rank = save.getRank();
+    if (rank < 2 || save.getDimSize(rank - 2) != 2 ||
+        save.getDimSize(rank - 1) != vectors.front().getShape()[0])
+      return emitOpError() << "saves into (..., 2, "
+                           << vectors.front().getShape()[0] << ") f32";
+    if (static_cast<int64_t>(getSaveIndices().size()) != rank - 2)
+      return emitOpError() << "needs " << rank - 2
+                           << " indices for save, got "
+                           << getSaveIndices().size();
+  } else if (!getSaveIndices().empty()) {
+    return emitOpError() << "has save indices without a save buffer";
+  }
   if (!(getDtMin().convertToDouble() <= getDtMax().convertToDouble()))
     return emitOpError() << "needs dt_min <= dt_max";
   return success();

@@ -1,0 +1,76 @@
+// RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s
+// RUN: wm-opt %s --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" | FileCheck %s --check-prefix=ROWS
+// RUN: not wm-opt %s --convert-wm-to-gpu="ssd-rows=96" 2>&1 | FileCheck %s --check-prefix=BAD
+// wm.ssd on the GPU, three programs: the chunk states (dt' and the log-decay sums saved
+// for the scan), the state passing over the chunks, the chunk scan; B and C
+// rotated in shared memory as they land, no rotated copy in global memory.
+
+// Scratch: the chunk states in f32 and in 16 bits, the totals, dt' and ld.
+// CHECK: memref.alloc() : memref<1x4x2x32x32xf32>
+// CHECK: memref.alloc() : memref<1x4x2x32x32xbf16>
+// CHECK: memref.alloc() : memref<1x2x4xf32>
+// CHECK: memref.alloc() : memref<1x2x4x2x64xf32>
+// CHECK: wm_tile.program "ssd_chunk_state" grid [4, 1, 2] config <warps = 2, warp_rows = 16, stages = 2,
+// CHECK: wm_tile.discretize {{.*}} weights {{.*}} total {{.*}} save {{.*}} {dt_max = 0x7F800000 : f32, dt_min = 0.000000e+00 : f32, row_dim = 1 : i64, softplus}
+// CHECK: scf.for
+// CHECK: wm_tile.wait 1
+// CHECK: wm_tile.rotate_shared
+// CHECK: wm_tile.scale_shared
+// CHECK: wm_tile.matmul {{.*}} acc {{.*}} {transpose_lhs}
+// CHECK: wm_tile.store {{.*}} {row_dim = 3 : i64, scale = 1.000000e+00 : f32} : <32x32xf32>, memref<1x4x2x32x32xf32>
+// CHECK: wm_tile.program "ssd_state_passing" grid [1, 2, 2] config <warps = 2
+// CHECK: scf.for
+// CHECK: wm_tile.load {{.*}} -> <32x16xf32>
+// CHECK: wm_tile.store {{.*}} : <32x16xf32>, memref<1x4x2x32x32xbf16>
+// CHECK: math.exp
+// CHECK: wm_tile.scale_add
+// CHECK: wm_tile.store {{.*}} {row_dim = 2 : i64, scale = 1.000000e+00 : f32} : <32x16xf32>, memref<1x2x32x32xf32>
+// CHECK: wm_tile.program "ssd_chunk_scan" grid [4, 1, 2] config <warps = 4, warp_rows = 16, stages = 1,
+// CHECK: wm_tile.copy_async {{.*}} {row_dim = 4 : i64} : memref<1x2x4x2x64xf32>, <64xf32>
+// CHECK: wm_tile.rotate_shared
+// CHECK: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <32x32xbf16> -> <64x32xf32>
+// CHECK: wm_tile.decay_rows
+// CHECK: wm_tile.scale_rows
+// CHECK: scf.for
+// CHECK: wm_tile.rotate_shared
+// CHECK: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
+// CHECK: wm_tile.decay_mask
+// CHECK: wm_tile.matmul {{.*}} acc
+// CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
+// CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
+// CHECK: wm_tile.skip_gate {{.*}} skip {{.*}} : memref<2x32xf32> gate
+// CHECK: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
+
+// 128 rows per chunk-scan CTA: 8 warps, chunks of 128 at least.
+// ROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2]
+// ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 8, warp_rows = 16, stages = 1
+// BAD: ssd-rows must be 0 (automatic), 64 or 128
+
+// The prefix sums of discretize on warp 0, the 4-byte copies of the saved
+// dt' and ld, the rotary by 16-byte chunks, the products on mma.sync.
+// GPU: gpu.func @ssd_chunk_state
+// GPU: gpu.shuffle  up {{.*}} : f32
+// GPU: gpu.shuffle  idx
+// GPU: gpu.func @ssd_state_passing
+// GPU: gpu.func @ssd_chunk_scan
+// GPU: nvvm.cp.async.shared.global {{.*}}, 4, cache =  ca
+// GPU: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>
+// GPU: nvvm.mma.sync
+// GPU: llvm.nvvm.ex2.approx.ftz.f
+func.func @ssd(%in_x_buffer: memref<1x200x2x32xbf16>, %in_dt_buffer: memref<1x200x2xf32>, %in_a_buffer: memref<2xf32>, %in_b_buffer: memref<1x200x1x32xbf16>, %in_c_buffer: memref<1x200x1x32xbf16>, %in_D_buffer: memref<2x32xf32>, %in_z_buffer: memref<1x200x2x32xbf16>, %in_cos_buffer: memref<200x16xf32>, %in_sin_buffer: memref<200x16xf32>, %out0: memref<1x200x2x32xbf16>, %out1: memref<1x2x32x32xf32>) attributes {llvm.emit_c_interface} {
+  %in_x = bufferization.to_tensor %in_x_buffer restrict : memref<1x200x2x32xbf16> to tensor<1x200x2x32xbf16>
+  %in_dt = bufferization.to_tensor %in_dt_buffer restrict : memref<1x200x2xf32> to tensor<1x200x2xf32>
+  %in_a = bufferization.to_tensor %in_a_buffer restrict : memref<2xf32> to tensor<2xf32>
+  %in_b = bufferization.to_tensor %in_b_buffer restrict : memref<1x200x1x32xbf16> to tensor<1x200x1x32xbf16>
+  %in_c = bufferization.to_tensor %in_c_buffer restrict : memref<1x200x1x32xbf16> to tensor<1x200x1x32xbf16>
+  %in_D = bufferization.to_tensor %in_D_buffer restrict : memref<2x32xf32> to tensor<2x32xf32>
+  %in_z = bufferization.to_tensor %in_z_buffer restrict : memref<1x200x2x32xbf16> to tensor<1x200x2x32xbf16>
+  %in_cos = bufferization.to_tensor %in_cos_buffer restrict : memref<200x16xf32> to tensor<200x16xf32>
+  %in_sin = bufferization.to_tensor %in_sin_buffer restrict : memref<200x16xf32> to tensor<200x16xf32>
+  %v1, %v2 = wm.ssd %in_x, %in_dt, %in_a, %in_b, %in_c D(%in_D) z(%in_z) rope(%in_cos, %in_sin) {chunk_size = 64 : i64, dt_softplus} : (tensor<1x200x2x32xbf16>, tensor<1x200x2xf32>, tensor<2xf32>, tensor<1x200x1x32xbf16>, tensor<1x200x1x32xbf16>, tensor<2x32xf32>, tensor<1x200x2x32xbf16>, tensor<200x16xf32>, tensor<200x16xf32>) -> (tensor<1x200x2x32xbf16>, tensor<1x2x32x32xf32>)
+  bufferization.materialize_in_destination %v1 in restrict writable %out0 : (tensor<1x200x2x32xbf16>, memref<1x200x2x32xbf16>) -> ()
+  bufferization.materialize_in_destination %v2 in restrict writable %out1 : (tensor<1x2x32x32xf32>, memref<1x2x32x32xf32>) -> ()
+  return
+}
+
