@@ -6,6 +6,7 @@ torch.compile of it.
     python3 bench/ssd.py compile                          # where MLIR is
     python3 bench/ssd.py run [--out r.md] [--only a,b]    # on the GPU
     python3 bench/ssd.py bench [--out b.md]               # on the GPU
+    python3 bench/ssd.py profile --only b_2x4096_h80      # one run, for ncu
 
 Artifacts take x, dt, a, b, c, then whichever of D, z, dt_bias, h0, cos,
 sin the configuration has, in that order; they return y and the final state.
@@ -399,7 +400,7 @@ def bench_all(out_path):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["compile", "run", "bench"])
+    parser.add_argument("mode", choices=["compile", "run", "bench", "profile"])
     parser.add_argument("--out")
     parser.add_argument("--only", help="comma-separated config names")
     args = parser.parse_args()
@@ -408,6 +409,15 @@ def main():
         return 0
     if args.mode == "bench":
         return bench_all(args.out)
+    if args.mode == "profile":  # one run of each named benchmark artifact, for ncu
+        import torch
+        from wm import gpu
+        configs = {c["name"]: c for c in bench_configs()}
+        for name in args.only.split(","):
+            inputs, _ = make_inputs(configs[name], seed=0)
+            gpu.CompiledArtifact(os.path.join(ARTIFACTS, name))(*inputs)
+        torch.cuda.synchronize()
+        return 0
     return run_all(args.out, args.only.split(",") if args.only else None)
 
 
