@@ -3,7 +3,7 @@ of a GPU kernel's algorithm (the attention and selection programs of
 wm-to-tile, the backward's program, the scalar kernels of convert-wm-to-gpu,
 or their CPU lowering), rebuilds, and runs tests/test_tile_programs.py and
 tests/test_gpu_kernels_cpu.py (the backward's: the tensor-core cases of
-tests/test_dma_grad.py). A mutation the suite does not catch is
+tests/test_dma_grad.py; wm.ssd's: tests/test_ssd_programs.py). A mutation the suite does not catch is
 printed as SURVIVED. Run from the repository root:
 
     python3 bench/mutation/tile_programs.py [--build DIR] [NAME-SUBSTRING ...]
@@ -27,6 +27,9 @@ KERNELS = "lib/wm/Conversion/WMToGPU/WMToGPU.cpp"
 TESTS = ["tests/test_gpu_kernels_cpu.py", "tests/test_tile_programs.py"]
 # The backward's programs run on the CPU in these cases.
 GRAD_TESTS = ["tests/test_dma_grad.py", "-k", "tensor_core"]
+SSD = "lib/wm/Conversion/WMToTile/SSD.cpp"
+SSD_LOOPS = "lib/wm/Conversion/TileToLoops/Scan.cpp"
+SSD_TESTS = ["tests/test_ssd_programs.py"]
 
 # (name, file, original text, mutated text[, tests])
 MUTATIONS = [
@@ -145,6 +148,38 @@ MUTATIONS = [
     ("grad: transposed lhs read straight", "lib/wm/Conversion/TileToLoops/Matmul.cpp",
      "Value a = op.getTransposeLhs() ? lb.load(lhs, {k, ij[0]})",
      "Value a = op.getTransposeLhs() ? lb.load(lhs, {ij[0], k})", GRAD_TESTS),
+    ("ssd: entering state without its decay", SSD,
+     "return ScaleRowsOp::create(b, loc, accType, fromState, decay)\n              .getResult();",
+     "return fromState;", SSD_TESTS),
+    ("ssd: scan tiles stop before the diagonal", SSD,
+     "lb.ceilDiv(lb.addi(r0, lb.index(s.rows)), lb.index(kTileSteps)),",
+     "lb.ceilDiv(r0, lb.index(kTileSteps)),", SSD_TESTS),
+    ("ssd: state passing without exp", SSD,
+     "Value decay = lb.exp(lb.load(arg(Totals), {batch, head, c}));",
+     "Value decay = lb.load(arg(Totals), {batch, head, c});", SSD_TESTS),
+    ("ssd: chunk-state weights of the wrong tile", SSD,
+     "ScaleSharedOp::create(b, loc, xTile, weights,\n                              lb.muli(k, lb.index(kTileSteps)));",
+     "ScaleSharedOp::create(b, loc, xTile, weights, zero);", SSD_TESTS),
+    ("ssd: decay mask keeps s = t out", SSD_LOOPS, "lb.cmpi(CmpIPredicate::ule, s, t),",
+     "lb.cmpi(CmpIPredicate::ult, s, t),", SSD_TESTS),
+    ("ssd: decay mask segment reversed", SSD_LOOPS,
+     "lb.sub(lb.load(logDecay, {t}), lb.load(logDecay, {s})));",
+     "lb.sub(lb.load(logDecay, {s}), lb.load(logDecay, {t})));", SSD_TESTS),
+    ("ssd: state weights reversed", SSD_LOOPS,
+     "Value decay = lb.exp(lb.sub(total, lb.load(logDecay, {s})));",
+     "Value decay = lb.exp(lb.sub(lb.load(logDecay, {s}), total));", SSD_TESTS),
+    ("ssd: softplus dropped", SSD_LOOPS, "op.getSoftplus(),", "false,", SSD_TESTS),
+    ("ssd: rotate_half sign", SSD_LOOPS,
+     "lb.store(lb.sub(lb.mul(u, cosJ), lb.mul(w, sinJ)), buffer, {r, j});",
+     "lb.store(lb.add(lb.mul(u, cosJ), lb.mul(w, sinJ)), buffer, {r, j});", SSD_TESTS),
+    ("ssd: gate by sigmoid", SSD_LOOPS, "y = lb.mul(y, lb.silu(lb.load(gate, rc)));",
+     "y = lb.mul(y, lb.sigmoid(lb.load(gate, rc)));", SSD_TESTS),
+    ("ssd: scale_shared from the buffer's first row", SSD_LOOPS,
+     "{lb.addi(adaptor.getFirst(), rc[0])});", "{rc[0]});", SSD_TESTS),
+    ("ssd: per-channel D read by head", SSD_LOOPS,
+     "if (cast<MemRefType>(skip.getType()).getRank() == 2)\n          at.push_back(rc[1]);",
+     "if (cast<MemRefType>(skip.getType()).getRank() == 2)\n          at.push_back(lb.index(0));",
+     SSD_TESTS),
 ]
 
 
