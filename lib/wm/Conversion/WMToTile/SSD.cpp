@@ -38,19 +38,19 @@ namespace {
 constexpr int64_t kTileSteps = 64;
 /// Output rows per chunk-scan CTA when `ssd-rows` is 0: 128 (8 warps) from
 /// N = 128 on, else 64 (H200, bench/ssd.py bench, v40: 0.55 against 0.64 ms
-/// at (2, 4096, 80, 64, 128), 0.35 against 0.33 at (1, 16384, 32, 64, 64)).
+/// at (2, 4096, 80, 64, 128), 0.35 against 0.33 at (1, 16384, 32, 64, 64);
+/// v41: 0.27 against 0.29 at the latter, the others within 1%).
 constexpr int64_t kNarrowScanRows = 64;
 constexpr int64_t kWideScanRows = 128;
 constexpr int64_t kWideScanState = 128;
 constexpr int64_t kWarpRows = 16;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
-/// two. In the chunk scan a second stage pays only where it keeps two CTAs
-/// per SM: with 64-row CTAs it cost more in occupancy than it hid (v39
-/// against v40: 0.56 against 0.64 ms at (2, 4096, 80, 64, 128)).
+/// two. In the chunk scan a second stage cost more in occupancy than it hid
+/// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
+/// 64, 128)) and changed nothing with 128-row ones that still fit two to an
+/// SM (v41 against v42: 0.478 against 0.476 ms there).
 constexpr int64_t kStateStages = 2;
-/// Shared memory an SM gives its CTAs (sm_90: 228 KiB less 1 KiB per CTA).
-constexpr int64_t kSharedBytesPerSm = 227 * 1024;
-constexpr int64_t kScanCtasPerSm = 2;
+constexpr int64_t kScanStages = 1;
 /// Chunk lengths the programs take; others are brought into range.
 constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMaxChunk = 256;
@@ -81,24 +81,6 @@ struct SsdShape {
   bool softplus;
   double dtMin = 0.0, dtMax = INFINITY;
 };
-
-/// Bytes of a 16-bit shared tile (rows padded as convert-wm-tile-to-gpu pads).
-int64_t tileBytes(int64_t rows, int64_t columns) {
-  return rows * (2 * columns + 16);
-}
-
-/// Two copy stages in the chunk scan when its CTAs still fit kScanCtasPerSm
-/// to an SM, and are wide enough (128 rows) to hide copies behind.
-int64_t scanStages(const SsdShape &s) {
-  auto bytes = [&](int64_t stages) {
-    return tileBytes(s.rows, s.state) + tileBytes(s.channels, s.state) +
-           stages * (tileBytes(kTileSteps, s.state) +
-                     tileBytes(kTileSteps, s.channels)) +
-           2 * 4 * s.chunk;
-  };
-  return s.rows >= kWideScanRows && kScanCtasPerSm * bytes(2) <= kSharedBytesPerSm ? 2
-                                                                         : 1;
-}
 
 /// The buffers of one program: the present ones in order, and the region
 /// argument each became.
@@ -493,7 +475,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
           {states, totals, buf.h0, entering, buf.finalState},
           buildStatePassing);
   program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
-          s.rows / kWarpRows, scanStages(s),
+          s.rows / kWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
            saved, buf.y},
           buildChunkScan);
