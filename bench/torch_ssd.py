@@ -58,13 +58,21 @@ def ssd_recurrence(x, dt, a, b, c, D=None, z=None, **kw):
     return finish(torch.stack(ys, 1), x, D, z), S
 
 
+def inclusive_sums(u):
+    """Cumulative sums over the last dim as a product with a triangle of
+    ones: torch.compile (2.11) fails to generate code for these cumsums."""
+    L = u.shape[-1]
+    upper = torch.triu(torch.ones(L, L, device=u.device, dtype=u.dtype))
+    return u @ upper
+
+
 def segsum(u):
     """u (..., L) -> (..., L, L): sum_{r=s+1..t} u[r] for s <= t, -inf above,
     by masked cumulative sums."""
     L = u.shape[-1]
-    rep = u[..., :, None].expand(*u.shape, L)
-    lower = torch.tril(torch.ones(L, L, dtype=torch.bool, device=u.device), -1)
-    seg = torch.cumsum(rep.masked_fill(~lower, 0.0), dim=-2)
+    rep = u[..., None, :].expand(*u.shape[:-1], L, L)  # rep[..., s, r] = u[r]
+    lower = torch.triu(torch.ones(L, L, dtype=torch.bool, device=u.device), 1)
+    seg = inclusive_sums(rep.masked_fill(~lower, 0.0)).transpose(-1, -2)
     keep = torch.tril(torch.ones(L, L, dtype=torch.bool, device=u.device))
     return seg.masked_fill(~keep, -math.inf)
 
@@ -81,7 +89,7 @@ def ssd_chunked(x, dt, a, b, c, D=None, z=None, chunk=256, **kw):
     split = lambda t: t.reshape(Bsz, nc, chunk, *t.shape[2:])
     xs, bs, cs = split(x * dt[..., None]), split(b), split(c)
     adt = split(dt * a).permute(0, 3, 1, 2)  # (b, h, c, l)
-    cum = torch.cumsum(adt, dim=-1)
+    cum = inclusive_sums(adt)
     L = torch.exp(segsum(adt))
     scores = torch.einsum("bclhn,bcshn->bhcls", cs, bs) * L
     y_diag = torch.einsum("bhcls,bcshp->bclhp", scores, xs)
