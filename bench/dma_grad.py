@@ -290,7 +290,7 @@ def bench_all(out_path, skip_flex):
     bwd artifacts), SDPA dense causal, FlexAttention with the DMA block mask."""
     import torch
     import torch.nn.functional as F
-    from bench.dma import flex_time, time_ms
+    from bench.dma import flex_time, table, time_ms
     from wm import gpu
 
     def peak_extra(fn):
@@ -349,8 +349,7 @@ def bench_all(out_path, skip_flex):
               "SDPA fwd+bwd ms",
               "Flex fwd+bwd ms", "SDPA / ours", "bwd eff. TFLOP/s", "bwd extra MiB",
               "SDPA step extra MiB", "NaN"]
-    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
-                     ["| " + " | ".join(r) + " |" for r in rows])
+    text = table(header, rows)
     print(text)
     if out_path:
         with open(out_path, "w") as f:

@@ -217,7 +217,7 @@ def run_one(c, inputs, kw):
 
 def run_all(out_path, only=None):
     import torch
-    from bench.dma import rel_error
+    from bench.dma import rel_error, table
     from bench.torch_ssd import ssd_recurrence
     with open(os.path.join(ARTIFACTS, "configs.json")) as f:
         saved = json.load(f)
@@ -281,9 +281,8 @@ def run_all(out_path, only=None):
     summary = (f"ssd: tried {tried}, refused {refused}, passed "
                f"{tried - refused - failed_configs}, failed {failed_configs}; "
                f"{sum(r[-1] == 'PASS' for r in extra)} of {len(extra)} cross checks pass")
-    header = ["config", "y rel. err", "state rel. err", "NaN", "result"]
-    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
-                     ["| " + " | ".join(r) + " |" for r in rows] + ["", summary])
+    text = table(["config", "y rel. err", "state rel. err", "NaN", "result"], rows)
+    text += "\n\n" + summary
     print(summary)
     if out_path:
         with open(out_path, "w") as f:
@@ -331,7 +330,7 @@ def count_launches(fn):
 
 def bench_all(out_path):
     import torch
-    from bench.dma import rel_error, time_ms
+    from bench.dma import rel_error, table, time_ms
     from bench.torch_ssd import ssd_chunked
     from wm import gpu
 
@@ -389,8 +388,7 @@ def bench_all(out_path):
               "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",
               "extra MiB ours / eager", "ours vs eager rel. err",
               "ours per kernel ms (state + passing + scan)", "variants ms"]
-    text = "\n".join(["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] +
-                     ["| " + " | ".join(r) + " |" for r in rows])
+    text = table(header, rows)
     print(text)
     if out_path:
         with open(out_path, "w") as f:

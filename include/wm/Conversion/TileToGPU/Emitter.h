@@ -52,14 +52,16 @@ struct Emitter : LoopBuilder {
   Value quadMin(Value v) {
     return xorReduce(v, {1, 2}, [&](Value a, Value b) { return min(a, b); });
   }
-  /// Inclusive prefix sum of an i32 over the lanes of a warp.
+  /// Inclusive prefix sum of an i32 or f32 over the lanes of a warp.
   Value warpInclusiveSum(Value v, Value lane) {
     for (int32_t offset : {1, 2, 4, 8, 16}) {
       Value up = gpu::ShuffleOp::create(builder(), location(), v, offset, 32,
                                         gpu::ShuffleMode::UP)
                      .getShuffleResult();
-      v = select(cmpi(arith::CmpIPredicate::uge, lane, index(offset)),
-                 arith::AddIOp::create(builder(), location(), v, up), v);
+      Value sum = isa<FloatType>(v.getType())
+                      ? add(v, up)
+                      : arith::AddIOp::create(builder(), location(), v, up);
+      v = select(cmpi(arith::CmpIPredicate::uge, lane, index(offset)), sum, v);
     }
     return v;
   }

@@ -46,18 +46,6 @@ void forEachItem(Emitter &e, const KernelContext &kernel, int64_t count,
   body(loop.getInductionVar());
 }
 
-/// Inclusive prefix sum of an f32 over the lanes of a warp.
-Value warpInclusiveSumF(Emitter &e, Value v, Value lane) {
-  for (int32_t offset : {1, 2, 4, 8, 16}) {
-    Value up = gpu::ShuffleOp::create(e.builder(), e.location(), v, offset, 32,
-                                      gpu::ShuffleMode::UP)
-                   .getShuffleResult();
-    v = e.select(e.cmpi(CmpIPredicate::uge, lane, e.index(offset)), e.add(v, up),
-                 v);
-  }
-  return v;
-}
-
 struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -93,7 +81,7 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
         stepValues.push_back(step);
         partial.push_back(local);
       }
-      Value inclusive = warpInclusiveSumF(e, local, kernel.lane);
+      Value inclusive = e.warpInclusiveSum(local, kernel.lane);
       Value offset = e.sub(inclusive, local);
       Value total = gpu::ShuffleOp::create(rewriter, op.getLoc(), inclusive, 31,
                                            32, gpu::ShuffleMode::IDX)

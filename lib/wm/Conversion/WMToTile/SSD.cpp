@@ -174,6 +174,16 @@ public:
         SharedType::get(type.getShape().drop_front(), type.getElementType()),
         buffer, stage);
   }
+  /// Starts the copies of the x and B tiles of steps [t, t + kTileSteps)
+  /// into `stage`.
+  void copyTiles(Value x, Value bm, Value xTiles, Value bTiles, Value stage,
+                 Value batch, Value t, Value head, Value group) {
+    Value zero = lb.index(0);
+    CopyAsyncOp::create(b, loc, x, ValueRange{batch, t, head, zero},
+                        stageOf(xTiles, stage), /*row_dim=*/1);
+    CopyAsyncOp::create(b, loc, bm, ValueRange{batch, t, group, zero},
+                        stageOf(bTiles, stage), /*row_dim=*/1);
+  }
   /// A shared buffer of one tile per copy stage.
   Value staged(ArrayRef<int64_t> dims) {
     SmallVector<int64_t> shape = {stages};
@@ -252,11 +262,8 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
             .getResult();
       },
       [&](Value k, Value stage) {
-        Value t = stepOf(k);
-        CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
-                            p.stageOf(xTiles, stage), /*row_dim=*/1);
-        CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
-                            p.stageOf(bTiles, stage), /*row_dim=*/1);
+        p.copyTiles(arg(X), arg(Bm), xTiles, bTiles, stage, batch, stepOf(k),
+                    head, group);
       },
       [&](Value k, Value stage, Value acc) {
         Value xTile = p.stageOf(xTiles, stage), bTile = p.stageOf(bTiles, stage);
@@ -367,11 +374,8 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
               .getResult();
         },
         [&](Value j, Value stage) {
-          Value t = stepOf(j);
-          CopyAsyncOp::create(b, loc, arg(Bm), ValueRange{batch, t, group, zero},
-                              p.stageOf(bTiles, stage), /*row_dim=*/1);
-          CopyAsyncOp::create(b, loc, arg(X), ValueRange{batch, t, head, zero},
-                              p.stageOf(xTiles, stage), /*row_dim=*/1);
+          p.copyTiles(arg(X), arg(Bm), xTiles, bTiles, stage, batch, stepOf(j),
+                      head, group);
         },
         [&](Value j, Value stage, Value acc) {
           Value bTile = p.stageOf(bTiles, stage);
