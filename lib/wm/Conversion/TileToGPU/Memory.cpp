@@ -299,7 +299,7 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     // With fewer chunks than a multiple of the threads, the last step's
     // spare threads copy nothing.
     int64_t items = shape[0] * chunks;
-    for (int64_t step = 0; step < llvm::divideCeil(items, threads); ++step) {
+    for (int64_t step = 0; step < static_cast<int64_t>(llvm::divideCeil(items, threads)); ++step) {
       Value item = e.addi(e.index(step * threads), kernel.tid);
       if ((step + 1) * threads <= items)
         copyChunk(item);
@@ -332,7 +332,7 @@ LogicalResult CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adapt
   Value first = at[rowDim], rowsEnd = e.index(type.getDimSize(rowDim));
   Value base = e.basePointer(src);
   Type f32 = rewriter.getF32Type();
-  for (int64_t step = 0; step < llvm::divideCeil(count, threads); ++step) {
+  for (int64_t step = 0; step < static_cast<int64_t>(llvm::divideCeil(count, threads)); ++step) {
     Value item = e.addi(e.index(step * threads), kernel.tid);
     e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(count)), [&] {
       Value absolute = e.addi(first, item);
