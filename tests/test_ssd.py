@@ -33,15 +33,20 @@ def make_inputs(rng, B, T, H, P, G, N, R=None, dtype="f32", D_shape=None, z=Fals
     return (x, dt, a, b, c), opt
 
 
-def compile_ssd(main, opt, dtype, **attrs):
-    g = wm.Graph("ssd")
+def build_ssd(main, opt, dtype, name="ssd", **attrs):
+    """A graph of one wm.ssd over inputs shaped like `main` and `opt`: x, b, c
+    and z in `dtype`, the rest f32."""
+    g = wm.Graph(name)
     names = ["x", "dt", "a", "b", "c"]
     args = [g.input(arr.shape, dtype if n in ("x", "b", "c") else "f32", name=n)
             for n, arr in zip(names, main)]
     kw = {k: g.input(v.shape, dtype if k == "z" else "f32", name=k) for k, v in opt.items()}
-    y, state = g.ssd(*args, **kw, **attrs)
-    g.output(y, state)
-    fn = g.compile("cpu")
+    g.output(*g.ssd(*args, **kw, **attrs))
+    return g
+
+
+def compile_ssd(main, opt, dtype, **attrs):
+    fn = build_ssd(main, opt, dtype, **attrs).compile("cpu")
     return lambda: fn(*main, *opt.values())
 
 

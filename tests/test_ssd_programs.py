@@ -12,20 +12,14 @@ import pytest
 import wm
 from tests import reference as ref
 from tests.numerics import rel_error
-from tests.test_ssd import make_inputs
+from tests.test_ssd import build_ssd, make_inputs
 
 # The programs round three intermediates to 16 bits: bf16 stays near 3e-3.
 TOLERANCE = {"bf16": 1e-2, "f16": 2e-3}
 
 
 def build(main, opt, dtype, **attrs):
-    g = wm.Graph("ssd_programs")
-    names = ["x", "dt", "a", "b", "c"]
-    args = [g.input(arr.shape, dtype if n in ("x", "b", "c") else "f32", name=n)
-            for n, arr in zip(names, main)]
-    kw = {k: g.input(v.shape, dtype if k == "z" else "f32", name=k) for k, v in opt.items()}
-    g.output(*g.ssd(*args, **kw, **attrs))
-    return g
+    return build_ssd(main, opt, dtype, name="ssd_programs", **attrs)
 
 
 def run(main, opt, dtype="bf16", ssd_rows=0, **attrs):

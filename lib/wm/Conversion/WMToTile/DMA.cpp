@@ -73,11 +73,7 @@ private:
     return AllocSharedOp::create(b, loc, SharedType::get(shape, element));
   }
   Value stageOf(Value buffer, Value stage) {
-    auto type = cast<SharedType>(buffer.getType());
-    return StageOp::create(
-        b, loc,
-        SharedType::get(type.getShape().drop_front(), type.getElementType()),
-        buffer, stage);
+    return StageOp::create(b, loc, buffer, stage);
   }
   void prologue();
   /// Starts the copies of candidate tile `t` into `stage`: its biases and K

@@ -168,11 +168,7 @@ public:
     return forOp.getResult(0);
   }
   Value stageOf(Value buffer, Value stage) {
-    auto type = cast<SharedType>(buffer.getType());
-    return StageOp::create(
-        b, loc,
-        SharedType::get(type.getShape().drop_front(), type.getElementType()),
-        buffer, stage);
+    return StageOp::create(b, loc, buffer, stage);
   }
   /// Starts the copies of the x and B tiles of steps [t, t + kTileSteps)
   /// into `stage`.

@@ -78,6 +78,15 @@ def WMTile_StageOp : WMTile_Op<"stage", [Pure]> {
   let assemblyFormat = [{
     $buffer `[` $index `]` attr-dict `:` type($buffer) `->` type($result)
   }];
+  let builders = [
+    // The stage's type: the buffer's without its leading stage dimension.
+    OpBuilder<(ins "Value":$buffer, "Value":$index), [{
+      auto type = ::llvm::cast<SharedType>(buffer.getType());
+      build($_builder, $_state,
+            SharedType::get(type.getShape().drop_front(), type.getElementType()),
+            buffer, index);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
