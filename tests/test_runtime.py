@@ -421,6 +421,41 @@ def test_module_launch_and_errors(rt, cuda):
     assert "fma.bogus" in str(e.value) or "ptxas" in str(e.value)  # the JIT's log
 
 
+def test_launch_plan(rt, cuda):
+    import numpy as np
+    ctx = rt.Context(0)
+    axpy = rt.Module(ctx, PTX.encode(), "handwritten").get_function("axpy_kernel")
+    x = np.arange(N, dtype=np.float32)
+    bufs = [rt.DeviceBuffer(ctx, 4 * N) for _ in range(3)]
+    bufs[0].copy_from_host(x)
+    bufs[1].copy_from_host(np.ones(N, np.float32))
+    placeholder = rt.KernelArg.ptr(1)
+    args = [placeholder] * 3 + [rt.KernelArg.f32(2.0), rt.KernelArg.i64(N)]
+    plan = rt.LaunchPlan()
+    plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, -1, -1])
+    plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [2, 1, 2, -1, -1])  # in place
+    assert len(plan) == 2 and plan.slot_count == 3
+    plan.run(0, [b.ptr for b in bufs])
+    ctx.synchronize()
+    np.testing.assert_array_equal(np.frombuffer(bufs[2].copy_to_host(), np.float32),
+                                  2 * (2 * x + 1) + 1)
+
+    def plan_error(fn):
+        with pytest.raises(rt.CudaError) as e:
+            fn()
+        return str(e.value)
+    assert "expected 3 device pointers, got 2" in plan_error(lambda: plan.run(0, [1, 2]))
+    assert "argument 1 is a null device pointer" in plan_error(
+        lambda: plan.run(0, [bufs[0].ptr, 0, bufs[2].ptr]))
+    assert "only pointer arguments take a slot" in plan_error(
+        lambda: plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, 3, -1]))
+    assert "4 slots for 5 arguments" in plan_error(
+        lambda: plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, -1]))
+    assert "grid (0, 1, 1) out of range" in plan_error(
+        lambda: plan.add(axpy, (0, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, -1, -1]))
+    assert len(plan) == 2  # a refused step is not added
+
+
 def _check_artifact(torch, art):
     g = torch.Generator(device="cuda").manual_seed(0)
     x = torch.randn(N, device="cuda", generator=g)

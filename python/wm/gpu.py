@@ -12,6 +12,7 @@ torch and ``wm._runtime`` are imported only when an artifact meets a device.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -254,6 +255,7 @@ def _runtime():
     return rt
 
 
+@functools.lru_cache(maxsize=None)
 def _torch_dtypes():
     import torch
     return {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32,
@@ -267,15 +269,18 @@ def _dtype_name(dtype) -> str:
     return str(dtype).replace("torch.", "")
 
 
-class _Loaded:
-    """An artifact's module on one device, with kernels fetched once."""
+SCRATCH_ALIGN = 256  # bytes between scratch buffers in the per-call arena
 
-    def __init__(self, context, module, launches):
+
+class _Loaded:
+    """An artifact's module on one device: its kernels fetched and its
+    launches checked once, as a plan whose pointer slots are the manifest's
+    inputs, outputs and buffers in that order."""
+
+    def __init__(self, context, module, plan):
         self.context = context
         self.module = module
-        # (kernel, launch, args) with scalar args pre-built; buffer args stay
-        # tensor names and become device pointers per call.
-        self.launches = launches
+        self.plan = plan
 
 
 class CompiledArtifact:
@@ -293,6 +298,8 @@ class CompiledArtifact:
             self._image = f.read()
         self.poison_outputs = poison_outputs
         self._loaded: Dict[int, _Loaded] = {}
+        self._expected = None  # [(shape, torch dtype)] per input, on first call
+        self._scratch = None   # (arena bytes, byte offset per buffer)
         if device is not None:
             self.load(device)
 
@@ -322,12 +329,16 @@ class CompiledArtifact:
             for name, shared in self.manifest.max_shared_bytes().items():
                 kernels[name] = module.get_function(name)
                 kernels[name].set_max_dynamic_shared_bytes(shared)
-        launches = []
-        for launch in self.manifest.launches:
-            args = [a.value if a.kind == "buffer" else getattr(rt.KernelArg, a.kind)(a.value)
-                    for a in launch.args]
-            launches.append((kernels[launch.kernel], launch, args))
-        loaded = self._loaded[index] = _Loaded(ctx, module, launches)
+        m = self.manifest
+        slot = {spec.name: i for i, spec in enumerate(m.inputs + m.outputs + m.buffers)}
+        plan = rt.LaunchPlan()
+        for launch in m.launches:
+            args = [rt.KernelArg.ptr(1) if a.kind == "buffer"
+                    else getattr(rt.KernelArg, a.kind)(a.value) for a in launch.args]
+            slots = [slot[a.value] if a.kind == "buffer" else -1 for a in launch.args]
+            plan.add(kernels[launch.kernel], launch.grid, launch.block,
+                     launch.shared_bytes, args, slots)
+        loaded = self._loaded[index] = _Loaded(ctx, module, plan)
         return loaded
 
     def _check_inputs(self, inputs) -> Any:
@@ -354,31 +365,59 @@ class CompiledArtifact:
                             _dtype_name(t.dtype), t.stride())
         return device if device is not None else torch.device("cuda", torch.cuda.current_device())
 
+    def _inputs_ok(self, inputs) -> Optional[Any]:
+        """The inputs' device when every input matches the manifest exactly
+        (the common case, checked without crossing into C++); else None and
+        _check_inputs says what is wrong."""
+        import torch
+        if self._expected is None:
+            dtypes = _torch_dtypes()
+            self._expected = [(torch.Size(s.shape), dtypes.get(s.dtype))
+                              for s in self.manifest.inputs]
+        if len(inputs) != len(self._expected) or not inputs:
+            return None
+        device = inputs[0].device if isinstance(inputs[0], torch.Tensor) else None
+        if device is None or device.type != "cuda":
+            return None
+        for (shape, dtype), t in zip(self._expected, inputs):
+            if not (isinstance(t, torch.Tensor) and t.device == device and t.shape == shape
+                    and t.dtype == dtype and t.is_contiguous()):
+                return None
+        return device
+
+    def _scratch_layout(self):
+        """One allocation per call for all scratch buffers."""
+        if self._scratch is None:
+            offsets, total = [], 0
+            for spec in self.manifest.buffers:
+                offsets.append(total)
+                total += -(-spec.nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
+            self._scratch = (total, offsets)
+        return self._scratch
+
     def __call__(self, *inputs):
         import torch
         m = self.manifest
-        device = self._check_inputs(inputs)
+        device = self._inputs_ok(inputs) or self._check_inputs(inputs)
         loaded = self.load(device)
-        rt = _runtime()
         dtypes = _torch_dtypes()
 
-        tensors = {s.name: t for s, t in zip(m.inputs, inputs)}
+        pointers = [t.data_ptr() for t in inputs]
         outputs = []
         for spec in m.outputs:
             t = torch.empty(spec.shape, dtype=dtypes[spec.dtype], device=device)
             if self.poison_outputs:
                 t.fill_(math.nan if t.is_floating_point() else torch.iinfo(t.dtype).min)
-            tensors[spec.name] = t
             outputs.append(t)
-        for spec in m.buffers:
-            tensors[spec.name] = torch.empty(spec.shape, dtype=dtypes[spec.dtype], device=device)
+            pointers.append(t.data_ptr())
+        total, offsets = self._scratch_layout()
+        if m.buffers:
+            # Distinct, nonzero pointers even where a buffer is empty.
+            arena = torch.empty(max(total, SCRATCH_ALIGN), dtype=torch.uint8, device=device)
+            pointers += [arena.data_ptr() + o for o in offsets]
 
         # torch's current stream: ordered after the ops that made the inputs,
-        # and the caching allocator may reuse the scratch buffers once they
-        # are dropped because later work on this stream runs after ours.
-        stream = torch.cuda.current_stream(device).cuda_stream
-        for kernel, launch, args in loaded.launches:
-            argv = [rt.KernelArg.ptr(tensors[a].data_ptr()) if isinstance(a, str) else a
-                    for a in args]
-            rt.launch(kernel, launch.grid, launch.block, launch.shared_bytes, stream, argv)
+        # and the caching allocator may reuse the scratch arena once it is
+        # dropped because later work on this stream runs after ours.
+        loaded.plan.run(torch.cuda.current_stream(device).cuda_stream, pointers)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)

@@ -10,6 +10,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -345,14 +346,17 @@ std::string dimsText(const Dim3 &d) {
   return "(" + std::to_string(d[0]) + ", " + std::to_string(d[1]) + ", " +
          std::to_string(d[2]) + ")";
 }
-} // namespace
 
-void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
-            std::int64_t sharedBytes, std::uintptr_t stream,
-            const std::vector<KernelArg> &args) {
-  const std::string what = "cuLaunchKernel(" + kernel.name() + ")";
-  auto fail = [&](const std::string &why) { throw Error(what + ": " + why); };
+std::string launchName(const Kernel &kernel) {
+  return "cuLaunchKernel(" + kernel.name() + ")";
+}
 
+/// The checks that do not depend on the argument values.
+void checkLaunchShape(const Kernel &kernel, const Dim3 &grid,
+                      const Dim3 &block, std::int64_t sharedBytes) {
+  auto fail = [&](const std::string &why) {
+    throw Error(launchName(kernel) + ": " + why);
+  };
   // Hardware limits (all CUDA GPUs since sm_30); checked here for clear text.
   static constexpr Dim3 kMaxGrid{2147483647, 65535, 65535};
   static constexpr Dim3 kMaxBlock{1024, 1024, 64};
@@ -378,16 +382,20 @@ void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
          " bytes exceeds the kernel's cap of " +
          std::to_string(kernel.maxDynamicSharedBytes()) +
          "; call setMaxDynamicSharedBytes first");
+}
 
-  // cuLaunchKernel takes one pointer per parameter, to the value to copy.
+/// cuLaunchKernel in the caller's current context, after the null-pointer
+/// check; it takes one pointer per parameter, to the value to copy.
+void enqueue(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
+             std::int64_t sharedBytes, std::uintptr_t stream,
+             const std::vector<KernelArg> &args) {
   std::vector<void *> params(args.size());
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i].kind == KernelArg::Kind::Ptr && args[i].value.ptr == 0)
-      fail("argument " + std::to_string(i) + " is a null device pointer");
+      throw Error(launchName(kernel) + ": argument " + std::to_string(i) +
+                  " is a null device pointer");
     params[i] = const_cast<void *>(static_cast<const void *>(&args[i].value));
   }
-
-  CurrentContext current(*kernel.context().state());
   check(driver().cuLaunchKernel(
             static_cast<CUfunction>(kernel.handle()),
             static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
@@ -396,7 +404,57 @@ void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
             static_cast<unsigned>(sharedBytes),
             reinterpret_cast<CUstream>(stream),
             params.empty() ? nullptr : params.data(), nullptr),
-        what);
+        launchName(kernel));
+}
+} // namespace
+
+void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
+            std::int64_t sharedBytes, std::uintptr_t stream,
+            const std::vector<KernelArg> &args) {
+  checkLaunchShape(kernel, grid, block, sharedBytes);
+  CurrentContext current(*kernel.context().state());
+  enqueue(kernel, grid, block, sharedBytes, stream, args);
+}
+
+// --- LaunchPlan -------------------------------------------------------------
+
+void LaunchPlan::add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
+                     std::int64_t sharedBytes, std::vector<KernelArg> args,
+                     std::vector<int> slots) {
+  checkLaunchShape(kernel, grid, block, sharedBytes);
+  if (slots.size() != args.size())
+    throw Error(launchName(kernel) + ": " + std::to_string(slots.size()) +
+                " slots for " + std::to_string(args.size()) + " arguments");
+  if (!steps_.empty() &&
+      steps_.front().kernel.context().state() != kernel.context().state())
+    throw Error(launchName(kernel) + ": a plan's kernels share one context");
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (slots[i] < -1 ||
+        (slots[i] >= 0 && args[i].kind != KernelArg::Kind::Ptr))
+      throw Error(launchName(kernel) + ": argument " + std::to_string(i) +
+                  " has slot " + std::to_string(slots[i]) +
+                  "; only pointer arguments take a slot");
+    slotCount_ = std::max(slotCount_, static_cast<std::size_t>(slots[i] + 1));
+  }
+  steps_.push_back({kernel, grid, block, sharedBytes, std::move(args),
+                    std::move(slots)});
+}
+
+void LaunchPlan::run(std::uintptr_t stream,
+                     const std::vector<std::uint64_t> &pointers) const {
+  if (pointers.size() != slotCount_)
+    throw Error("launch plan: expected " + std::to_string(slotCount_) +
+                " device pointers, got " + std::to_string(pointers.size()));
+  if (steps_.empty())
+    return;
+  CurrentContext current(*steps_.front().kernel.context().state());
+  for (const Step &step : steps_) {
+    std::vector<KernelArg> args = step.args;
+    for (std::size_t i = 0; i < args.size(); ++i)
+      if (step.slots[i] >= 0)
+        args[i].value.ptr = pointers[step.slots[i]];
+    enqueue(step.kernel, step.grid, step.block, step.sharedBytes, stream, args);
+  }
 }
 
 // --- DeviceBuffer -----------------------------------------------------------

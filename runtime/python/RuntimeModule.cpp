@@ -146,6 +146,26 @@ PYBIND11_MODULE(_runtime, m) {
       py::arg("args") = std::vector<KernelArg>{},
       "Launch on a CUstream handle (int; 0 = legacy default stream).");
 
+  py::class_<LaunchPlan>(m, "LaunchPlan",
+                         "Launches checked once; run() fills the pointers.")
+      .def(py::init<>())
+      .def(
+          "add",
+          [](LaunchPlan &plan, const Kernel &kernel,
+             const std::vector<std::int64_t> &grid,
+             const std::vector<std::int64_t> &block, std::int64_t sharedBytes,
+             std::vector<KernelArg> args, std::vector<int> slots) {
+            plan.add(kernel, toDim3(grid, "grid"), toDim3(block, "block"),
+                     sharedBytes, std::move(args), std::move(slots));
+          },
+          py::arg("kernel"), py::arg("grid"), py::arg("block"),
+          py::arg("shared_bytes"), py::arg("args"), py::arg("slots"),
+          "slots[i]: the pointer slot filling args[i], or -1.")
+      .def("run", &LaunchPlan::run, py::arg("stream"), py::arg("pointers"),
+           "Launch every step on a CUstream handle, one pointer per slot.")
+      .def("__len__", &LaunchPlan::size)
+      .def_property_readonly("slot_count", &LaunchPlan::slotCount);
+
   py::class_<DeviceBuffer>(m, "DeviceBuffer", "Owned device memory (tests).")
       .def(py::init<const Context &, std::size_t>(), py::arg("context"),
            py::arg("nbytes"))

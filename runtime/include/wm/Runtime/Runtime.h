@@ -125,6 +125,35 @@ void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
             std::int64_t sharedBytes, std::uintptr_t stream,
             const std::vector<KernelArg> &args);
 
+/// A fixed sequence of launches (an artifact's), checked once when built.
+/// Per call only the pointer arguments change: `run` takes one device
+/// pointer per slot, so an artifact call costs one crossing from Python.
+class LaunchPlan {
+public:
+  /// `slots[i]` is the pointer slot that fills args[i], or -1 to pass
+  /// args[i] as given. Every kernel must belong to the same context.
+  void add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
+           std::int64_t sharedBytes, std::vector<KernelArg> args,
+           std::vector<int> slots);
+  /// Launches every step in order on `stream`; `pointers` has one entry per
+  /// slot (the largest slot + 1).
+  void run(std::uintptr_t stream,
+           const std::vector<std::uint64_t> &pointers) const;
+  std::size_t size() const { return steps_.size(); }
+  std::size_t slotCount() const { return slotCount_; }
+
+private:
+  struct Step {
+    Kernel kernel;
+    Dim3 grid, block;
+    std::int64_t sharedBytes;
+    std::vector<KernelArg> args;
+    std::vector<int> slots;
+  };
+  std::vector<Step> steps_;
+  std::size_t slotCount_ = 0;
+};
+
 /// Device memory owned by this object (for tests and tools).
 class DeviceBuffer {
 public:
