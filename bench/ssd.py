@@ -28,10 +28,10 @@ OPTIONAL = ["D", "z", "dt_bias", "h0", "cos", "sin"]
 
 def config(name, B, T, H, P, G, N, R=None, chunk=256, D=None, z=False, dt_bias=False,
            h0=False, positive_a=False, batch_rope=False, softplus=True, dt_limit=None,
-           dtype="bf16"):
+           dtype="bf16", tables="f32"):
     return dict(name=name, B=B, T=T, H=H, P=P, G=G, N=N, R=R, chunk=chunk, D=D, z=z,
                 dt_bias=dt_bias, h0=h0, positive_a=positive_a, batch_rope=batch_rope,
-                softplus=softplus, dt_limit=dt_limit, dtype=dtype)
+                softplus=softplus, dt_limit=dt_limit, dtype=dtype, tables=tables)
 
 
 # The issue's matrix: T not a multiple of the chunk, G in {1, 2, 8, H},
@@ -50,6 +50,11 @@ CONFIGS = [
            dtype="f16", D="head", dt_limit=(0.01, 0.4)),
     config("s_T4096_G1_P64_N128_c256", 1, 4096, 8, 64, 1, 128, D="head", dt_bias=True),
     config("s_T16384_G1_P64_N64_c256", 1, 16384, 4, 64, 1, 64, D="head", dt_bias=True),
+    # 16-bit rope tables, as models pass them (in the activations' dtype).
+    config("s_T777_G8_P128_N128_c128_rope_bf16tables", 1, 777, 8, 128, 8, 128, R=128,
+           chunk=128, D="channel", tables="bf16"),
+    config("s_T500_G2_P32_N64_c64_rope_f16tables", 2, 500, 4, 32, 2, 64, R=32, chunk=64,
+           dtype="f16", batch_rope=True, tables="f16"),
     # Identity rope: must equal the rope-free artifact bit for bit.
     config("s_T1000_identity_rope", 1, 1000, 4, 64, 2, 64, R=64, chunk=128),
     config("s_T1000_no_rope", 1, 1000, 4, 64, 2, 64, chunk=128),
@@ -99,12 +104,15 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}}
 
 def bench_configs():
     """The benchmark shapes (dt_bias and softplus, D per head), and each
-    rope one without rope, for the rope overhead."""
+    rope one without rope (for the rope overhead) and with bf16 tables."""
     out = []
     for name, B, T, H, P, N, G, rope, chunk, _, _ in BENCH:
-        for suffix, R in [("", N if rope else None)] + ([("_norope", None)] if rope else []):
+        forms = [("", N if rope else None, "f32")]
+        if rope:
+            forms += [("_norope", None, "f32"), ("_bf16tables", N, "bf16")]
+        for suffix, R, tables in forms:
             out.append(config(name + suffix, B, T, H, P, G, N, R=R, chunk=chunk, D="head",
-                              dt_bias=True))
+                              dt_bias=True, tables=tables))
     return out
 
 
@@ -135,8 +143,8 @@ def graph(c):
         kw["initial_state"] = g.input((B, H, P, N), "f32", name="h0")
     if R:
         table = (B, T, R) if c["batch_rope"] else (T, R)
-        kw["cos"] = g.input(table, "f32", name="cos")
-        kw["sin"] = g.input(table, "f32", name="sin")
+        kw["cos"] = g.input(table, c.get("tables", "f32"), name="cos")
+        kw["sin"] = g.input(table, c.get("tables", "f32"), name="sin")
     attrs = {"chunk_size": c["chunk"], "dt_softplus": c["softplus"]}
     if c["dt_limit"]:
         attrs["dt_limit"] = c["dt_limit"]
@@ -197,6 +205,9 @@ def make_inputs(c, seed, device="cuda"):
         kw["h0"] = rnd(B, H, P, N)
     if R:
         kw["cos"], kw["sin"] = rope_tables(T, R, device, B if c["batch_rope"] else None)
+        if c.get("tables", "f32") != "f32":
+            tables = {"bf16": torch.bfloat16, "f16": torch.float16}[c["tables"]]
+            kw["cos"], kw["sin"] = kw["cos"].to(tables), kw["sin"].to(tables)
     return [x, dt, a, b, cm] + [kw[k] for k in OPTIONAL if k in kw], kw
 
 
@@ -357,11 +368,14 @@ def bench_all(out_path):
         kernels = per_kernel_ms(art, inputs)
         variants = {suffix: time_ms(lambda a=gpu.CompiledArtifact(
             os.path.join(ARTIFACTS, name + suffix)): a(*inputs)) for suffix in BENCH_VARIANTS}
-        t_norope = ""
+        t_norope = t_tables16 = ""
         if rope:
             plain = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_norope"))
             plain_inputs = inputs[:-2]
             t_norope = f"{time_ms(lambda: plain(*plain_inputs)):.3f}"
+            half = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bf16tables"))
+            half_inputs = inputs[:-2] + [t.bfloat16() for t in inputs[-2:]]
+            t_tables16 = f"{time_ms(lambda: half(*half_inputs)):.3f}"
         t_eager = time_ms(eager)
         try:
             compiled = torch.compile(ssd_chunked, dynamic=False)
@@ -375,7 +389,7 @@ def bench_all(out_path):
         tflops = ssd_flops(c) / (t_ours * 1e-3) / 1e12
         gbs = ssd_bytes(c) / (t_ours * 1e-3) / 1e9
         rows.append((name, f"({B}, {T}, {H}, {P}, {N}, {G})" + (" rope" if rope else ""),
-                     f"{t_ours:.3f}", t_norope, f"{t_eager:.3f}", t_compiled,
+                     f"{t_ours:.3f}", t_norope, t_tables16, f"{t_eager:.3f}", t_compiled,
                      f"{mamba:.3f}", f"{target:.2f}", f"{tflops:.1f}", f"{gbs:.0f}",
                      f"{len(art.manifest.launches)} / {count_launches(eager)} / "
                      f"{launches_compiled}", f"{mem:.0f} / {mem_eager:.0f}", f"{err:.1e}",
@@ -383,7 +397,8 @@ def bench_all(out_path):
                      ", ".join(f"{k} {t:.3f}" for k, t in variants.items())))
         print(rows[-1], flush=True)
         torch.cuda.empty_cache()
-    header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms", "eager ms",
+    header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms",
+              "ours, bf16 tables ms", "eager ms",
               "torch.compile ms", "mamba_ssm Triton ms (issue)", "target ms",
               "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",
               "extra MiB ours / eager", "ours vs eager rel. err",

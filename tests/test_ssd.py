@@ -33,14 +33,15 @@ def make_inputs(rng, B, T, H, P, G, N, R=None, dtype="f32", D_shape=None, z=Fals
     return (x, dt, a, b, c), opt
 
 
-def build_ssd(main, opt, dtype, name="ssd", **attrs):
+def build_ssd(main, opt, dtype, name="ssd", tables="f32", **attrs):
     """A graph of one wm.ssd over inputs shaped like `main` and `opt`: x, b, c
-    and z in `dtype`, the rest f32."""
+    and z in `dtype`, cos and sin in `tables`, the rest f32."""
     g = wm.Graph(name)
     names = ["x", "dt", "a", "b", "c"]
     args = [g.input(arr.shape, dtype if n in ("x", "b", "c") else "f32", name=n)
             for n, arr in zip(names, main)]
-    kw = {k: g.input(v.shape, dtype if k == "z" else "f32", name=k) for k, v in opt.items()}
+    kinds = {"z": dtype, "cos": tables, "sin": tables}
+    kw = {k: g.input(v.shape, kinds.get(k, "f32"), name=k) for k, v in opt.items()}
     g.output(*g.ssd(*args, **kw, **attrs))
     return g
 

@@ -18,18 +18,19 @@ from tests.test_ssd import build_ssd, make_inputs
 TOLERANCE = {"bf16": 1e-2, "f16": 2e-3}
 
 
-def build(main, opt, dtype, **attrs):
-    return build_ssd(main, opt, dtype, name="ssd_programs", **attrs)
+def build(main, opt, dtype, tables="f32", **attrs):
+    return build_ssd(main, opt, dtype, name="ssd_programs", tables=tables, **attrs)
 
 
-def run(main, opt, dtype="bf16", ssd_rows=0, **attrs):
-    fn = build(main, opt, dtype, **attrs).compile("cpu", gpu_kernels=True, ssd_rows=ssd_rows)
+def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", **attrs):
+    fn = build(main, opt, dtype, tables=tables, **attrs).compile(
+        "cpu", gpu_kernels=True, ssd_rows=ssd_rows)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
-def check(main, opt, dtype="bf16", ssd_rows=0, **attrs):
-    y, state = run(main, opt, dtype, ssd_rows, **attrs)
+def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, tables, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -73,6 +74,17 @@ def test_f16_and_dt_limit():
     main, opt = make_inputs(np.random.default_rng(2), 1, 100, 2, 32, 1, 32, R=16,
                             dtype="f16", z=True)
     check(main, opt, dtype="f16", chunk_size=64, dt_softplus=True, dt_limit=(0.01, 0.3))
+
+
+@pytest.mark.parametrize("R", [32, 24])
+def test_f16_rope_tables(R):
+    """Tables in 16 bits, as models pass them: R % 16 == 0 takes the GPU's
+    16-byte path, other R the scalar one; the reference reads the same
+    rounded tables."""
+    main, opt = make_inputs(np.random.default_rng(9), 2, 150, 2, 32, 1, 32, R=R,
+                            dtype="bf16", batch_rope=True)
+    opt = {k: v.astype(np.float16) for k, v in opt.items()}
+    check(main, opt, tables="f16", chunk_size=64, dt_softplus=True)
 
 
 def test_positive_a_is_exact():

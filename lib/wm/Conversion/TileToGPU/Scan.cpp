@@ -208,7 +208,9 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
                   ConversionPatternRewriter &rewriter) const override {
     MemRefType table = op.getCos().getType();
     int64_t rotary = table.getDimSize(table.getRank() - 1);
-    if (rotary % 16 == 0 && table.getElementType().isF32())
+    Type tableElement = table.getElementType();
+    if (rotary % 16 == 0 && (tableElement.isF32() || tableElement.isBF16() ||
+                             tableElement.isF16()))
       return rotateChunks(op, adaptor, rewriter);
     Emitter e(rewriter, op.getLoc());
     SharedType type = op.getBuffer().getType();
@@ -253,9 +255,9 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
     return success();
   }
 
-  /// With R a multiple of 16 and f32 tables: per thread and step, one
-  /// 16-byte chunk of 8 dims and its partner R / 2 further, with 32-byte
-  /// reads of the tables.
+  /// With R a multiple of 16: per thread and step, one 16-byte chunk of 8
+  /// dims and its partner R / 2 further, with 32-byte reads of f32 tables
+  /// or 16-byte reads of 16-bit ones.
   LogicalResult rotateChunks(RotateSharedOp op, OneToNOpAdaptor adaptor,
                              ConversionPatternRewriter &rewriter) const {
     Emitter e(rewriter, op.getLoc());
@@ -280,8 +282,17 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
         SmallVector<Value> entry = position;
         entry.push_back(first);
         Value offset = linearOffset(e, table, entry);
+        Type tableElement = table.getElementType();
         auto eight = [&](Value base, int64_t shift) {
           Value at = e.addi(offset, e.i64(shift));
+          if (!tableElement.isF32()) {
+            SmallVector<Value> v;
+            for (Value pair : e.loadFour(base, i32, e.divi(at, e.i64(2)))) {
+              auto [lo, hi] = e.unpack(pair, tableElement);
+              v.append({lo, hi});
+            }
+            return v;
+          }
           SmallVector<Value> v = e.loadFour(base, f32, at);
           llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
           return v;
