@@ -32,8 +32,8 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::init(0)};
   Option<int64_t> mmaWarpRows{
       *this, "mma-warp-rows",
-      llvm::cl::desc("Tile programs: query rows per warp, 16 or 32 (0: "
-                     "automatic)"),
+      llvm::cl::desc("Tile programs: query rows (SSD: chunk-scan rows) per "
+                     "warp, 16 or 32 (0: automatic)"),
       llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                      llvm::cl::desc("Tile programs: the wgmma kernel's config"),
@@ -116,7 +116,8 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::init(0)};
   Option<int64_t> mmaWarpRows{
       *this, "mma-warp-rows",
-      llvm::cl::desc("Query rows per mma.sync warp, 16 or 32 (0: automatic)"),
+      llvm::cl::desc("Query rows (SSD: chunk-scan rows) per mma.sync warp, "
+                     "16 or 32 (0: automatic)"),
       llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{*this, "threads-per-block",
                                   llvm::cl::desc("Threads per kernel block"),

@@ -43,6 +43,9 @@ constexpr int64_t kTileSteps = 64;
 constexpr int64_t kNarrowScanRows = 64;
 constexpr int64_t kWideScanRows = 128;
 constexpr int64_t kWideScanState = 128;
+/// Rows per warp: 16 in the chunk states and the state passing (whose rows
+/// are the P channels); in the chunk scan 16 unless `mma-warp-rows` says 32
+/// (each B and x fragment then serves two row tiles, at 233 registers).
 constexpr int64_t kWarpRows = 16;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
@@ -56,6 +59,9 @@ constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMaxChunk = 256;
 /// Columns of the state each state-passing instance carries.
 constexpr int64_t kPassColumns = 16;
+/// Chunks whose states the state passing loads before chaining through
+/// them: the chain is otherwise one load latency per chunk.
+constexpr int64_t kPassUnroll = 8;
 /// P and N: multiples of 16 (mma tiles), P up to 8 warps of 16 rows.
 constexpr int64_t kMaxChannels = 128;
 constexpr int64_t kMaxState = 256;
@@ -104,8 +110,9 @@ private:
   SmallVector<int> slots;
 };
 
-KernelConfigAttr config(MLIRContext *ctx, int64_t warps, int64_t stages) {
-  return KernelConfigAttr::get(ctx, warps, kWarpRows, stages,
+KernelConfigAttr config(MLIRContext *ctx, int64_t warps, int64_t warpRows,
+                        int64_t stages) {
+  return KernelConfigAttr::get(ctx, warps, warpRows, stages,
                                /*candidates=*/kTileSteps,
                                /*tile_keys=*/kTileSteps,
                                /*q_in_registers=*/false, /*wgmma=*/false);
@@ -157,10 +164,10 @@ public:
     RotateSharedOp::create(b, loc, tile, cos, sin, at,
                            b.getI64IntegerAttr(rank - 2));
   }
-  /// An scf.for over [from, to) carrying one tile.
+  /// An scf.for over [from, to) by `step`, carrying one tile.
   Value loop(Value from, Value to, Value init,
-             function_ref<Value(Value, Value)> body) {
-    auto forOp = scf::ForOp::create(b, loc, from, to, lb.index(1), init);
+             function_ref<Value(Value, Value)> body, int64_t step = 1) {
+    auto forOp = scf::ForOp::create(b, loc, from, to, lb.index(step), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     scf::YieldOp::create(
@@ -296,15 +303,36 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
                              .getResult()
                        : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
                              .getResult();
-  Value final = p.loop(zero, lb.index(s.chunks), init, [&](Value c, Value acc) {
-    SmallVector<Value> at = {batch, c, head, zero, column};
-    Value chunkState =
-        LoadOp::create(b, loc, type, arg(States), at, /*row_dim=*/3);
-    StoreOp::create(b, loc, acc, arg(Entering), at, b.getI64IntegerAttr(3),
-                    b.getF32FloatAttr(1.0));
-    Value decay = lb.exp(lb.load(arg(Totals), {batch, head, c}));
-    return ScaleAddOp::create(b, loc, type, acc, decay, chunkState).getResult();
-  });
+  // Chunks c0 .. c0 + count - 1: their loads first, so that they are in
+  // flight together, then the chain through them.
+  auto pass = [&](Value c0, int64_t count, Value acc) {
+    SmallVector<Value> chunkStates, decays;
+    for (int64_t u = 0; u < count; ++u) {
+      Value c = lb.addi(c0, lb.index(u));
+      chunkStates.push_back(LoadOp::create(
+          b, loc, type, arg(States), ValueRange{batch, c, head, zero, column},
+          /*row_dim=*/3));
+      decays.push_back(lb.exp(lb.load(arg(Totals), {batch, head, c})));
+    }
+    for (int64_t u = 0; u < count; ++u) {
+      Value c = lb.addi(c0, lb.index(u));
+      StoreOp::create(b, loc, acc, arg(Entering),
+                      ValueRange{batch, c, head, zero, column},
+                      b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+      acc = ScaleAddOp::create(b, loc, type, acc, decays[u], chunkStates[u]);
+    }
+    return acc;
+  };
+  int64_t unrolled = s.chunks / kPassUnroll * kPassUnroll;
+  Value final = init;
+  if (unrolled > 0)
+    final = p.loop(
+        zero, lb.index(unrolled), final,
+        [&](Value c, Value acc) { return pass(c, kPassUnroll, acc); },
+        kPassUnroll);
+  if (unrolled < s.chunks)
+    final = p.loop(lb.index(unrolled), lb.index(s.chunks), final,
+                   [&](Value c, Value acc) { return pass(c, 1, acc); });
   StoreOp::create(b, loc, final, arg(Final),
                   ValueRange{batch, head, zero, column}, b.getI64IntegerAttr(2),
                   b.getF32FloatAttr(1.0));
@@ -433,7 +461,7 @@ LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
 }
 
 void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
-                                const SsdBuffers &buf) {
+                                int64_t warpRows, const SsdBuffers &buf) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
   int64_t state = op.getB().getType().getDimSize(3);
@@ -454,28 +482,30 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
   Value saved = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
   int64_t channelWarps = s.channels / kWarpRows;
+  int64_t scanWarpRows = warpRows ? warpRows : kWarpRows;
   using Body = void (*)(OpBuilder &, Location, const SsdShape &,
                         KernelConfigAttr, const ProgramBuffers &, Block &);
   auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
-                     int64_t stages, ArrayRef<Value> buffers, Body body) {
+                     int64_t rowsPerWarp, int64_t stages,
+                     ArrayRef<Value> buffers, Body body) {
     ProgramBuffers in(buffers);
-    KernelConfigAttr kernel = config(ctx, warps, stages);
+    KernelConfigAttr kernel = config(ctx, warps, rowsPerWarp, stages);
     ProgramOp::create(host, loc, name, grid, kernel, in.values(),
                       [&](OpBuilder &b, Block &block) {
                         body(b, loc, s, kernel, in, block);
                       });
   };
   program("ssd_chunk_state", {s.chunks, s.batch, s.heads}, channelWarps,
-          kStateStages,
+          kWarpRows, kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
            totals, saved},
           buildChunkState);
   program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
-          channelWarps, /*stages=*/1,
+          channelWarps, kWarpRows, /*stages=*/1,
           {states, totals, buf.h0, entering, buf.finalState},
           buildStatePassing);
   program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
-          s.rows / kWarpRows, kScanStages,
+          s.rows / scanWarpRows, scanWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
            saved, buf.y},
           buildChunkScan);
