@@ -99,7 +99,8 @@ def random_configs(count=RANDOM_COUNT, seed=13):
 
 
 # Compile-option variants of every benchmark shape, as `<name><suffix>`.
-BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}}
+BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}, "_r64": {"ssd_rows": 64},
+                  "_w32": {"mma_warp_rows": 32}, "_r64w32": {"ssd_rows": 64, "mma_warp_rows": 32}}
 
 
 def bench_configs():
@@ -366,8 +367,13 @@ def bench_all(out_path):
         err = rel_error(y, eager()[0])
         t_ours = time_ms(ours)
         kernels = per_kernel_ms(art, inputs)
-        variants = {suffix: time_ms(lambda a=gpu.CompiledArtifact(
-            os.path.join(ARTIFACTS, name + suffix)): a(*inputs)) for suffix in BENCH_VARIANTS}
+        variants = {}
+        for suffix in BENCH_VARIANTS:  # each timed, and checked against eager
+            variant = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + suffix),
+                                           poison_outputs=True)
+            v_err = rel_error(variant(*inputs)[0], y)
+            variant.poison_outputs = False
+            variants[suffix] = (time_ms(lambda a=variant: a(*inputs)), v_err)
         t_norope = t_tables16 = ""
         if rope:
             plain = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_norope"))
@@ -394,7 +400,8 @@ def bench_all(out_path):
                      f"{len(art.manifest.launches)} / {count_launches(eager)} / "
                      f"{launches_compiled}", f"{mem:.0f} / {mem_eager:.0f}", f"{err:.1e}",
                      " + ".join(f"{t:.3f}" for t in kernels),
-                     ", ".join(f"{k} {t:.3f}" for k, t in variants.items())))
+                     ", ".join(f"{k} {t:.3f} (vs ours {e:.0e})"
+                               for k, (t, e) in variants.items())))
         print(rows[-1], flush=True)
         torch.cuda.empty_cache()
     header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms",
