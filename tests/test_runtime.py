@@ -431,11 +431,11 @@ def test_launch_plan(rt, cuda):
     bufs[1].copy_from_host(np.ones(N, np.float32))
     placeholder = rt.KernelArg.ptr(1)
     args = [placeholder] * 3 + [rt.KernelArg.f32(2.0), rt.KernelArg.i64(N)]
-    plan = rt.LaunchPlan()
+    plan = rt.LaunchPlan(4)  # slot 3 unused, as a buffer no launch of a plan reads
     plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, -1, -1])
     plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [2, 1, 2, -1, -1])  # in place
-    assert len(plan) == 2 and plan.slot_count == 3
-    plan.run(0, [b.ptr for b in bufs])
+    assert len(plan) == 2 and plan.slot_count == 4
+    plan.run(0, [b.ptr for b in bufs] + [bufs[0].ptr])
     ctx.synchronize()
     np.testing.assert_array_equal(np.frombuffer(bufs[2].copy_to_host(), np.float32),
                                   2 * (2 * x + 1) + 1)
@@ -444,9 +444,11 @@ def test_launch_plan(rt, cuda):
         with pytest.raises(rt.CudaError) as e:
             fn()
         return str(e.value)
-    assert "expected 3 device pointers, got 2" in plan_error(lambda: plan.run(0, [1, 2]))
+    assert "expected 4 device pointers, got 2" in plan_error(lambda: plan.run(0, [1, 2]))
     assert "argument 1 is a null device pointer" in plan_error(
-        lambda: plan.run(0, [bufs[0].ptr, 0, bufs[2].ptr]))
+        lambda: plan.run(0, [bufs[0].ptr, 0, bufs[2].ptr, 1]))
+    assert "has slot 4, outside [-1, 4)" in plan_error(
+        lambda: plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 4, -1, -1]))
     assert "only pointer arguments take a slot" in plan_error(
         lambda: plan.add(axpy, (4, 1, 1), (256, 1, 1), 0, args, [0, 1, 2, 3, -1]))
     assert "4 slots for 5 arguments" in plan_error(

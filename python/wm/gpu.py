@@ -331,7 +331,7 @@ class CompiledArtifact:
                 kernels[name].set_max_dynamic_shared_bytes(shared)
         m = self.manifest
         slot = {spec.name: i for i, spec in enumerate(m.inputs + m.outputs + m.buffers)}
-        plan = rt.LaunchPlan()
+        plan = rt.LaunchPlan(len(slot))
         for launch in m.launches:
             args = [rt.KernelArg.ptr(1) if a.kind == "buffer"
                     else getattr(rt.KernelArg, a.kind)(a.value) for a in launch.args]

@@ -10,7 +10,6 @@
 
 #include <dlfcn.h>
 
-#include <algorithm>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -429,12 +428,14 @@ void LaunchPlan::add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
       steps_.front().kernel.context().state() != kernel.context().state())
     throw Error(launchName(kernel) + ": a plan's kernels share one context");
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    if (slots[i] < -1 ||
-        (slots[i] >= 0 && args[i].kind != KernelArg::Kind::Ptr))
+    if (slots[i] >= 0 && args[i].kind != KernelArg::Kind::Ptr)
       throw Error(launchName(kernel) + ": argument " + std::to_string(i) +
                   " has slot " + std::to_string(slots[i]) +
                   "; only pointer arguments take a slot");
-    slotCount_ = std::max(slotCount_, static_cast<std::size_t>(slots[i] + 1));
+    if (slots[i] < -1 || slots[i] >= static_cast<int>(slotCount_))
+      throw Error(launchName(kernel) + ": argument " + std::to_string(i) +
+                  " has slot " + std::to_string(slots[i]) + ", outside [-1, " +
+                  std::to_string(slotCount_) + ")");
   }
   steps_.push_back({kernel, grid, block, sharedBytes, std::move(args),
                     std::move(slots)});

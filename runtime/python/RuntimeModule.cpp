@@ -148,7 +148,7 @@ PYBIND11_MODULE(_runtime, m) {
 
   py::class_<LaunchPlan>(m, "LaunchPlan",
                          "Launches checked once; run() fills the pointers.")
-      .def(py::init<>())
+      .def(py::init<std::size_t>(), py::arg("slot_count"))
       .def(
           "add",
           [](LaunchPlan &plan, const Kernel &kernel,

@@ -130,13 +130,14 @@ void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
 /// pointer per slot, so an artifact call costs one crossing from Python.
 class LaunchPlan {
 public:
-  /// `slots[i]` is the pointer slot that fills args[i], or -1 to pass
-  /// args[i] as given. Every kernel must belong to the same context.
+  explicit LaunchPlan(std::size_t slotCount) : slotCount_(slotCount) {}
+  /// `slots[i]` is the pointer slot (below slotCount) that fills args[i], or
+  /// -1 to pass args[i] as given. Every kernel must belong to one context.
   void add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
            std::int64_t sharedBytes, std::vector<KernelArg> args,
            std::vector<int> slots);
   /// Launches every step in order on `stream`; `pointers` has one entry per
-  /// slot (the largest slot + 1).
+  /// slot, used or not.
   void run(std::uintptr_t stream,
            const std::vector<std::uint64_t> &pointers) const;
   std::size_t size() const { return steps_.size(); }
@@ -151,7 +152,7 @@ private:
     std::vector<int> slots;
   };
   std::vector<Step> steps_;
-  std::size_t slotCount_ = 0;
+  std::size_t slotCount_;
 };
 
 /// Device memory owned by this object (for tests and tools).
