@@ -100,7 +100,7 @@ def random_configs(count=RANDOM_COUNT, seed=13):
 
 # Compile-option variants of every benchmark shape, as `<name><suffix>`.
 BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}, "_r64": {"ssd_rows": 64},
-                  "_w32": {"mma_warp_rows": 32}, "_r64w32": {"ssd_rows": 64, "mma_warp_rows": 32}}
+                  "_w16": {"mma_warp_rows": 16}}
 
 
 def bench_configs():
@@ -340,7 +340,9 @@ def count_launches(fn):
     return sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
 
 
-def bench_all(out_path):
+def bench_all(out_path, extra=()):
+    """`extra`: suffixes of more artifacts of each shape (experiments
+    compiled outside `compile`), timed like the variants where present."""
     import torch
     from bench.dma import rel_error, table, time_ms
     from bench.torch_ssd import ssd_chunked
@@ -368,7 +370,9 @@ def bench_all(out_path):
         t_ours = time_ms(ours)
         kernels = per_kernel_ms(art, inputs)
         variants = {}
-        for suffix in BENCH_VARIANTS:  # each timed, and checked against eager
+        for suffix in list(BENCH_VARIANTS) + list(extra):  # each timed, and checked
+            if not os.path.isdir(os.path.join(ARTIFACTS, name + suffix)):
+                continue
             variant = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + suffix),
                                            poison_outputs=True)
             v_err = rel_error(variant(*inputs)[0], y)
@@ -423,12 +427,14 @@ def main():
     parser.add_argument("mode", choices=["compile", "run", "bench", "profile"])
     parser.add_argument("--out")
     parser.add_argument("--only", help="comma-separated config names")
+    parser.add_argument("--extra", default="",
+                        help="bench: comma-separated suffixes of more artifacts to time")
     args = parser.parse_args()
     if args.mode == "compile":
         compile_all()
         return 0
     if args.mode == "bench":
-        return bench_all(args.out)
+        return bench_all(args.out, [e for e in args.extra.split(",") if e])
     if args.mode == "profile":  # one run of each named benchmark artifact, for ncu
         import torch
         from wm import gpu

@@ -70,7 +70,8 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Query rows per mma.sync warp: 16 (Q fragments in registers, "
            "double-buffered K and V), 32 (each K and V fragment used twice, "
            "Q read from shared memory); 0: 32 up to D = 128, else 16. "
-           "Rows per SSD chunk-scan warp: 16 or 32 (0: 16)">,
+           "Rows per SSD chunk-scan warp: 16 or 32 (0: 32 with 128-row "
+           "CTAs, else 16)">,
     Option<"wgmma", "wgmma", "bool", /*default=*/"false",
            "The warpgroup wgmma config (sm_90a; convert-wm-tile-to-gpu does "
            "not lower it yet)">,

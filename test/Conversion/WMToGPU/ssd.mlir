@@ -1,7 +1,7 @@
 // RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s
 // RUN: wm-opt %s --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" | FileCheck %s --check-prefix=ROWS
-// RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128 mma-warp-rows=32" | FileCheck %s --check-prefix=WARPROWS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128 mma-warp-rows=16" | FileCheck %s --check-prefix=WARPROWS
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-rows=96" 2>&1 | FileCheck %s --check-prefix=BAD
 // wm.ssd on the GPU, three programs: the chunk states (dt' and the log-decay sums saved
 // for the scan), the state passing over the chunks, the chunk scan; B and C
@@ -43,14 +43,14 @@
 // CHECK: wm_tile.skip_gate {{.*}} skip {{.*}} : memref<2x32xf32> gate
 // CHECK: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
 
-// 128 rows per chunk-scan CTA: 8 warps, chunks of 128 at least.
+// 128 rows per chunk-scan CTA: 4 warps of 32 rows, chunks of 128 at least.
 // ROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2]
-// ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 8, warp_rows = 16, stages = 1
-// 32 rows per chunk-scan warp: 4 warps for 128 rows; the other programs keep
-// 16-row warps (their rows are the P channels).
+// ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 4, warp_rows = 32, stages = 1
+// mma-warp-rows=16: 8 warps for 128 rows; the other programs keep 16-row
+// warps whatever it says (their rows are the P channels).
 // WARPROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2] config <warps = 2, warp_rows = 16
 // WARPROWS: wm_tile.program "ssd_state_passing" {{.*}} config <warps = 2, warp_rows = 16
-// WARPROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 4, warp_rows = 32, stages = 1
+// WARPROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 8, warp_rows = 16, stages = 1
 // BAD: ssd-rows must be 0 (automatic), 64 or 128
 
 // The prefix sums of discretize on warp 0, the 4-byte copies of the saved

@@ -44,9 +44,13 @@ constexpr int64_t kNarrowScanRows = 64;
 constexpr int64_t kWideScanRows = 128;
 constexpr int64_t kWideScanState = 128;
 /// Rows per warp: 16 in the chunk states and the state passing (whose rows
-/// are the P channels); in the chunk scan 16 unless `mma-warp-rows` says 32
-/// (each B and x fragment then serves two row tiles, at 233 registers).
+/// are the P channels). In the chunk scan (unless `mma-warp-rows` says)
+/// 32 for 128-row CTAs, where each B and x fragment then serves two row
+/// tiles (233 registers; v44: 0.463 against 0.488 ms at (2, 4096, 80, 64,
+/// 128), 0.511 against 0.560 on the TransXSSM layer), else 16 (v44: no
+/// gain with 64 rows).
 constexpr int64_t kWarpRows = 16;
+constexpr int64_t kWideScanWarpRows = 32;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -196,13 +200,17 @@ public:
   /// A loop over `count` tiles: `issue(k, stage)` starts tile k's copies,
   /// `body(k, stage, acc)` returns the next acc. With two stages the copies
   /// run one tile ahead. Tile 0's copies join the group of those issued
-  /// before; `init()` gives the first acc once that group has landed.
+  /// before; `whileCopying()`, if given, runs while that group is in flight,
+  /// and `init()` gives the first acc once it has landed.
   Value pipelined(Value count, function_ref<Value()> init,
                   function_ref<void(Value, Value)> issue,
-                  function_ref<Value(Value, Value, Value)> body) {
+                  function_ref<Value(Value, Value, Value)> body,
+                  function_ref<void()> whileCopying = nullptr) {
     Value zero = lb.index(0), one = lb.index(1), two = lb.index(2);
     issue(zero, zero);
     CommitOp::create(b, loc);
+    if (whileCopying)
+      whileCopying();
     WaitOp::create(b, loc, 0);
     BarrierOp::create(b, loc);
     Value first = init();
@@ -248,8 +256,6 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value head = block.getArgument(2);
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
-  p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps, logDecay,
-               weights, arg(Totals), arg(Saved));
   Value xTiles = p.staged({kTileSteps, s.channels});
   Value bTiles = p.staged({kTileSteps, s.state});
   Value t0 = lb.muli(c, lb.index(s.chunk)), zero = lb.index(0);
@@ -278,6 +284,11 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
                                 /*transpose_rhs=*/false,
                                 /*transpose_lhs=*/true)
             .getResult();
+      },
+      // The discretization while the first tiles load.
+      [&] {
+        p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
+                     logDecay, weights, arg(Totals), arg(Saved));
       });
   StoreOp::create(b, loc, state, arg(States),
                   ValueRange{batch, c, head, zero, zero},
@@ -482,7 +493,9 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
   Value saved = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
   int64_t channelWarps = s.channels / kWarpRows;
-  int64_t scanWarpRows = warpRows ? warpRows : kWarpRows;
+  int64_t scanWarpRows = warpRows ? warpRows
+                         : s.rows == kWideScanRows ? kWideScanWarpRows
+                                                   : kWarpRows;
   using Body = void (*)(OpBuilder &, Location, const SsdShape &,
                         KernelConfigAttr, const ProgramBuffers &, Block &);
   auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
