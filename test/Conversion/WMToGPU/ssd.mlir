@@ -35,9 +35,11 @@
 // CHECK: wm_tile.scale_rows
 // CHECK: scf.for
 // CHECK: wm_tile.rotate_shared
-// CHECK: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
+// Rows before the tile's first step take no product (live_from).
+// CHECK: arith.maxsi
+// CHECK: wm_tile.matmul {{.*}} live_from {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
 // CHECK: wm_tile.decay_mask
-// CHECK: wm_tile.matmul {{.*}} acc
+// CHECK: wm_tile.matmul {{.*}} acc {{.*}} live_from
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK: wm_tile.skip_gate {{.*}} skip {{.*}} : memref<2x32xf32> gate
@@ -63,6 +65,16 @@
 // GPU: nvvm.cp.async.shared.global {{.*}}, 4, cache =  ca
 // GPU: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>
 // GPU: nvvm.mma.sync
+// A warp whose rows all precede live_from issues no mma; one across it
+// keeps acc for its rows before it.
+// GPU: arith.cmpi sle
+// GPU: scf.if
+// GPU: arith.cmpi sge
+// GPU: scf.if
+// GPU: nvvm.mma.sync
+// GPU: } else {
+// GPU: nvvm.mma.sync
+// GPU: arith.select
 // GPU: llvm.nvvm.ex2.approx.ftz.f
 func.func @ssd(%in_x_buffer: memref<1x200x2x32xbf16>, %in_dt_buffer: memref<1x200x2xf32>, %in_a_buffer: memref<2xf32>, %in_b_buffer: memref<1x200x1x32xbf16>, %in_c_buffer: memref<1x200x1x32xbf16>, %in_D_buffer: memref<2x32xf32>, %in_z_buffer: memref<1x200x2x32xbf16>, %in_cos_buffer: memref<200x16xf32>, %in_sin_buffer: memref<200x16xf32>, %out0: memref<1x200x2x32xbf16>, %out1: memref<1x2x32x32xf32>) attributes {llvm.emit_c_interface} {
   %in_x = bufferization.to_tensor %in_x_buffer restrict : memref<1x200x2x32xbf16> to tensor<1x200x2x32xbf16>

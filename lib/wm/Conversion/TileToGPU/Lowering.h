@@ -85,6 +85,18 @@ Value linearOffset(Emitter &e, MemRefType type, ValueRange indices);
 void storePair(Emitter &e, Value dst, Value base, ArrayRef<Value> at, Value lo,
                Value hi);
 
+/// Row and column (relative to the tile) of value `n` of a 2-D f32 tile of
+/// `columns` columns in the C-fragment layout.
+inline std::pair<Value, Value> positionOf(Emitter &e,
+                                          const KernelContext &kernel,
+                                          int64_t n, int64_t columns) {
+  int64_t perRowTile = columns / 2;
+  int64_t r = n / perRowTile, nt = (n % perRowTile) / 4;
+  Value row = n % 4 >= 2 ? kernel.rowB[r] : kernel.rowA[r];
+  Value col = e.addi(e.index(nt * 8 + n % 2), e.muli(kernel.quad, e.index(2)));
+  return {row, col};
+}
+
 void populateTileMemoryToGPUPatterns(TypeConverter &converter,
                                      RewritePatternSet &patterns,
                                      const KernelContext &context);

@@ -185,7 +185,64 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
                   ConversionPatternRewriter &rewriter) const override {
     if (kernel.config.getWgmma())
       return rewriter.notifyMatchFailure(op, "wgmma is not lowered yet");
+    if (!op.getLiveFrom())
+      return lowerProduct(op, adaptor, rewriter);
+    // A warp whose rows all lie before live_from keeps acc (or 0) and
+    // issues no mma; one whose rows all lie after it takes the product; one
+    // across it (not in programs whose live_from is a multiple of the warp's
+    // rows) takes acc for the rows before. Three branches, so that the
+    // common ones hold no more registers than the plain product.
     Emitter e(rewriter, op.getLoc());
+    Value liveFrom = adaptor.getLiveFrom().front();
+    int64_t columns = op.getType().getShape()[1];
+    int64_t count = kernel.rowTiles() * columns / 2;
+    SmallVector<Value> kept = op.getAcc()
+                                  ? llvm::to_vector(adaptor.getAcc())
+                                  : SmallVector<Value>(count, e.f32(0.0));
+    Value warpRows = e.index(kernel.config.getWarpRows());
+    Value warpStart = e.muli(kernel.warp, warpRows);
+    Value warpEnd = e.addi(warpStart, warpRows);
+    SmallVector<Type> types(count, rewriter.getF32Type());
+    LogicalResult lowered = success();
+    auto product = [&](bool partial) {
+      SmallVector<Value> values;
+      lowered = lowerProduct(op, adaptor, rewriter, &values);
+      if (failed(lowered))
+        return kept;
+      for (int64_t n = 0; partial && n < count; ++n) {
+        Value row = positionOf(e, kernel, n, columns).first;
+        values[n] = e.select(e.cmpi(arith::CmpIPredicate::slt, row, liveFrom),
+                             kept[n], values[n]);
+      }
+      return values;
+    };
+    SmallVector<Value> result = e.ifValues(
+        e.cmpi(arith::CmpIPredicate::sle, warpEnd, liveFrom), types,
+        [&] { return kept; },
+        [&] {
+          return e.ifValues(
+              e.cmpi(arith::CmpIPredicate::sge, warpStart, liveFrom), types,
+              [&] { return product(false); }, [&] { return product(true); });
+        });
+    if (failed(lowered))
+      return failure();
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+
+  /// The product's fragments: replaces `op` with them, or returns them in
+  /// `out` when given.
+  LogicalResult lowerProduct(MatmulOp op, OneToNOpAdaptor adaptor,
+                             ConversionPatternRewriter &rewriter,
+                             SmallVector<Value> *out = nullptr) const {
+    Emitter e(rewriter, op.getLoc());
+    auto finish = [&](SmallVector<Value> values) {
+      if (out)
+        *out = std::move(values);
+      else
+        rewriter.replaceOpWithMultiple(op, {values});
+      return success();
+    };
     Value rhs = adaptor.getRhs().front();
     SharedType rhsType = op.getRhs().getType();
     ArrayRef<int64_t> shape = op.getType().getShape();
@@ -203,8 +260,7 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
                                            e.f32(0.0));
       result = accumulateValues(e, kernel, a, lhsType.getShape()[0], rhs,
                                 rhsType, acc);
-      rewriter.replaceOpWithMultiple(op, {result});
-      return success();
+      return finish(std::move(result));
     }
     if (!lhs) {
       if (!op.getTransposeRhs() || op.getAcc())
@@ -212,8 +268,7 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
       result = sharedQueryKeyScores(e, kernel, adaptor.getLhs().front(),
                                     cast<SharedType>(op.getLhs().getType()), rhs,
                                     rhsType, shape[1]);
-      rewriter.replaceOpWithMultiple(op, {result});
-      return success();
+      return finish(std::move(result));
     }
     if (op.getTransposeRhs() && !lhs.getElementType().isF32() &&
         kernel.rowTiles() == 1 && !op.getAcc()) {
@@ -228,8 +283,7 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
     } else {
       return rewriter.notifyMatchFailure(op, "no mma.sync form for this matmul");
     }
-    rewriter.replaceOpWithMultiple(op, {result});
-    return success();
+    return finish(std::move(result));
   }
 };
 

@@ -24,17 +24,6 @@ constexpr double kLog2E = 1.4426950408889634;
 /// exp(v) as 2^(v log2 e), one ex2.approx.
 Value fastExp(Emitter &e, Value v) { return e.exp2(e.mul(v, e.f32(kLog2E))); }
 
-/// Row and column (relative to the tile) of value `n` of a 2-D f32 tile of
-/// `columns` columns in the C-fragment layout.
-std::pair<Value, Value> positionOf(Emitter &e, const KernelContext &kernel,
-                                   int64_t n, int64_t columns) {
-  int64_t perRowTile = columns / 2;
-  int64_t r = n / perRowTile, nt = (n % perRowTile) / 4;
-  Value row = n % 4 >= 2 ? kernel.rowB[r] : kernel.rowA[r];
-  Value col = e.addi(e.index(nt * 8 + n % 2), e.muli(kernel.quad, e.index(2)));
-  return {row, col};
-}
-
 /// `body(item)` for the items [0, count) spread over the CTA's threads.
 void forEachItem(Emitter &e, const KernelContext &kernel, int64_t count,
                  function_ref<void(Value)> body) {

@@ -12,7 +12,8 @@ namespace {
 
 /// C[i, j] = acc[i, j] + sum_k A[i, k] B[k, j], in f32. Products of 16-bit
 /// values are exact in f32, as in an mma; an f32 lhs is first rounded to
-/// rhs's type, as the GPU packs P for the mma.
+/// rhs's type, as the GPU packs P for the mma. Rows i < live_from are
+/// acc[i, j] (or 0).
 struct MatmulToLoops : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -45,6 +46,9 @@ struct MatmulToLoops : OpConversionPattern<MatmulOp> {
             Value bv = lb.load(rhs, at);
             return lb.add(partial, lb.mul(a, bv));
           });
+      if (Value liveFrom = adaptor.getLiveFrom())
+        sum = lb.select(lb.cmpi(arith::CmpIPredicate::slt, ij[0], liveFrom),
+                        init, sum);
       lb.store(sum, result, ij);
     });
     rewriter.replaceOp(op, result);

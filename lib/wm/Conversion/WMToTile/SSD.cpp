@@ -417,14 +417,17 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           Value xTile = p.stageOf(xTiles, stage);
           p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(j));
           BarrierOp::create(b, loc);
-          Value logits =
-              MatmulOp::create(b, loc, p.tile({s.rows, kTileSteps}), cTile,
-                               bTile, Value(), /*transpose_rhs=*/true);
-          Value weights = DecayMaskOp::create(
-              b, loc, logits.getType(), logits, logDecay, steps, r0,
-              lb.muli(j, lb.index(kTileSteps)));
-          return MatmulOp::create(b, loc, accType, weights, xTile, acc,
-                                  /*transpose_rhs=*/false)
+          // Rows before the tile's first step are masked: no product.
+          Value s0 = lb.muli(j, lb.index(kTileSteps));
+          Value live = lb.maxi(lb.subi(s0, r0), zero);
+          Value logits = MatmulOp::create(
+              b, loc, p.tile({s.rows, kTileSteps}), cTile, bTile, Value(), live,
+              /*transpose_rhs=*/true, /*transpose_lhs=*/false);
+          Value weights = DecayMaskOp::create(b, loc, logits.getType(), logits,
+                                              logDecay, steps, r0, s0);
+          return MatmulOp::create(b, loc, accType, weights, xTile, acc, live,
+                                  /*transpose_rhs=*/false,
+                                  /*transpose_lhs=*/false)
               .getResult();
         });
     SmallVector<Value> rows = {batch, rowT, head, zero};

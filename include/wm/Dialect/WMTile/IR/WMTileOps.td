@@ -295,7 +295,7 @@ def WMTile_SortOp : WMTile_Op<"sort"> {
   let hasVerifier = 1;
 }
 
-def WMTile_MatmulOp : WMTile_Op<"matmul"> {
+def WMTile_MatmulOp : WMTile_Op<"matmul", [AttrSizedOperandSegments]> {
   let summary = "C = A B (or A B^T) with f32 accumulation";
   let description = [{
     `lhs` (M x K) is a register tile or a shared buffer, or a shared
@@ -303,15 +303,26 @@ def WMTile_MatmulOp : WMTile_Op<"matmul"> {
     or N x K with `transpose_rhs`. With `acc`, the result is acc + A B.
     16-bit operands are multiplied exactly and summed in f32; an f32
     register `lhs` is rounded to the element type of `rhs` first.
+    With `live_from`, result rows before it take no product: they are acc
+    (or 0). A program states so where it knows those rows are masked, and
+    the GPU skips the warps whose rows all lie before it.
   }];
   let arguments = (ins AnyType:$lhs, WMTile_AnyShared:$rhs,
-                       Optional<WMTile_AnyTile>:$acc, UnitAttr:$transpose_rhs,
-                       UnitAttr:$transpose_lhs);
+                       Optional<WMTile_AnyTile>:$acc, Optional<Index>:$live_from,
+                       UnitAttr:$transpose_rhs, UnitAttr:$transpose_lhs);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`acc` $acc^)? attr-dict `:` type($lhs) `,` type($rhs)
-    (`,` type($acc)^)? `->` type($result)
+    $lhs `,` $rhs (`acc` $acc^)? (`live_from` $live_from^)? attr-dict `:`
+    type($lhs) `,` type($rhs) (`,` type($acc)^)? `->` type($result)
   }];
+  let builders = [
+    OpBuilder<(ins "Type":$result, "Value":$lhs, "Value":$rhs, "Value":$acc,
+                   CArg<"bool", "false">:$transposeRhs,
+                   CArg<"bool", "false">:$transposeLhs), [{
+      build($_builder, $_state, result, lhs, rhs, acc, /*live_from=*/Value(),
+            transposeRhs, transposeLhs);
+    }]>
+  ];
   let hasVerifier = 1;
 }
 
