@@ -9,7 +9,8 @@
 # wm.ssd (bench/ssd.py: correctness and its differential run, sanitizers, the
 # benchmark against eager and torch.compile).
 #   bash bench/run_gpu.sh [--skip-flex] [--only correctness|benchmark|differential|grad|ssd]
-# SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none.
+# SKIP_DIFFERENTIAL=1 runs the sanitizers alone, SANITIZER_TOOLS="" none;
+# SSD_EXTRA=_a,_b also times the experiment artifacts <shape>_a, <shape>_b.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/wm-gpu-out}
@@ -82,7 +83,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = ssd ]; then
           | grep -E "SUMMARY|^ssd:|Error|Hazard" || s=1
       done
       echo "== benchmark vs eager chunked SSD and torch.compile"
-      python3 bench/ssd.py bench --out "$OUT/ssd-bench.md" || s=1
+      python3 bench/ssd.py bench --out "$OUT/ssd-bench.md" ${SSD_EXTRA:+--extra "$SSD_EXTRA"} || s=1
       exit $s
     } 2>&1 | tee "$OUT/ssd.log" || status=1
   else
