@@ -1,6 +1,7 @@
 // RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s
 // RUN: wm-opt %s --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" | FileCheck %s --check-prefix=ROWS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=WIDEGPU
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128 mma-warp-rows=16" | FileCheck %s --check-prefix=WARPROWS
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-rows=96" 2>&1 | FileCheck %s --check-prefix=BAD
 // wm.ssd on the GPU, three programs: the chunk states (dt' and the log-decay sums saved
@@ -35,11 +36,10 @@
 // CHECK: wm_tile.scale_rows
 // CHECK: scf.for
 // CHECK: wm_tile.rotate_shared
-// Rows before the tile's first step take no product (live_from).
-// CHECK: arith.maxsi
-// CHECK: wm_tile.matmul {{.*}} live_from {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
+// CHECK-NOT: live_from
+// CHECK: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
 // CHECK: wm_tile.decay_mask
-// CHECK: wm_tile.matmul {{.*}} acc {{.*}} live_from
+// CHECK: wm_tile.matmul {{.*}} acc
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK: wm_tile.skip_gate {{.*}} skip {{.*}} : memref<2x32xf32> gate
@@ -48,6 +48,22 @@
 // 128 rows per chunk-scan CTA: 4 warps of 32 rows, chunks of 128 at least.
 // ROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2]
 // ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 4, warp_rows = 32, stages = 1
+// With 128-row blocks, rows before a tile's first step take no product.
+// ROWS: arith.maxsi
+// ROWS: wm_tile.matmul {{.*}} live_from {{.*}} {transpose_rhs} : !wm_tile.shared<128x32xbf16>, <64x32xbf16> -> <128x64xf32>
+// ROWS: wm_tile.decay_mask
+// ROWS: wm_tile.matmul {{.*}} acc {{.*}} live_from
+// A warp whose rows all precede live_from issues no mma; one across it
+// keeps acc for its rows before it.
+// WIDEGPU: gpu.func @ssd_chunk_scan
+// WIDEGPU: arith.cmpi sle
+// WIDEGPU: scf.if
+// WIDEGPU: arith.cmpi sge
+// WIDEGPU: scf.if
+// WIDEGPU: nvvm.mma.sync
+// WIDEGPU: } else {
+// WIDEGPU: nvvm.mma.sync
+// WIDEGPU: arith.select
 // mma-warp-rows=16: 8 warps for 128 rows; the other programs keep 16-row
 // warps whatever it says (their rows are the P channels).
 // WARPROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2] config <warps = 2, warp_rows = 16
@@ -65,16 +81,6 @@
 // GPU: nvvm.cp.async.shared.global {{.*}}, 4, cache =  ca
 // GPU: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>
 // GPU: nvvm.mma.sync
-// A warp whose rows all precede live_from issues no mma; one across it
-// keeps acc for its rows before it.
-// GPU: arith.cmpi sle
-// GPU: scf.if
-// GPU: arith.cmpi sge
-// GPU: scf.if
-// GPU: nvvm.mma.sync
-// GPU: } else {
-// GPU: nvvm.mma.sync
-// GPU: arith.select
 // GPU: llvm.nvvm.ex2.approx.ftz.f
 func.func @ssd(%in_x_buffer: memref<1x200x2x32xbf16>, %in_dt_buffer: memref<1x200x2xf32>, %in_a_buffer: memref<2xf32>, %in_b_buffer: memref<1x200x1x32xbf16>, %in_c_buffer: memref<1x200x1x32xbf16>, %in_D_buffer: memref<2x32xf32>, %in_z_buffer: memref<1x200x2x32xbf16>, %in_cos_buffer: memref<200x16xf32>, %in_sin_buffer: memref<200x16xf32>, %out0: memref<1x200x2x32xbf16>, %out1: memref<1x2x32x32xf32>) attributes {llvm.emit_c_interface} {
   %in_x = bufferization.to_tensor %in_x_buffer restrict : memref<1x200x2x32xbf16> to tensor<1x200x2x32xbf16>

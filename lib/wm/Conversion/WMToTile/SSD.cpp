@@ -417,9 +417,11 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           Value xTile = p.stageOf(xTiles, stage);
           p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(j));
           BarrierOp::create(b, loc);
-          // Rows before the tile's first step are masked: no product.
+          // Rows before the tile's first step are masked: no product. (A
+          // block of at most one tile's rows has none.)
           Value s0 = lb.muli(j, lb.index(kTileSteps));
-          Value live = lb.maxi(lb.subi(s0, r0), zero);
+          Value live = s.rows > kTileSteps ? lb.maxi(lb.subi(s0, r0), zero)
+                                           : Value();
           Value logits = MatmulOp::create(
               b, loc, p.tile({s.rows, kTileSteps}), cTile, bTile, Value(), live,
               /*transpose_rhs=*/true, /*transpose_lhs=*/false);
