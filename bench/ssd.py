@@ -382,7 +382,8 @@ def bench_all(out_path, extra=()):
         if rope:
             plain = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_norope"))
             plain_inputs = inputs[:-2]
-            t_norope = f"{time_ms(lambda: plain(*plain_inputs)):.3f}"
+            t_norope = f"{time_ms(lambda: plain(*plain_inputs)):.3f} (" + " + ".join(
+                f"{t:.3f}" for t in per_kernel_ms(plain, plain_inputs)) + ")"
             half = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bf16tables"))
             half_inputs = inputs[:-2] + [t.bfloat16() for t in inputs[-2:]]
             t_tables16 = f"{time_ms(lambda: half(*half_inputs)):.3f}"
@@ -408,7 +409,7 @@ def bench_all(out_path, extra=()):
                                for k, (t, e) in variants.items())))
         print(rows[-1], flush=True)
         torch.cuda.empty_cache()
-    header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms",
+    header = ["config", "(B, T, H, P, N, G)", "ours ms", "ours, rope off ms (per kernel)",
               "ours, bf16 tables ms", "eager ms",
               "torch.compile ms", "mamba_ssm Triton ms (issue)", "target ms",
               "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",

@@ -190,6 +190,9 @@ void storeFour(Emitter &e, ArrayRef<Value> four, Value base, Value word) {
                         /*alignment=*/16);
 }
 
+/// 16-byte rotary chunks whose table reads a thread issues together.
+constexpr int64_t kRotateUnroll = 2;
+
 struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -246,7 +249,9 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
 
   /// With R a multiple of 16: per thread and step, one 16-byte chunk of 8
   /// dims and its partner R / 2 further, with 32-byte reads of f32 tables
-  /// or 16-byte reads of 16-bit ones.
+  /// or 16-byte reads of 16-bit ones. A thread's table reads for
+  /// kRotateUnroll chunks go out together (at a clamped, valid row), so that
+  /// it waits for the L2 once per group; only the stores are guarded.
   LogicalResult rotateChunks(RotateSharedOp op, OneToNOpAdaptor adaptor,
                              ConversionPatternRewriter &rewriter) const {
     Emitter e(rewriter, op.getLoc());
@@ -254,65 +259,85 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
     MemRefType table = op.getCos().getType();
     int64_t rowDim = op.getRowDim();
     int64_t half = table.getDimSize(table.getRank() - 1) / 2;
-    int64_t chunks = half / 8;
+    int64_t chunks = half / 8, items = type.getShape()[0] * chunks;
+    int64_t threads = kernel.config.getThreads();
+    int64_t unroll = std::clamp<int64_t>(items / threads, 1, kRotateUnroll);
     Value buffer = adaptor.getBuffer().front();
     Value cosBase = e.basePointer(adaptor.getCos().front());
     Value sinBase = e.basePointer(adaptor.getSin().front());
     SmallVector<Value> at = singles(adaptor.getIndices());
     Value positions = e.index(table.getDimSize(rowDim));
     Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
-    Type element = type.getElementType();
-    forEachItem(e, kernel, type.getShape()[0] * chunks, [&](Value item) {
+    Type element = type.getElementType(), tableElement = table.getElementType();
+    auto eight = [&](Value base, Value offset, int64_t shift) {
+      Value at = e.addi(offset, e.i64(shift));
+      SmallVector<Value> v;
+      if (tableElement.isF32()) {
+        v = e.loadFour(base, f32, at);
+        llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
+        return v;
+      }
+      for (Value pair : e.loadFour(base, i32, e.divi(at, e.i64(2)))) {
+        auto [lo, hi] = e.unpack(pair, tableElement);
+        v.append({lo, hi});
+      }
+      return v;
+    };
+    auto unpackEight = [&](Value word) {
+      SmallVector<Value> v;
+      for (Value pair : e.loadFour(buffer, i32, e.toI32(word))) {
+        auto [lo, hi] = e.unpack(pair, element);
+        v.append({lo, hi});
+      }
+      return v;
+    };
+    struct Chunk {
+      Value valid, word;
+      SmallVector<Value> cosJ, sinJ, cosK, sinK;
+    };
+    OpBuilder &b = e.builder();
+    auto loop = scf::ForOp::create(b, e.location(), kernel.tid, e.index(items),
+                                   e.index(threads * unroll));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Chunk, kRotateUnroll> group;
+    for (int64_t k = 0; k < unroll; ++k) {
+      Value item = e.addi(loop.getInductionVar(), e.index(k * threads));
+      Value inRange = e.cmpi(CmpIPredicate::ult, item, e.index(items));
+      item = e.mini(item, e.index(items - 1));
       Value row = e.divi(item, e.index(chunks));
       Value first = e.muli(e.remi(item, e.index(chunks)), e.index(8));
-      SmallVector<Value> position = at;
-      position[rowDim] = e.addi(at[rowDim], row);
-      e.ifThen(e.cmpi(CmpIPredicate::ult, position[rowDim], positions), [&] {
-        SmallVector<Value> entry = position;
-        entry.push_back(first);
-        Value offset = linearOffset(e, table, entry);
-        Type tableElement = table.getElementType();
-        auto eight = [&](Value base, int64_t shift) {
-          Value at = e.addi(offset, e.i64(shift));
-          if (!tableElement.isF32()) {
-            SmallVector<Value> v;
-            for (Value pair : e.loadFour(base, i32, e.divi(at, e.i64(2)))) {
-              auto [lo, hi] = e.unpack(pair, tableElement);
-              v.append({lo, hi});
-            }
-            return v;
-          }
-          SmallVector<Value> v = e.loadFour(base, f32, at);
-          llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
-          return v;
-        };
-        SmallVector<Value> cosJ = eight(cosBase, 0), sinJ = eight(sinBase, 0);
-        SmallVector<Value> cosK = eight(cosBase, half), sinK = eight(sinBase, half);
-        Value wordJ = e.addi(e.muli(row, e.index(sharedRowWords(type))),
-                             e.divi(first, e.index(2)));
-        Value wordK = e.addi(wordJ, e.index(half / 2));
-        auto unpackEight = [&](Value word) {
-          SmallVector<Value> v;
-          for (Value pair : e.loadFour(buffer, i32, e.toI32(word))) {
-            auto [lo, hi] = e.unpack(pair, element);
-            v.append({lo, hi});
-          }
-          return v;
-        };
-        SmallVector<Value> u = unpackEight(wordJ), w = unpackEight(wordK);
+      SmallVector<Value> entry = at;
+      Value position = e.addi(at[rowDim], row);
+      entry[rowDim] = e.mini(position, e.subi(positions, e.index(1)));
+      entry.push_back(first);
+      Value offset = linearOffset(e, table, entry);
+      Chunk c;
+      c.valid = e.andi(inRange, e.cmpi(CmpIPredicate::ult, position, positions));
+      c.word = e.addi(e.muli(row, e.index(sharedRowWords(type))),
+                      e.divi(first, e.index(2)));
+      c.cosJ = eight(cosBase, offset, 0), c.sinJ = eight(sinBase, offset, 0);
+      c.cosK = eight(cosBase, offset, half), c.sinK = eight(sinBase, offset, half);
+      group.push_back(std::move(c));
+    }
+    for (const Chunk &c : group) {
+      e.ifThen(c.valid, [&] {
+        Value wordK = e.addi(c.word, e.index(half / 2));
+        SmallVector<Value> u = unpackEight(c.word), w = unpackEight(wordK);
         SmallVector<Value> outJ, outK;
         for (int64_t i = 0; i < 8; i += 2) {
           auto rotated = [&](int64_t k, bool second) {
-            return second ? e.add(e.mul(w[k], cosK[k]), e.mul(u[k], sinK[k]))
-                          : e.sub(e.mul(u[k], cosJ[k]), e.mul(w[k], sinJ[k]));
+            return second
+                       ? e.add(e.mul(w[k], c.cosK[k]), e.mul(u[k], c.sinK[k]))
+                       : e.sub(e.mul(u[k], c.cosJ[k]), e.mul(w[k], c.sinJ[k]));
           };
           outJ.push_back(e.pack(rotated(i, false), rotated(i + 1, false), element));
           outK.push_back(e.pack(rotated(i, true), rotated(i + 1, true), element));
         }
-        storeFour(e, outJ, buffer, wordJ);
+        storeFour(e, outJ, buffer, c.word);
         storeFour(e, outK, buffer, wordK);
       });
-    });
+    }
     rewriter.eraseOp(op);
     return success();
   }
