@@ -13,7 +13,7 @@
 // CHECK: memref.alloc() : memref<1x4x2x32x32xbf16>
 // CHECK: memref.alloc() : memref<1x2x4xf32>
 // CHECK: memref.alloc() : memref<1x2x4x2x64xf32>
-// CHECK: wm_tile.program "ssd_chunk_state" grid [4, 1, 2] config <warps = 2, warp_rows = 16, stages = 2,
+// CHECK: wm_tile.program "ssd_chunk_state" grid [2, 4, 1] config <warps = 2, warp_rows = 16, stages = 2,
 // CHECK: wm_tile.discretize {{.*}} weights {{.*}} total {{.*}} save {{.*}} {dt_max = 0x7F800000 : f32, dt_min = 0.000000e+00 : f32, row_dim = 1 : i64, softplus}
 // CHECK: scf.for
 // CHECK: wm_tile.wait 1
@@ -28,7 +28,7 @@
 // CHECK: wm_tile.store {{.*}} : <32x16xf32>, memref<1x4x2x32x32xbf16>
 // CHECK: wm_tile.scale_add
 // CHECK: wm_tile.store {{.*}} {row_dim = 2 : i64, scale = 1.000000e+00 : f32} : <32x16xf32>, memref<1x2x32x32xf32>
-// CHECK: wm_tile.program "ssd_chunk_scan" grid [4, 1, 2] config <warps = 4, warp_rows = 16, stages = 1,
+// CHECK: wm_tile.program "ssd_chunk_scan" grid [2, 4, 1] config <warps = 4, warp_rows = 16, stages = 1,
 // CHECK: wm_tile.copy_async {{.*}} {row_dim = 4 : i64} : memref<1x2x4x2x64xf32>, <64xf32>
 // CHECK: wm_tile.rotate_shared
 // CHECK: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <32x32xbf16> -> <64x32xf32>
@@ -46,8 +46,8 @@
 // CHECK: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
 
 // 128 rows per chunk-scan CTA: 4 warps of 32 rows, chunks of 128 at least.
-// ROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2]
-// ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 4, warp_rows = 32, stages = 1
+// ROWS: wm_tile.program "ssd_chunk_state" grid [2, 2, 1]
+// ROWS: wm_tile.program "ssd_chunk_scan" grid [2, 2, 1] config <warps = 4, warp_rows = 32, stages = 1
 // With 128-row blocks, rows before a tile's first step take no product.
 // ROWS: arith.maxsi
 // ROWS: wm_tile.matmul {{.*}} live_from {{.*}} {transpose_rhs} : !wm_tile.shared<128x32xbf16>, <64x32xbf16> -> <128x64xf32>
@@ -66,9 +66,9 @@
 // WIDEGPU: arith.select
 // mma-warp-rows=16: 8 warps for 128 rows; the other programs keep 16-row
 // warps whatever it says (their rows are the P channels).
-// WARPROWS: wm_tile.program "ssd_chunk_state" grid [2, 1, 2] config <warps = 2, warp_rows = 16
+// WARPROWS: wm_tile.program "ssd_chunk_state" grid [2, 2, 1] config <warps = 2, warp_rows = 16
 // WARPROWS: wm_tile.program "ssd_state_passing" {{.*}} config <warps = 2, warp_rows = 16
-// WARPROWS: wm_tile.program "ssd_chunk_scan" grid [2, 1, 2] config <warps = 8, warp_rows = 16, stages = 1
+// WARPROWS: wm_tile.program "ssd_chunk_scan" grid [2, 2, 1] config <warps = 8, warp_rows = 16, stages = 1
 // BAD: ssd-rows must be 0 (automatic), 64 or 128
 
 // The prefix sums of discretize on warp 0, the 4-byte copies of the saved

@@ -252,8 +252,8 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
-  Value c = block.getArgument(0), batch = block.getArgument(1);
-  Value head = block.getArgument(2);
+  Value head = block.getArgument(0), c = block.getArgument(1);
+  Value batch = block.getArgument(2);
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   Value xTiles = p.staged({kTileSteps, s.channels});
@@ -360,10 +360,10 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   int64_t blocks = s.chunk / s.rows;
   // Longest blocks (most B/x tiles) first.
-  Value flat = lb.subi(lb.index(s.chunks * blocks - 1), block.getArgument(0));
+  Value flat = lb.subi(lb.index(s.chunks * blocks - 1), block.getArgument(1));
   Value c = lb.divi(flat, lb.index(blocks));
   Value rowBlock = lb.remi(flat, lb.index(blocks));
-  Value batch = block.getArgument(1), head = block.getArgument(2);
+  Value head = block.getArgument(0), batch = block.getArgument(2);
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value zero = lb.index(0);
   Value t0 = lb.muli(c, lb.index(s.chunk));
@@ -513,7 +513,9 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
                         body(b, loc, s, kernel, in, block);
                       });
   };
-  program("ssd_chunk_state", {s.chunks, s.batch, s.heads}, channelWarps,
+  // Heads vary fastest in the grids of the chunk programs: the CTAs that run
+  // together read the same B, C and rope rows (shared in L2 across heads).
+  program("ssd_chunk_state", {s.heads, s.chunks, s.batch}, channelWarps,
           kWarpRows, kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
            totals, saved},
@@ -522,7 +524,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
           channelWarps, kWarpRows, /*stages=*/1,
           {states, totals, buf.h0, entering, buf.finalState},
           buildStatePassing);
-  program("ssd_chunk_scan", {s.chunks * (s.chunk / s.rows), s.batch, s.heads},
+  program("ssd_chunk_scan", {s.heads, s.chunks * (s.chunk / s.rows), s.batch},
           s.rows / scanWarpRows, scanWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
            saved, buf.y},
