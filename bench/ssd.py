@@ -387,6 +387,11 @@ def bench_all(out_path, extra=()):
             half = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bf16tables"))
             half_inputs = inputs[:-2] + [t.bfloat16() for t in inputs[-2:]]
             t_tables16 = f"{time_ms(lambda: half(*half_inputs)):.3f}"
+            for suffix in extra:  # the experiments with bf16 tables too
+                where = os.path.join(ARTIFACTS, name + "_bf16tables" + suffix)
+                if os.path.isdir(where):
+                    t = time_ms(lambda a=gpu.CompiledArtifact(where): a(*half_inputs))
+                    t_tables16 += f", {suffix} {t:.3f}"
         t_eager = time_ms(eager)
         try:
             compiled = torch.compile(ssd_chunked, dynamic=False)
