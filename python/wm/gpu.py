@@ -412,7 +412,7 @@ class CompiledArtifact:
             pointers.append(t.data_ptr())
         total, offsets = self._scratch_layout()
         if m.buffers:
-            # Distinct, nonzero pointers even where a buffer is empty.
+            # Nonzero pointers even for empty buffers (which take no space).
             arena = torch.empty(max(total, SCRATCH_ALIGN), dtype=torch.uint8, device=device)
             pointers += [arena.data_ptr() + o for o in offsets]
 
