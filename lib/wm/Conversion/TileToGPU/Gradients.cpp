@@ -19,12 +19,6 @@ using arith::CmpIPredicate;
 
 namespace {
 
-/// Whether value `n` of a 2-D f32 tile's fragments (per row tile `perRowTile`
-/// values) lies on row B, and its row tile.
-std::pair<int64_t, bool> rowOf(int64_t n, int64_t perRowTile) {
-  return {n / perRowTile, n % 4 >= 2};
-}
-
 /// The row vector entry of value `n`'s row.
 Value rowEntry(ValueRange vector, int64_t n, int64_t perRowTile) {
   auto [r, isB] = rowOf(n, perRowTile);

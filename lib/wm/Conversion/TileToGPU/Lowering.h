@@ -85,14 +85,20 @@ Value linearOffset(Emitter &e, MemRefType type, ValueRange indices);
 void storePair(Emitter &e, Value dst, Value base, ArrayRef<Value> at, Value lo,
                Value hi);
 
+/// The row tile of value `n` of a 2-D f32 tile's C fragments (`perRowTile`
+/// values per row tile), and whether it lies on the lane's row B.
+inline std::pair<int64_t, bool> rowOf(int64_t n, int64_t perRowTile) {
+  return {n / perRowTile, n % 4 >= 2};
+}
+
 /// Row and column (relative to the tile) of value `n` of a 2-D f32 tile of
 /// `columns` columns in the C-fragment layout.
 inline std::pair<Value, Value> positionOf(Emitter &e,
                                           const KernelContext &kernel,
                                           int64_t n, int64_t columns) {
-  int64_t perRowTile = columns / 2;
-  int64_t r = n / perRowTile, nt = (n % perRowTile) / 4;
-  Value row = n % 4 >= 2 ? kernel.rowB[r] : kernel.rowA[r];
+  int64_t perRowTile = columns / 2, nt = (n % perRowTile) / 4;
+  auto [r, isB] = rowOf(n, perRowTile);
+  Value row = isB ? kernel.rowB[r] : kernel.rowA[r];
   Value col = e.addi(e.index(nt * 8 + n % 2), e.muli(kernel.quad, e.index(2)));
   return {row, col};
 }
