@@ -252,6 +252,16 @@ def flex_time(q, k, v, bias, W, dout=None):
                                     block_mask=block_mask).backward(dt))
 
 
+def publish(text, out_path, echo=True):
+    """Prints a report (unless `echo` is false) and writes it to `out_path`
+    when one is given."""
+    if echo:
+        print(text)
+    if out_path:
+        with open(out_path, "w") as f:
+            f.write(text + "\n")
+
+
 def table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
@@ -289,11 +299,7 @@ def main():
                           "FlexAttention ms", "ours eff. TFLOP/s", "key blocks skipped",
                           "causal work not computed", "metadata MiB", "peak extra MiB", "speed vs SDPA",
                           "variants ms (rel. diff to default)"], rows), ""]
-    text = "\n".join(report)
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
+    publish("\n".join(report), args.out)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def compile_all():
 def run_all(out_path, only=None):
     import torch
     import torch.nn.functional as F
-    from bench.dma import rel_error, time_ms
+    from bench.dma import publish, rel_error, time_ms
     from bench.torch_reference import dma_attention as reference
     from wm import gpu
 
@@ -262,11 +262,7 @@ def run_all(out_path, only=None):
 
     lines = ["| config | shape | rel. err. vs torch autograd (fp32 reference) | ms (fwd + bwd) | result |",
              "|---|---|---|---|---|"] + ["| " + " | ".join(map(str, r)) + " |" for r in rows]
-    text = "\n".join(lines)
-    print(text)
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text + "\n")
+    publish("\n".join(lines), out_path)
     print(f"dma_grad: {len(rows) + random_tried - failed} passed, {failed} failed")
     return 1 if failed else 0
 
@@ -290,7 +286,7 @@ def bench_all(out_path, skip_flex):
     bwd artifacts), SDPA dense causal, FlexAttention with the DMA block mask."""
     import torch
     import torch.nn.functional as F
-    from bench.dma import flex_time, table, time_ms
+    from bench.dma import flex_time, publish, table, time_ms
     from wm import gpu
 
     def peak_extra(fn):
@@ -349,11 +345,7 @@ def bench_all(out_path, skip_flex):
               "SDPA fwd+bwd ms",
               "Flex fwd+bwd ms", "SDPA / ours", "bwd eff. TFLOP/s", "bwd extra MiB",
               "SDPA step extra MiB", "NaN"]
-    text = table(header, rows)
-    print(text)
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text + "\n")
+    publish(table(header, rows), out_path)
     return 0
 
 

@@ -229,7 +229,7 @@ def run_one(c, inputs, kw):
 
 def run_all(out_path, only=None):
     import torch
-    from bench.dma import rel_error, table
+    from bench.dma import publish, rel_error, table
     from bench.torch_ssd import ssd_recurrence
     with open(os.path.join(ARTIFACTS, "configs.json")) as f:
         saved = json.load(f)
@@ -296,9 +296,7 @@ def run_all(out_path, only=None):
     text = table(["config", "y rel. err", "state rel. err", "NaN", "result"], rows)
     text += "\n\n" + summary
     print(summary)
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text + "\n")
+    publish(text, out_path, echo=False)
     return 1 if failed else 0
 
 
@@ -344,7 +342,7 @@ def bench_all(out_path, extra=()):
     """`extra`: suffixes of more artifacts of each shape (experiments
     compiled outside `compile`), timed like the variants where present."""
     import torch
-    from bench.dma import rel_error, table, time_ms
+    from bench.dma import publish, rel_error, table, time_ms
     from bench.torch_ssd import ssd_chunked
     from wm import gpu
 
@@ -420,11 +418,7 @@ def bench_all(out_path, extra=()):
               "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",
               "extra MiB ours / eager", "ours vs eager rel. err",
               "ours per kernel ms (state + passing + scan)", "variants ms"]
-    text = table(header, rows)
-    print(text)
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text + "\n")
+    publish(table(header, rows), out_path)
     return 0
 
 
