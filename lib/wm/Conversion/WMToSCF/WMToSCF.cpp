@@ -363,6 +363,126 @@ struct DmaBlockSummaryToSCF : OpRewritePattern<DmaBlockSummaryOp> {
 ///  2. chunk state:  S_c = sum_s exp(seg(end, s)) dt'_s outer(x_s, B_s);
 ///  3. state passing: S <- exp(seg(end, t0 - 1)) S + S_c;
 ///  4. state to output: y_t += exp(seg(t, t0 - 1)) C_t . S_{previous}.
+/// The per-chunk loops of one (batch, head): the operands' buffers and the
+/// chunk scratch they share.
+struct SsdChunkLoops {
+  LoopBuilder &lb;
+  SsdOp op;
+  Value x, dt, a, bm, cm, dSkip, z, dtBias, cosines, sines, y;
+  Value state, channels, rotary;
+  double dtMin = 0.0, dtMax = INFINITY;
+  Value stateBuf, dtChunk, bChunk, cChunk, weights;
+  Value cumulative; // seg(t, t0 - 1)
+  Value toEnd;      // seg(t1 - 1, s)
+  Value b, h, g, decay, t0, len;
+
+  /// Row of B or C at step t into row s of `target`, rotated when rope is on.
+  void loadRow(Value source, Value target, Value t, Value s) {
+    lb.forEach(lb.index(0), state, [&](Value n) {
+      lb.store(lb.load(source, {b, t, g, n}), target, {s, n});
+    });
+    if (!cosines)
+      return;
+    emitRotation(
+        lb, rotary, [&](Value n) { return lb.load(source, {b, t, g, n}); },
+        [&](Value table, Value n) { return tableAt(lb, table, b, t, n); },
+        cosines, sines, [&](Value n, Value v) { lb.store(v, target, {s, n}); });
+  }
+
+  Value logDecay(Value s) { return lb.mul(lb.load(dtChunk, {s}), decay); }
+
+  /// dt', the rows of B and C, and the masked cumulative sums of the chunk.
+  void loadChunk() {
+    Value zero = lb.index(0), one = lb.index(1);
+    lb.forEach(zero, len, [&](Value s) {
+      Value t = lb.addi(t0, s);
+      Value step = lb.load(dt, {b, t, h});
+      Value bias = dtBias ? lb.load(dtBias, {h}) : Value();
+      step = lb.ssdStep(step, bias, op.getDtSoftplus(), dtMin, dtMax);
+      lb.store(step, dtChunk, {s});
+      loadRow(bm, bChunk, t, s);
+      loadRow(cm, cChunk, t, s);
+    });
+    lb.reduce(zero, len, lb.f32(0.0), [&](Value s, Value acc) {
+      Value next = lb.add(acc, logDecay(s));
+      lb.store(next, cumulative, {s});
+      return next;
+    });
+    lb.reduce(zero, len, lb.f32(0.0), [&](Value r, Value acc) {
+      Value s = lb.subi(lb.subi(len, one), r);
+      lb.store(acc, toEnd, {s});
+      return lb.add(acc, logDecay(s));
+    });
+  }
+
+  /// Step 1 weights: (C_t . B_s) exp(seg(t, s)) dt'_s for s <= t.
+  void intraWeights() {
+    Value zero = lb.index(0), one = lb.index(1);
+    lb.forEach(zero, len, [&](Value t) {
+      lb.reduce(zero, lb.addi(t, one), lb.f32(0.0), [&](Value r, Value seg) {
+        Value s = lb.subi(t, r);
+        Value cb = lb.dot(
+            state, [&](Value n) { return lb.load(cChunk, {t, n}); },
+            [&](Value n) { return lb.load(bChunk, {s, n}); });
+        Value decayed = lb.mul(cb, lb.exp(seg));
+        lb.store(lb.mul(decayed, lb.load(dtChunk, {s})), weights, {t, s});
+        return lb.add(seg, logDecay(s));
+      });
+    });
+  }
+
+  /// Steps 1 and 4 into y, then D and the z gate.
+  void outputs() {
+    Value zero = lb.index(0), one = lb.index(1);
+    lb.forEach(zero, len, [&](Value s) {
+      Value t = lb.addi(t0, s);
+      Value fromStart = lb.exp(lb.load(cumulative, {s}));
+      lb.forEach(zero, channels, [&](Value p) {
+        Value intra = lb.reduce(
+            zero, lb.addi(s, one), lb.f32(0.0), [&](Value r, Value acc) {
+              Value weight = lb.load(weights, {s, r});
+              Value xr = lb.load(x, {b, lb.addi(t0, r), h, p});
+              return lb.add(acc, lb.mul(weight, xr));
+            });
+        Value carried = lb.dot(
+            state, [&](Value n) { return lb.load(stateBuf, {p, n}); },
+            [&](Value n) { return lb.load(cChunk, {s, n}); });
+        Value out = lb.add(intra, lb.mul(fromStart, carried));
+        if (dSkip) {
+          bool perChannel = cast<MemRefType>(dSkip.getType()).getRank() == 2;
+          Value skip =
+              perChannel ? lb.load(dSkip, {h, p}) : lb.load(dSkip, {h});
+          out = lb.add(out, lb.mul(skip, lb.load(x, {b, t, h, p})));
+        }
+        if (z)
+          out = lb.mul(out, lb.silu(lb.load(z, {b, t, h, p})));
+        lb.store(out, y, {b, t, h, p});
+      });
+    });
+  }
+
+  /// Steps 2 and 3, after the outputs have read the previous state.
+  void updateState() {
+    Value zero = lb.index(0), one = lb.index(1);
+    Value chunkDecay = lb.exp(lb.load(cumulative, {lb.subi(len, one)}));
+    lb.forEach(zero, channels, [&](Value p) {
+      lb.forEach(zero, state, [&](Value n) {
+        Value fresh =
+            lb.reduce(zero, len, lb.f32(0.0), [&](Value s, Value acc) {
+              Value toEndDecay = lb.exp(lb.load(toEnd, {s}));
+              Value w = lb.mul(toEndDecay, lb.load(dtChunk, {s}));
+              Value xs = lb.load(x, {b, lb.addi(t0, s), h, p});
+              Value wx = lb.mul(w, xs);
+              return lb.add(acc, lb.mul(wx, lb.load(bChunk, {s, n})));
+            });
+        lb.store(
+            lb.add(lb.mul(chunkDecay, lb.load(stateBuf, {p, n})), fresh),
+            stateBuf, {p, n});
+      });
+    });
+  }
+};
+
 struct SsdToSCF : OpRewritePattern<SsdOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -370,19 +490,23 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
                                 PatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     auto buffer = [&](Value v) { return v ? lb.bufferOf(v) : Value(); };
-    Value x = buffer(op.getX()), dt = buffer(op.getDt()), a = buffer(op.getA());
-    Value bm = buffer(op.getB()), cm = buffer(op.getC());
-    Value dSkip = buffer(op.getD()), z = buffer(op.getZ());
-    Value dtBias = buffer(op.getDtBias()), h0 = buffer(op.getInitialState());
-    Value cosines = buffer(op.getCos()), sines = buffer(op.getSin());
+    SsdChunkLoops k{lb, op};
+    k.x = buffer(op.getX()), k.dt = buffer(op.getDt()), k.a = buffer(op.getA());
+    k.bm = buffer(op.getB()), k.cm = buffer(op.getC());
+    k.dSkip = buffer(op.getD()), k.z = buffer(op.getZ());
+    k.dtBias = buffer(op.getDtBias());
+    Value h0 = buffer(op.getInitialState());
+    k.cosines = buffer(op.getCos()), k.sines = buffer(op.getSin());
 
-    Value batch = lb.dim(x, 0), steps = lb.dim(x, 1), heads = lb.dim(x, 2);
-    Value channels = lb.dim(x, 3), groups = lb.dim(bm, 2);
-    Value state = lb.dim(bm, 3);
-    Value y = lb.allocResult(op.getY().getType(),
-                             {batch, steps, heads, channels});
+    Value batch = lb.dim(k.x, 0), steps = lb.dim(k.x, 1);
+    Value heads = lb.dim(k.x, 2);
+    k.channels = lb.dim(k.x, 3);
+    Value groups = lb.dim(k.bm, 2);
+    k.state = lb.dim(k.bm, 3);
+    k.y = lb.allocResult(op.getY().getType(),
+                         {batch, steps, heads, k.channels});
     Value finalState = lb.allocResult(op.getFinalState().getType(),
-                                      {batch, heads, channels, state});
+                                      {batch, heads, k.channels, k.state});
     // Every chunk length gives the same result: one no longer than T
     // (rounded up to a power of two) spares the (Lc, Lc) scratch.
     int64_t chunkSize = static_cast<int64_t>(op.getChunkSize());
@@ -391,152 +515,49 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
       chunkSize = std::min<int64_t>(
           chunkSize, llvm::PowerOf2Ceil(std::max<int64_t>(sequence, 1)));
     Value chunk = lb.index(chunkSize);
-    Value zero = lb.index(0), one = lb.index(1);
-    double dtMin = 0.0, dtMax = INFINITY;
+    Value zero = lb.index(0);
     if (std::optional<ArrayRef<double>> limit = op.getDtLimit()) {
-      dtMin = (*limit)[0];
-      dtMax = (*limit)[1];
+      k.dtMin = (*limit)[0];
+      k.dtMax = (*limit)[1];
     }
 
-    Value stateBuf = lb.allocF32({channels, state});
-    Value dtChunk = lb.allocF32({chunk});
-    Value cumulative = lb.allocF32({chunk}); // seg(t, t0 - 1)
-    Value toEnd = lb.allocF32({chunk});      // seg(t1 - 1, s)
-    Value bChunk = lb.allocF32({chunk, state});
-    Value cChunk = lb.allocF32({chunk, state});
-    Value weights = lb.allocF32({chunk, chunk});
-    Value rotary = cosines ? lb.dim(cosines, cast<MemRefType>(
-                                                 cosines.getType())
-                                                     .getRank() -
-                                                 1)
-                           : Value();
-
-    // Rows of B or C at step t for group g, rotated when rope is on.
-    auto loadRow = [&](Value source, Value target, Value b, Value t, Value g,
-                       Value s) {
-      lb.forEach(zero, state, [&](Value n) {
-        lb.store(lb.load(source, {b, t, g, n}), target, {s, n});
-      });
-      if (!cosines)
-        return;
-      emitRotation(
-          lb, rotary, [&](Value n) { return lb.load(source, {b, t, g, n}); },
-          [&](Value table, Value n) { return tableAt(lb, table, b, t, n); },
-          cosines, sines, [&](Value n, Value v) { lb.store(v, target, {s, n}); });
-    };
+    k.stateBuf = lb.allocF32({k.channels, k.state});
+    k.dtChunk = lb.allocF32({chunk});
+    k.cumulative = lb.allocF32({chunk});
+    k.toEnd = lb.allocF32({chunk});
+    k.bChunk = lb.allocF32({chunk, k.state});
+    k.cChunk = lb.allocF32({chunk, k.state});
+    k.weights = lb.allocF32({chunk, chunk});
+    if (k.cosines)
+      k.rotary = lb.dim(k.cosines,
+                        cast<MemRefType>(k.cosines.getType()).getRank() - 1);
 
     lb.forEach(zero, batch, [&](Value b) {
       lb.forEach(zero, heads, [&](Value h) {
-        Value g = lb.divi(h, lb.divi(heads, groups));
-        Value decay = lb.load(a, {h});
-        lb.forEach(zero, channels, [&](Value p) {
-          lb.forEach(zero, state, [&](Value n) {
-            lb.store(h0 ? lb.load(h0, {b, h, p, n}) : lb.f32(0.0), stateBuf,
+        k.b = b, k.h = h, k.g = lb.divi(h, lb.divi(heads, groups));
+        k.decay = lb.load(k.a, {h});
+        lb.forEach(zero, k.channels, [&](Value p) {
+          lb.forEach(zero, k.state, [&](Value n) {
+            lb.store(h0 ? lb.load(h0, {b, h, p, n}) : lb.f32(0.0), k.stateBuf,
                      {p, n});
           });
         });
         lb.forEach(zero, lb.ceilDiv(steps, chunk), [&](Value c) {
-          Value t0 = lb.muli(c, chunk);
-          Value len = lb.subi(lb.mini(steps, lb.addi(t0, chunk)), t0);
-          lb.forEach(zero, len, [&](Value s) {
-            Value t = lb.addi(t0, s);
-            Value step = lb.load(dt, {b, t, h});
-            Value bias = dtBias ? lb.load(dtBias, {h}) : Value();
-            step = lb.ssdStep(step, bias, op.getDtSoftplus(), dtMin, dtMax);
-            lb.store(step, dtChunk, {s});
-            loadRow(bm, bChunk, b, t, g, s);
-            loadRow(cm, cChunk, b, t, g, s);
-          });
-          auto logDecay = [&](Value s) {
-            return lb.mul(lb.load(dtChunk, {s}), decay);
-          };
-          lb.reduce(zero, len, lb.f32(0.0), [&](Value s, Value acc) {
-            Value next = lb.add(acc, logDecay(s));
-            lb.store(next, cumulative, {s});
-            return next;
-          });
-          lb.reduce(zero, len, lb.f32(0.0), [&](Value r, Value acc) {
-            Value s = lb.subi(lb.subi(len, one), r);
-            lb.store(acc, toEnd, {s});
-            return lb.add(acc, logDecay(s));
-          });
-          // Step 1 weights: (C_t . B_s) exp(seg(t, s)) dt'_s for s <= t.
-          lb.forEach(zero, len, [&](Value t) {
-            lb.reduce(zero, lb.addi(t, one), lb.f32(0.0), [&](Value r,
-                                                              Value seg) {
-              Value s = lb.subi(t, r);
-              Value cb = lb.dot(
-                  state,
-                  [&](Value n) {
-                    return lb.load(cChunk, {t, n});
-                  },
-                  [&](Value n) {
-                    return lb.load(bChunk, {s, n});
-                  });
-              Value decayed = lb.mul(cb, lb.exp(seg));
-              lb.store(lb.mul(decayed, lb.load(dtChunk, {s})),
-                       weights, {t, s});
-              return lb.add(seg, logDecay(s));
-            });
-          });
-          lb.forEach(zero, len, [&](Value s) {
-            Value t = lb.addi(t0, s);
-            Value fromStart = lb.exp(lb.load(cumulative, {s}));
-            lb.forEach(zero, channels, [&](Value p) {
-              Value intra = lb.reduce(
-                  zero, lb.addi(s, one), lb.f32(0.0), [&](Value r, Value acc) {
-                    Value weight = lb.load(weights, {s, r});
-                    Value xr = lb.load(x, {b, lb.addi(t0, r), h, p});
-                    return lb.add(acc, lb.mul(weight, xr));
-                  });
-              Value carried = lb.dot(
-                  state,
-                  [&](Value n) {
-                    return lb.load(stateBuf, {p, n});
-                  },
-                  [&](Value n) {
-                    return lb.load(cChunk, {s, n});
-                  });
-              Value out = lb.add(intra, lb.mul(fromStart, carried));
-              if (dSkip) {
-                bool perChannel =
-                    cast<MemRefType>(dSkip.getType()).getRank() == 2;
-                Value skip = perChannel ? lb.load(dSkip, {h, p})
-                                        : lb.load(dSkip, {h});
-                out = lb.add(out, lb.mul(skip, lb.load(x, {b, t, h, p})));
-              }
-              if (z)
-                out = lb.mul(out, lb.silu(lb.load(z, {b, t, h, p})));
-              lb.store(out, y, {b, t, h, p});
-            });
-          });
-          // Steps 2 and 3, after the outputs have read the previous state.
-          Value chunkDecay =
-              lb.exp(lb.load(cumulative, {lb.subi(len, one)}));
-          lb.forEach(zero, channels, [&](Value p) {
-            lb.forEach(zero, state, [&](Value n) {
-              Value fresh = lb.reduce(
-                  zero, len, lb.f32(0.0), [&](Value s, Value acc) {
-                    Value toEndDecay = lb.exp(lb.load(toEnd, {s}));
-                    Value w = lb.mul(toEndDecay, lb.load(dtChunk, {s}));
-                    Value xs = lb.load(x, {b, lb.addi(t0, s), h, p});
-                    Value wx = lb.mul(w, xs);
-                    return lb.add(acc, lb.mul(wx, lb.load(bChunk, {s, n})));
-                  });
-              lb.store(lb.add(lb.mul(chunkDecay, lb.load(stateBuf, {p, n})),
-                              fresh),
-                       stateBuf, {p, n});
-            });
-          });
+          k.t0 = lb.muli(c, chunk);
+          k.len = lb.subi(lb.mini(steps, lb.addi(k.t0, chunk)), k.t0);
+          k.loadChunk();
+          k.intraWeights();
+          k.outputs();
+          k.updateState();
         });
-        lb.forEach(zero, channels, [&](Value p) {
-          lb.forEach(zero, state, [&](Value n) {
-            lb.store(lb.load(stateBuf, {p, n}), finalState, {b, h, p, n});
+        lb.forEach(zero, k.channels, [&](Value p) {
+          lb.forEach(zero, k.state, [&](Value n) {
+            lb.store(lb.load(k.stateBuf, {p, n}), finalState, {b, h, p, n});
           });
         });
       });
     });
-    rewriter.replaceOp(op, {lb.tensorOf(y, op.getY().getType()),
+    rewriter.replaceOp(op, {lb.tensorOf(k.y, op.getY().getType()),
                             lb.tensorOf(finalState,
                                         op.getFinalState().getType())});
     return success();
