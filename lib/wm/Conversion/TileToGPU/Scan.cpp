@@ -269,26 +269,23 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
     Value positions = e.index(table.getDimSize(rowDim));
     Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
     Type element = type.getElementType(), tableElement = table.getElementType();
-    auto eight = [&](Value base, Value offset, int64_t shift) {
-      Value at = e.addi(offset, e.i64(shift));
+    // Eight 16-bit values of type `half` in the 16 bytes at i32 word `word`
+    // of `base`, as f32.
+    auto unpackEight = [&](Value base, Value word, Type half) {
       SmallVector<Value> v;
-      if (tableElement.isF32()) {
-        v = e.loadFour(base, f32, at);
-        llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
-        return v;
-      }
-      for (Value pair : e.loadFour(base, i32, e.divi(at, e.i64(2)))) {
-        auto [lo, hi] = e.unpack(pair, tableElement);
+      for (Value pair : e.loadFour(base, i32, word)) {
+        auto [lo, hi] = e.unpack(pair, half);
         v.append({lo, hi});
       }
       return v;
     };
-    auto unpackEight = [&](Value word) {
-      SmallVector<Value> v;
-      for (Value pair : e.loadFour(buffer, i32, e.toI32(word))) {
-        auto [lo, hi] = e.unpack(pair, element);
-        v.append({lo, hi});
-      }
+    // The table entries at element `offset + shift`.
+    auto eight = [&](Value base, Value offset, int64_t shift) {
+      Value at = e.addi(offset, e.i64(shift));
+      if (!tableElement.isF32())
+        return unpackEight(base, e.divi(at, e.i64(2)), tableElement);
+      SmallVector<Value> v = e.loadFour(base, f32, at);
+      llvm::append_range(v, e.loadFour(base, f32, e.addi(at, e.i64(4))));
       return v;
     };
     struct Chunk {
@@ -323,7 +320,8 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
     for (const Chunk &c : group) {
       e.ifThen(c.valid, [&] {
         Value wordK = e.addi(c.word, e.index(half / 2));
-        SmallVector<Value> u = unpackEight(c.word), w = unpackEight(wordK);
+        SmallVector<Value> u = unpackEight(buffer, e.toI32(c.word), element);
+        SmallVector<Value> w = unpackEight(buffer, e.toI32(wordK), element);
         SmallVector<Value> outJ, outK;
         for (int64_t i = 0; i < 8; i += 2) {
           auto rotated = [&](int64_t k, bool second) {
