@@ -275,12 +275,17 @@ SCRATCH_ALIGN = 256  # bytes between scratch buffers in the per-call arena
 class _Loaded:
     """An artifact's module on one device: its kernels fetched and its
     launches checked once, as a plan whose pointer slots are the manifest's
-    inputs, outputs and buffers in that order."""
+    inputs, outputs and buffers in that order; the buffers share one
+    per-call arena of `arena_bytes`, at `offsets`."""
 
-    def __init__(self, context, module, plan):
+    def __init__(self, context, module, plan, buffers):
         self.context = context
         self.module = module
         self.plan = plan
+        self.offsets, self.arena_bytes = [], 0
+        for spec in buffers:
+            self.offsets.append(self.arena_bytes)
+            self.arena_bytes += -(-spec.nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
 
 
 class CompiledArtifact:
@@ -299,7 +304,6 @@ class CompiledArtifact:
         self.poison_outputs = poison_outputs
         self._loaded: Dict[int, _Loaded] = {}
         self._expected = None  # [(shape, torch dtype)] per input, on first call
-        self._scratch = None   # (arena bytes, byte offset per buffer)
         if device is not None:
             self.load(device)
 
@@ -338,7 +342,7 @@ class CompiledArtifact:
             slots = [slot[a.value] if a.kind == "buffer" else -1 for a in launch.args]
             plan.add(kernels[launch.kernel], launch.grid, launch.block,
                      launch.shared_bytes, args, slots)
-        loaded = self._loaded[index] = _Loaded(ctx, module, plan)
+        loaded = self._loaded[index] = _Loaded(ctx, module, plan, m.buffers)
         return loaded
 
     def _check_inputs(self, inputs) -> Any:
@@ -385,16 +389,6 @@ class CompiledArtifact:
                 return None
         return device
 
-    def _scratch_layout(self):
-        """One allocation per call for all scratch buffers."""
-        if self._scratch is None:
-            offsets, total = [], 0
-            for spec in self.manifest.buffers:
-                offsets.append(total)
-                total += -(-spec.nbytes // SCRATCH_ALIGN) * SCRATCH_ALIGN
-            self._scratch = (total, offsets)
-        return self._scratch
-
     def __call__(self, *inputs):
         import torch
         m = self.manifest
@@ -410,11 +404,11 @@ class CompiledArtifact:
                 t.fill_(math.nan if t.is_floating_point() else torch.iinfo(t.dtype).min)
             outputs.append(t)
             pointers.append(t.data_ptr())
-        total, offsets = self._scratch_layout()
         if m.buffers:
             # Nonzero pointers even for empty buffers (which take no space).
-            arena = torch.empty(max(total, SCRATCH_ALIGN), dtype=torch.uint8, device=device)
-            pointers += [arena.data_ptr() + o for o in offsets]
+            arena = torch.empty(max(loaded.arena_bytes, SCRATCH_ALIGN), dtype=torch.uint8,
+                                device=device)
+            pointers += [arena.data_ptr() + o for o in loaded.offsets]
 
         # torch's current stream: ordered after the ops that made the inputs,
         # and the caching allocator may reuse the scratch arena once it is
