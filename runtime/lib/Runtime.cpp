@@ -351,8 +351,8 @@ std::string launchName(const Kernel &kernel) {
 }
 
 /// The checks that do not depend on the argument values.
-void checkLaunchShape(const Kernel &kernel, const Dim3 &grid,
-                      const Dim3 &block, std::int64_t sharedBytes) {
+void checkLaunchShape(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
+                      std::int64_t sharedBytes) {
   auto fail = [&](const std::string &why) {
     throw Error(launchName(kernel) + ": " + why);
   };
@@ -437,8 +437,8 @@ void LaunchPlan::add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
                   " has slot " + std::to_string(slots[i]) + ", outside [-1, " +
                   std::to_string(slotCount_) + ")");
   }
-  steps_.push_back({kernel, grid, block, sharedBytes, std::move(args),
-                    std::move(slots)});
+  steps_.push_back(
+      {kernel, grid, block, sharedBytes, std::move(args), std::move(slots)});
 }
 
 void LaunchPlan::run(std::uintptr_t stream,

@@ -83,8 +83,8 @@ LogicalResult checkSsdPrograms(SsdOp op);
 /// `rows`: outputs per chunk-scan CTA, 64 or 128 (0: the default);
 /// `warpRows`: rows per chunk-scan warp, 16 or 32 (0: 32 with 128 rows,
 /// else 16).
-void buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
-                      int64_t warpRows, const SsdBuffers &buffers);
+void buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows, int64_t warpRows,
+                      const SsdBuffers &buffers);
 
 void populateWMToTilePatterns(RewritePatternSet &patterns,
                               const AttentionKernelOptions &options);

@@ -299,7 +299,9 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
     // With fewer chunks than a multiple of the threads, the last step's
     // spare threads copy nothing.
     int64_t items = shape[0] * chunks;
-    for (int64_t step = 0; step < static_cast<int64_t>(llvm::divideCeil(items, threads)); ++step) {
+    for (int64_t step = 0;
+         step < static_cast<int64_t>(llvm::divideCeil(items, threads));
+         ++step) {
       Value item = e.addi(e.index(step * threads), kernel.tid);
       if ((step + 1) * threads <= items)
         copyChunk(item);
@@ -317,8 +319,9 @@ struct CopyAsyncToGPU : TilePattern<CopyAsyncOp> {
 
 /// Into a 1-D f32 buffer: 4 bytes per element, the elements spread over the
 /// threads; those past the end are zero-filled.
-LogicalResult CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adaptor,
-                                           ConversionPatternRewriter &rewriter) const {
+LogicalResult
+CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adaptor,
+                             ConversionPatternRewriter &rewriter) const {
   SharedType dstType = op.getDst().getType();
   if (!dstType.getElementType().isF32() ||
       op.getSrc().getType().getElementType() != dstType.getElementType())
@@ -332,7 +335,8 @@ LogicalResult CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adapt
   Value first = at[rowDim], rowsEnd = e.index(type.getDimSize(rowDim));
   Value base = e.basePointer(src);
   Type f32 = rewriter.getF32Type();
-  for (int64_t step = 0; step < static_cast<int64_t>(llvm::divideCeil(count, threads)); ++step) {
+  for (int64_t step = 0;
+       step < static_cast<int64_t>(llvm::divideCeil(count, threads)); ++step) {
     Value item = e.addi(e.index(step * threads), kernel.tid);
     e.ifThen(e.cmpi(CmpIPredicate::ult, item, e.index(count)), [&] {
       Value absolute = e.addi(first, item);
@@ -340,8 +344,8 @@ LogicalResult CopyAsyncToGPU::copyElements(CopyAsyncOp op, OneToNOpAdaptor adapt
       SmallVector<Value> element = at;
       element[rowDim] = e.select(valid, absolute, first);
       e.copyAsync(e.elementPointer(dst, f32, e.toI32(item)),
-                  e.elementPointer(base, f32, linearOffset(e, type, element)), 4,
-                  valid);
+                  e.elementPointer(base, f32, linearOffset(e, type, element)),
+                  4, valid);
     });
   }
   rewriter.eraseOp(op);

@@ -81,7 +81,8 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
         e.storeShared(stepValues[k], steps, s);
         e.storeShared(sum, logDecay, s);
         if (op.getSave())
-          for (auto [slot, v] : llvm::enumerate(std::array<Value, 2>{stepValues[k], sum})) {
+          for (auto [slot, v] :
+               llvm::enumerate(std::array<Value, 2>{stepValues[k], sum})) {
             SmallVector<Value> saveAt = singles(adaptor.getSaveIndices());
             saveAt.append({e.index(slot), s});
             e.store(v, adaptor.getSave().front(), saveAt);
@@ -201,8 +202,8 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
     MemRefType table = op.getCos().getType();
     int64_t rotary = table.getDimSize(table.getRank() - 1);
     Type tableElement = table.getElementType();
-    if (rotary % 16 == 0 && (tableElement.isF32() || tableElement.isBF16() ||
-                             tableElement.isF16()))
+    if (rotary % 16 == 0 &&
+        (tableElement.isF32() || tableElement.isBF16() || tableElement.isF16()))
       return rotateChunks(op, adaptor, rewriter);
     Emitter e(rewriter, op.getLoc());
     SharedType type = op.getBuffer().getType();
@@ -310,11 +311,13 @@ struct RotateSharedToGPU : TilePattern<RotateSharedOp> {
       entry.push_back(first);
       Value offset = linearOffset(e, table, entry);
       Chunk c;
-      c.valid = e.andi(inRange, e.cmpi(CmpIPredicate::ult, position, positions));
+      c.valid =
+          e.andi(inRange, e.cmpi(CmpIPredicate::ult, position, positions));
       c.word = e.addi(e.muli(row, e.index(sharedRowWords(type))),
                       e.divi(first, e.index(2)));
       c.cosJ = eight(cosBase, offset, 0), c.sinJ = eight(sinBase, offset, 0);
-      c.cosK = eight(cosBase, offset, half), c.sinK = eight(sinBase, offset, half);
+      c.cosK = eight(cosBase, offset, half),
+      c.sinK = eight(sinBase, offset, half);
       group.push_back(std::move(c));
     }
     for (const Chunk &c : group) {

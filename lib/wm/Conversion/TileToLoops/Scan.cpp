@@ -46,7 +46,8 @@ struct DiscretizeToLoops : OpConversionPattern<DiscretizeOp> {
       Value next = lb.add(sum, lb.mul(step, adaptor.getA()));
       lb.store(next, logDecay, {s});
       if (Value save = adaptor.getSave())
-        for (auto [slot, v] : llvm::enumerate(std::array<Value, 2>{step, next})) {
+        for (auto [slot, v] :
+             llvm::enumerate(std::array<Value, 2>{step, next})) {
           SmallVector<Value> at(adaptor.getSaveIndices());
           at.append({lb.index(slot), s});
           lb.store(v, save, at);

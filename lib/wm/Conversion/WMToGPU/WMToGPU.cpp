@@ -351,13 +351,12 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         .Case([&](DmaBiasGradOp o) { dmaBiasGradKernels(factory, host, o, args); })
         .Case([&](SsdOp o) {
           auto of = [&](Value v) { return v ? buffers.lookup(v) : Value(); };
-          buildSsdPrograms(host, o, ssdRows, kernelOptions.warpRows,
-                           {of(o.getX()), of(o.getDt()), of(o.getA()),
-                            of(o.getB()), of(o.getC()), of(o.getD()),
-                            of(o.getZ()), of(o.getDtBias()),
-                            of(o.getInitialState()), of(o.getCos()),
-                            of(o.getSin()), of(o.getY()),
-                            of(o.getFinalState())});
+          buildSsdPrograms(
+              host, o, ssdRows, kernelOptions.warpRows,
+              {of(o.getX()), of(o.getDt()), of(o.getA()), of(o.getB()),
+               of(o.getC()), of(o.getD()), of(o.getZ()), of(o.getDtBias()),
+               of(o.getInitialState()), of(o.getCos()), of(o.getSin()),
+               of(o.getY()), of(o.getFinalState())});
         })
         .Case([&](DmaThresholdAttentionOp o) {
           // The tile program, mapped onto warps by convert-wm-tile-to-gpu.

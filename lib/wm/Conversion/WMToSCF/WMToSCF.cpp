@@ -384,9 +384,15 @@ struct SsdChunkLoops {
     if (!cosines)
       return;
     emitRotation(
-        lb, rotary, [&](Value n) { return lb.load(source, {b, t, g, n}); },
+        lb, rotary,
+        [&](Value n) {
+          return lb.load(source, {b, t, g, n});
+        },
         [&](Value table, Value n) { return tableAt(lb, table, b, t, n); },
-        cosines, sines, [&](Value n, Value v) { lb.store(v, target, {s, n}); });
+        cosines, sines,
+        [&](Value n, Value v) {
+          lb.store(v, target, {s, n});
+        });
   }
 
   Value logDecay(Value s) { return lb.mul(lb.load(dtChunk, {s}), decay); }
@@ -422,8 +428,13 @@ struct SsdChunkLoops {
       lb.reduce(zero, lb.addi(t, one), lb.f32(0.0), [&](Value r, Value seg) {
         Value s = lb.subi(t, r);
         Value cb = lb.dot(
-            state, [&](Value n) { return lb.load(cChunk, {t, n}); },
-            [&](Value n) { return lb.load(bChunk, {s, n}); });
+            state,
+            [&](Value n) {
+              return lb.load(cChunk, {t, n});
+            },
+            [&](Value n) {
+              return lb.load(bChunk, {s, n});
+            });
         Value decayed = lb.mul(cb, lb.exp(seg));
         lb.store(lb.mul(decayed, lb.load(dtChunk, {s})), weights, {t, s});
         return lb.add(seg, logDecay(s));
@@ -445,8 +456,13 @@ struct SsdChunkLoops {
               return lb.add(acc, lb.mul(weight, xr));
             });
         Value carried = lb.dot(
-            state, [&](Value n) { return lb.load(stateBuf, {p, n}); },
-            [&](Value n) { return lb.load(cChunk, {s, n}); });
+            state,
+            [&](Value n) {
+              return lb.load(stateBuf, {p, n});
+            },
+            [&](Value n) {
+              return lb.load(cChunk, {s, n});
+            });
         Value out = lb.add(intra, lb.mul(fromStart, carried));
         if (dSkip) {
           bool perChannel = cast<MemRefType>(dSkip.getType()).getRank() == 2;
@@ -475,9 +491,8 @@ struct SsdChunkLoops {
               Value wx = lb.mul(w, xs);
               return lb.add(acc, lb.mul(wx, lb.load(bChunk, {s, n})));
             });
-        lb.store(
-            lb.add(lb.mul(chunkDecay, lb.load(stateBuf, {p, n})), fresh),
-            stateBuf, {p, n});
+        lb.store(lb.add(lb.mul(chunkDecay, lb.load(stateBuf, {p, n})), fresh),
+                 stateBuf, {p, n});
       });
     });
   }
@@ -503,8 +518,8 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
     k.channels = lb.dim(k.x, 3);
     Value groups = lb.dim(k.bm, 2);
     k.state = lb.dim(k.bm, 3);
-    k.y = lb.allocResult(op.getY().getType(),
-                         {batch, steps, heads, k.channels});
+    k.y =
+        lb.allocResult(op.getY().getType(), {batch, steps, heads, k.channels});
     Value finalState = lb.allocResult(op.getFinalState().getType(),
                                       {batch, heads, k.channels, k.state});
     // Every chunk length gives the same result: one no longer than T
@@ -557,9 +572,9 @@ struct SsdToSCF : OpRewritePattern<SsdOp> {
         });
       });
     });
-    rewriter.replaceOp(op, {lb.tensorOf(k.y, op.getY().getType()),
-                            lb.tensorOf(finalState,
-                                        op.getFinalState().getType())});
+    rewriter.replaceOp(op,
+                       {lb.tensorOf(k.y, op.getY().getType()),
+                        lb.tensorOf(finalState, op.getFinalState().getType())});
     return success();
   }
 };

@@ -168,12 +168,12 @@ public:
     SmallVector<Value> totalAt;
     if (totals)
       totalAt = {batch, head, c};
-    DiscretizeOp::create(b, loc, dt, ValueRange{batch, t0, head},
-                         lb.load(a, {head}), bias, chunkLength(c), steps,
-                         logDecay, weights, totals, totalAt, save,
-                         ValueRange{batch, head, c}, b.getI64IntegerAttr(1),
-                         s.softplus ? b.getUnitAttr() : UnitAttr(),
-                         b.getF32FloatAttr(s.dtMin), b.getF32FloatAttr(s.dtMax));
+    DiscretizeOp::create(
+        b, loc, dt, ValueRange{batch, t0, head}, lb.load(a, {head}), bias,
+        chunkLength(c), steps, logDecay, weights, totals, totalAt, save,
+        ValueRange{batch, head, c}, b.getI64IntegerAttr(1),
+        s.softplus ? b.getUnitAttr() : UnitAttr(), b.getF32FloatAttr(s.dtMin),
+        b.getF32FloatAttr(s.dtMax));
   }
   /// Rotates the rows of `tile`, positions from `t`, when rope is on.
   void rotate(Value tile, Value cos, Value sin, Value batch, Value t) {
@@ -395,7 +395,8 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     // dt' and ld as the chunk-state program saved them.
-    for (auto [slot, vector] : llvm::enumerate(std::array<Value, 2>{steps, logDecay}))
+    for (auto [slot, vector] :
+         llvm::enumerate(std::array<Value, 2>{steps, logDecay}))
       CopyAsyncOp::create(b, loc, arg(Saved),
                           ValueRange{batch, head, c, lb.index(slot), zero},
                           vector, /*row_dim=*/4);
@@ -438,8 +439,8 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           // Rows before the tile's first step are masked: no product. (A
           // block of at most one tile's rows has none.)
           Value s0 = lb.muli(j, lb.index(kTileSteps));
-          Value live = s.rows > kTileSteps ? lb.maxi(lb.subi(s0, r0), zero)
-                                           : Value();
+          Value live =
+              s.rows > kTileSteps ? lb.maxi(lb.subi(s0, r0), zero) : Value();
           Value logits = MatmulOp::create(
               b, loc, p.tile({s.rows, kTileSteps}), cTile, bTile, Value(), live,
               /*transpose_rhs=*/true, /*transpose_lhs=*/false);
@@ -514,9 +515,10 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
   Value totals = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
   Value saved = memref::AllocOp::create(
-      host, loc, MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
+      host, loc,
+      MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
   int64_t channelWarps = s.channels / kWarpRows;
-  int64_t scanWarpRows = warpRows ? warpRows
+  int64_t scanWarpRows = warpRows                  ? warpRows
                          : s.rows == kWideScanRows ? kWideScanWarpRows
                                                    : kWarpRows;
   using Body = void (*)(OpBuilder &, Location, const SsdShape &,
@@ -531,8 +533,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
                         body(b, loc, s, kernel, in, block);
                       });
   };
-  program("ssd_chunk_state", s.grid(s.chunks), channelWarps,
-          kWarpRows, kStateStages,
+  program("ssd_chunk_state", s.grid(s.chunks), channelWarps, kWarpRows,
+          kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
            totals, saved},
           buildChunkState);

@@ -84,8 +84,8 @@ struct QueryBlock {
       Value tileMax =
           lb.reduce(zero, count, lb.negInf(), [&](Value t, Value m) {
             Value j = key(t);
-            Value dot = lb.reduce(
-                zero, x.headDim, lb.f32(0.0), [&](Value d, Value s) {
+            Value dot =
+                lb.reduce(zero, x.headDim, lb.f32(0.0), [&](Value d, Value s) {
                   Value qd = lb.load(x.q, {b, i, h, d});
                   Value kd = lb.load(x.k, {b, j, g, d});
                   return lb.add(s, lb.mul(qd, kd));
@@ -219,18 +219,17 @@ private:
           blk.i1 = lb.mini(x.queryLen, lb.addi(blk.i0, bq));
           blk.rows = lb.subi(blk.i1, blk.i0);
           blk.resetRows();
-          Value tauLo = lb.reduce(blk.i0, blk.i1, lb.f32(INFINITY),
-                                  [&](Value i, Value m) {
-                                    return lb.minInOrder(m, blk.tauOf(i));
-                                  });
-          Value tauHi = lb.reduce(blk.i0, blk.i1, lb.negInf(),
-                                  [&](Value i, Value m) {
-                                    return lb.max(m, blk.tauOf(i));
-                                  });
+          Value tauLo = lb.reduce(
+              blk.i0, blk.i1, lb.f32(INFINITY),
+              [&](Value i, Value m) { return lb.minInOrder(m, blk.tauOf(i)); });
+          Value tauHi =
+              lb.reduce(blk.i0, blk.i1, lb.negInf(), [&](Value i, Value m) {
+                return lb.max(m, blk.tauOf(i));
+              });
           // Keys past the last row's causal limit are seen by no row.
           Value keyEnd =
-              causal ? lb.maxi(zero, lb.mini(x.keyLen,
-                                             lb.addi(blk.i1, blk.offset)))
+              causal ? lb.maxi(zero,
+                               lb.mini(x.keyLen, lb.addi(blk.i1, blk.offset)))
                      : x.keyLen;
           if (options.compactKeys)
             compactedTiles(blk, candidates, keyEnd, tauLo, bk, skipBlocks);
@@ -250,8 +249,8 @@ private:
     const AttentionOperands &x = blk.x;
     Value zero = lb.index(0), one = lb.index(1);
     Value b = blk.b, g = blk.g;
-    Value count = lb.reduce(
-        zero, lb.ceilDiv(keyEnd, bk), zero, [&](Value kb, Value n) {
+    Value count =
+        lb.reduce(zero, lb.ceilDiv(keyEnd, bk), zero, [&](Value kb, Value n) {
           Value j0 = lb.muli(kb, bk);
           Value j1 = lb.mini(keyEnd, lb.addi(j0, bk));
           auto gather = [&] {
@@ -314,8 +313,8 @@ private:
         if (blk.causal) {
           Value lastKey = lb.subi(j1, one);
           Value firstLimit = lb.addi(blk.i0, blk.offset);
-          full = lb.andi(full,
-                         lb.cmpi(CmpIPredicate::sle, lastKey, firstLimit));
+          full =
+              lb.andi(full, lb.cmpi(CmpIPredicate::sle, lastKey, firstLimit));
         }
         lb.ifThenElse(
             full, [&] { blk.processTile(count, keyAt, false); },

@@ -545,8 +545,7 @@ LogicalResult DiscretizeOp::verify() {
       return emitOpError() << "saves into (..., 2, "
                            << vectors.front().getShape()[0] << ") f32";
     if (static_cast<int64_t>(getSaveIndices().size()) != rank - 2)
-      return emitOpError() << "needs " << rank - 2
-                           << " indices for save, got "
+      return emitOpError() << "needs " << rank - 2 << " indices for save, got "
                            << getSaveIndices().size();
   } else if (!getSaveIndices().empty()) {
     return emitOpError() << "has save indices without a save buffer";
