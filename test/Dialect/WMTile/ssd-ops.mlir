@@ -9,7 +9,9 @@
 // CHECK: wm_tile.decay_rows {{.*}} : <64xf32> -> <64xf32>
 // CHECK: wm_tile.scale_add {{.*}} : <64x32xf32>
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
-// CHECK: wm_tile.skip_gate {{.*}} skip {{.*}} : memref<2xf32> gate {{.*}} : <64x32xf32>
+// CHECK: wm_tile.skip_gate {{.*}}, {{.*}} : !wm_tile.tile<64x32xf32> skip {{.*}} : memref<2xf32> gate {{.*}} : <64x32xf32>
+// CHECK: wm_tile.skip_gate %{{[0-9]+}} gate {{.*}} : <64x32xf32>
+// CHECK: wm_tile.skip_shared {{.*}}, {{.*}} rows {{.*}} skip {{.*}}[{{.*}}] : <64x32xf32>, <64x32xbf16>, memref<2xf32>
 // CHECK: wm_tile.matmul {{.*}}, {{.*}} acc {{.*}} live_from %{{.*}} : !wm_tile.tile<64x64xf32>, <64x32xbf16>, !wm_tile.tile<64x32xf32> -> <64x32xf32>
 func.func @scan(%dt: memref<1x200x2xf32>, %tot: memref<1x2x4xf32>, %save: memref<1x2x4x2x64xf32>, %cos: memref<200x16xf32>, %x: memref<1x200x2x32xbf16>, %d: memref<2xf32>) {
   wm_tile.program "k" grid [4] config <warps = 4, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%dt, %tot, %save, %cos, %x, %d) : memref<1x200x2xf32>, memref<1x2x4xf32>, memref<1x2x4x2x64xf32>, memref<200x16xf32>, memref<1x200x2x32xbf16>, memref<2xf32> {
@@ -31,7 +33,9 @@ func.func @scan(%dt: memref<1x200x2xf32>, %tot: memref<1x2x4xf32>, %save: memref
     %f = arith.constant 0.5 : f32
     %s = wm_tile.scale_add %acc, %f, %acc : !wm_tile.tile<64x32xf32>
     %xt = wm_tile.load %xa[%c0, %i, %c0, %c0] {row_dim = 1} : memref<1x200x2x32xbf16> -> !wm_tile.tile<64x32xf32>
-    %y = wm_tile.skip_gate %s, %xt skip %da[%c0] : memref<2xf32> gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
+    %y = wm_tile.skip_gate %s, %xt : !wm_tile.tile<64x32xf32> skip %da[%c0] : memref<2xf32> gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
+    %g = wm_tile.skip_gate %s gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
+    %k = wm_tile.skip_shared %s, %bs rows %c0 skip %da[%c0] : !wm_tile.tile<64x32xf32>, !wm_tile.shared<64x32xbf16>, memref<2xf32>
     %sum = wm_tile.matmul %m, %bs acc %acc live_from %c64 : !wm_tile.tile<64x64xf32>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<64x32xf32> -> !wm_tile.tile<64x32xf32>
   }
   return

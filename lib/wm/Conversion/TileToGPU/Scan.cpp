@@ -389,6 +389,72 @@ struct SkipGateToGPU : TilePattern<SkipGateOp> {
   }
 };
 
+/// Per row of the lane (A and B of each row tile), one branch over the
+/// 32-bit column pairs of its row of x; the branch is warp-uniform when
+/// `offset` is a multiple of 8, as in the chunk scan.
+struct SkipSharedToGPU : TilePattern<SkipSharedOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(SkipSharedOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    int64_t columns = op.getType().getShape()[1], colTiles = columns / 8;
+    SharedType xType = op.getX().getType();
+    Value buffer = adaptor.getX().front(), offset = adaptor.getOffset().front();
+    Value skip = adaptor.getSkip().front();
+    SmallVector<Value> head = singles(adaptor.getSkipIndices());
+    bool perColumn = cast<MemRefType>(skip.getType()).getRank() == 2;
+    Value headSkip = perColumn ? Value() : e.load(skip, head);
+    // D of the lane's columns nt * 8 + 2 quad + k.
+    SmallVector<Value> d;
+    for (int64_t n = 0; n < 2 * colTiles; ++n)
+      d.push_back(perColumn
+                      ? e.load(skip, {head[0], positionOf(e, kernel, n / 2 * 4 +
+                                                                     n % 2,
+                                                          columns)
+                                                   .second})
+                      : headSkip);
+    SmallVector<Value> result(adaptor.getAcc().begin(), adaptor.getAcc().end());
+    SmallVector<Type> types(2 * colTiles, rewriter.getF32Type());
+    Value rows = e.index(xType.getShape()[0]);
+    for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
+      for (bool isB : {false, true}) {
+        // Value n of this row: r * perRowTile + nt * 4 + (isB ? 2 : 0) + k.
+        auto valueAt = [&](int64_t i) {
+          return r * colTiles * 4 + i / 2 * 4 + (isB ? 2 : 0) + i % 2;
+        };
+        SmallVector<Value> acc;
+        for (int64_t i = 0; i < 2 * colTiles; ++i)
+          acc.push_back(result[valueAt(i)]);
+        Value row = e.addi(isB ? kernel.rowB[r] : kernel.rowA[r], offset);
+        Value inside = e.andi(e.cmpi(CmpIPredicate::sge, row, e.index(0)),
+                              e.cmpi(CmpIPredicate::slt, row, rows));
+        SmallVector<Value> updated = e.ifValues(
+            inside, types,
+            [&] {
+              Value word0 = e.addi(e.muli(row, e.index(sharedRowWords(xType))),
+                                   kernel.quad);
+              SmallVector<Value> out;
+              for (int64_t nt = 0; nt < colTiles; ++nt) {
+                Value word = e.addi(word0, e.index(nt * 4));
+                auto [lo, hi] = e.unpack(
+                    e.loadShared(buffer, rewriter.getI32Type(), word),
+                    xType.getElementType());
+                out.push_back(e.add(acc[2 * nt], e.mul(d[2 * nt], lo)));
+                out.push_back(e.add(acc[2 * nt + 1], e.mul(d[2 * nt + 1], hi)));
+              }
+              return out;
+            },
+            [&] { return acc; });
+        for (int64_t i = 0; i < 2 * colTiles; ++i)
+          result[valueAt(i)] = updated[i];
+      }
+    }
+    rewriter.replaceOpWithMultiple(op, {result});
+    return success();
+  }
+};
+
 } // namespace
 
 void tile::populateTileScanToGPUPatterns(TypeConverter &converter,
@@ -396,5 +462,6 @@ void tile::populateTileScanToGPUPatterns(TypeConverter &converter,
                                          const KernelContext &kernel) {
   patterns.add<DiscretizeToGPU, DecayMaskToGPU, DecayRowsToGPU,
                ScaleSharedToGPU, RotateSharedToGPU, ScaleAddToGPU,
-               SkipGateToGPU>(converter, patterns.getContext(), kernel);
+               SkipGateToGPU, SkipSharedToGPU>(converter, patterns.getContext(),
+                                               kernel);
 }

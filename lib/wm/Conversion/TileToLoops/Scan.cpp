@@ -178,6 +178,14 @@ struct ScaleAddToLoops : OpConversionPattern<ScaleAddOp> {
   }
 };
 
+/// D of the head, or of the head and column `column` for a 2-D D.
+Value skipOf(LoopBuilder &lb, Value skip, ValueRange head, Value column) {
+  SmallVector<Value> at(head);
+  if (cast<MemRefType>(skip.getType()).getRank() == 2)
+    at.push_back(column);
+  return lb.load(skip, at);
+}
+
 struct SkipGateToLoops : OpConversionPattern<SkipGateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -188,14 +196,40 @@ struct SkipGateToLoops : OpConversionPattern<SkipGateOp> {
     Value skip = adaptor.getSkip();
     forEachElement(lb, op.getType().getShape(), [&](ValueRange rc) {
       Value y = lb.load(adaptor.getAcc(), rc);
-      if (skip) {
-        SmallVector<Value> at(adaptor.getSkipIndices());
-        if (cast<MemRefType>(skip.getType()).getRank() == 2)
-          at.push_back(rc[1]);
-        y = lb.add(y, lb.mul(lb.load(skip, at), lb.load(adaptor.getX(), rc)));
-      }
+      if (skip)
+        y = lb.add(y, lb.mul(skipOf(lb, skip, adaptor.getSkipIndices(), rc[1]),
+                             lb.load(adaptor.getX(), rc)));
       if (Value gate = adaptor.getGate())
         y = lb.mul(y, lb.silu(lb.load(gate, rc)));
+      lb.store(y, result, rc);
+    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SkipSharedToLoops : OpConversionPattern<SkipSharedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SkipSharedOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LoopBuilder lb(rewriter, op.getLoc());
+    Value result = tileBuffer(rewriter, op, op.getType());
+    Value rows = lb.index(op.getX().getType().getShape()[0]);
+    forEachElement(lb, op.getType().getShape(), [&](ValueRange rc) {
+      Value row = lb.addi(rc[0], adaptor.getOffset());
+      Value inside = lb.andi(lb.cmpi(CmpIPredicate::sge, row, lb.index(0)),
+                             lb.cmpi(CmpIPredicate::slt, row, rows));
+      Value acc = lb.load(adaptor.getAcc(), rc);
+      Value y = lb.ifValue(
+          inside,
+          [&] {
+            Value x = lb.load(adaptor.getX(), {row, rc[1]});
+            Value d = skipOf(lb, adaptor.getSkip(), adaptor.getSkipIndices(),
+                             rc[1]);
+            return lb.add(acc, lb.mul(d, x));
+          },
+          [&] { return acc; });
       lb.store(y, result, rc);
     });
     rewriter.replaceOp(op, result);
@@ -209,5 +243,6 @@ void tile::populateScanToLoopsPatterns(TypeConverter &converter,
                                        RewritePatternSet &patterns) {
   patterns.add<DiscretizeToLoops, DecayMaskToLoops, DecayRowsToLoops,
                ScaleSharedToLoops, RotateSharedToLoops, ScaleAddToLoops,
-               SkipGateToLoops>(converter, patterns.getContext());
+               SkipGateToLoops, SkipSharedToLoops>(converter,
+                                                   patterns.getContext());
 }

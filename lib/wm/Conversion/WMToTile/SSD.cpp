@@ -63,9 +63,10 @@ constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMaxChunk = 256;
 /// Columns of the state each state-passing instance carries.
 constexpr int64_t kPassColumns = 16;
-/// Chunks whose states the state passing loads before chaining through
-/// them: the chain is otherwise one load latency per chunk.
-constexpr int64_t kPassUnroll = 8;
+/// Chunks whose states the state passing loads together before chaining
+/// through them: the chain is otherwise one load latency per chunk. 16
+/// chunk states take 128 registers per thread.
+constexpr int64_t kPassUnroll = 16;
 /// P and N: multiples of 16 (mma tiles), P up to 8 warps of 16 rows.
 constexpr int64_t kMaxChannels = 128;
 constexpr int64_t kMaxState = 256;
@@ -216,19 +217,20 @@ public:
   }
   /// A loop over `count` tiles: `issue(k, stage)` starts tile k's copies,
   /// `body(k, stage, acc)` returns the next acc. With two stages the copies
-  /// run one tile ahead. Tile 0's copies join the group of those issued
-  /// before; `whileCopying()`, if given, runs while that group is in flight,
-  /// and `init()` gives the first acc once it has landed.
+  /// run one tile ahead. `whileCopying()`, if given, runs while the copies
+  /// issued before and those of tile 0 are in flight; `init()` gives the
+  /// first acc once the former have landed, while tile 0's still may not.
   Value pipelined(Value count, function_ref<Value()> init,
                   function_ref<void(Value, Value)> issue,
                   function_ref<Value(Value, Value, Value)> body,
                   function_ref<void()> whileCopying = nullptr) {
     Value zero = lb.index(0), one = lb.index(1), two = lb.index(2);
+    CommitOp::create(b, loc);
     issue(zero, zero);
     CommitOp::create(b, loc);
     if (whileCopying)
       whileCopying();
-    WaitOp::create(b, loc, 0);
+    WaitOp::create(b, loc, 1);
     BarrierOp::create(b, loc);
     Value first = init();
     return loop(zero, count, first, [&](Value k, Value acc) {
@@ -331,36 +333,50 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
                              .getResult()
                        : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
                              .getResult();
-  // Chunks c0 .. c0 + count - 1: their loads first, so that they are in
-  // flight together, then the chain through them.
-  auto pass = [&](Value c0, int64_t count, Value acc) {
-    SmallVector<Value> chunkStates, decays;
+  // The states and decays of chunks c0 .. c0 + count - 1, loaded together.
+  auto load = [&](Value c0, int64_t count) {
+    SmallVector<Value> group;
     for (int64_t u = 0; u < count; ++u) {
       Value c = lb.addi(c0, lb.index(u));
-      chunkStates.push_back(LoadOp::create(
-          b, loc, type, arg(States), ValueRange{batch, c, head, zero, column},
-          /*row_dim=*/3));
-      decays.push_back(lb.exp(lb.load(arg(Totals), {batch, head, c})));
+      group.push_back(LoadOp::create(b, loc, type, arg(States),
+                                     ValueRange{batch, c, head, zero, column},
+                                     /*row_dim=*/3));
     }
     for (int64_t u = 0; u < count; ++u) {
       Value c = lb.addi(c0, lb.index(u));
+      group.push_back(lb.exp(lb.load(arg(Totals), {batch, head, c})));
+    }
+    return group;
+  };
+  // The chain through the group of chunks from c0.
+  auto chain = [&](Value c0, ValueRange group, Value acc) {
+    int64_t count = group.size() / 2;
+    for (int64_t u = 0; u < count; ++u) {
       StoreOp::create(b, loc, acc, arg(Entering),
-                      ValueRange{batch, c, head, zero, column},
+                      ValueRange{batch, lb.addi(c0, lb.index(u)), head, zero,
+                                 column},
                       b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
-      acc = ScaleAddOp::create(b, loc, type, acc, decays[u], chunkStates[u]);
+      acc = ScaleAddOp::create(b, loc, type, acc, group[count + u], group[u]);
     }
     return acc;
   };
+  // Groups of kPassUnroll chunks, each loaded together before the chain
+  // through it, then one group of the chunks left over. (A group loaded
+  // while the chain runs through the one before would be carried across
+  // iterations, which the CPU loops, one buffer per op, cannot hold.)
   int64_t unrolled = s.chunks / kPassUnroll * kPassUnroll;
   Value final = init;
   if (unrolled > 0)
     final = p.loop(
         zero, lb.index(unrolled), final,
-        [&](Value c, Value acc) { return pass(c, kPassUnroll, acc); },
+        [&](Value c, Value acc) {
+          return chain(c, load(c, kPassUnroll), acc);
+        },
         kPassUnroll);
-  if (unrolled < s.chunks)
-    final = p.loop(lb.index(unrolled), lb.index(s.chunks), final,
-                   [&](Value c, Value acc) { return pass(c, 1, acc); });
+  if (unrolled < s.chunks) {
+    Value c0 = lb.index(unrolled);
+    final = chain(c0, load(c0, s.chunks - unrolled), final);
+  }
   StoreOp::create(b, loc, final, arg(Final),
                   ValueRange{batch, head, zero, column}, b.getI64IntegerAttr(2),
                   b.getF32FloatAttr(1.0));
@@ -446,22 +462,24 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
               /*transpose_rhs=*/true, /*transpose_lhs=*/false);
           Value weights = DecayMaskOp::create(b, loc, logits.getType(), logits,
                                               logDecay, steps, r0, s0);
-          return MatmulOp::create(b, loc, accType, weights, xTile, acc, live,
-                                  /*transpose_rhs=*/false,
-                                  /*transpose_lhs=*/false)
-              .getResult();
+          Value sum = MatmulOp::create(b, loc, accType, weights, xTile, acc,
+                                       live, /*transpose_rhs=*/false,
+                                       /*transpose_lhs=*/false);
+          // D x of the block's rows in this tile, read while it is here.
+          if (!arg(Skip))
+            return sum;
+          return Value(SkipSharedOp::create(b, loc, accType, sum, xTile,
+                                            lb.subi(r0, s0), arg(Skip),
+                                            ValueRange{head}));
         });
     SmallVector<Value> rows = {batch, rowT, head, zero};
-    Value x = LoadOp::create(b, loc, accType, arg(X), rows, /*row_dim=*/1);
-    Value gate = arg(Gate) ? LoadOp::create(b, loc, accType, arg(Gate), rows,
-                                            /*row_dim=*/1)
-                                 .getResult()
-                           : Value();
-    SmallVector<Value> skipAt;
-    if (arg(Skip))
-      skipAt.push_back(head);
-    Value y = SkipGateOp::create(b, loc, accType, acc, x, arg(Skip), skipAt,
-                                 gate);
+    Value y = acc;
+    if (arg(Gate)) {
+      Value gate = LoadOp::create(b, loc, accType, arg(Gate), rows,
+                                  /*row_dim=*/1);
+      y = SkipGateOp::create(b, loc, accType, acc, Value(), Value(),
+                             ValueRange{}, gate);
+    }
     StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
                     b.getF32FloatAttr(1.0));
   });

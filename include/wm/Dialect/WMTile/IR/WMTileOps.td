@@ -655,20 +655,42 @@ def WMTile_ScaleAddOp : WMTile_Op<"scale_add", [Pure,
 }
 
 def WMTile_SkipGateOp : WMTile_Op<"skip_gate", [AttrSizedOperandSegments,
-    AllTypesMatch<["acc", "x", "result"]>]> {
+    AllTypesMatch<["acc", "result"]>]> {
   let summary = "y = (acc + D x) z sigmoid(z): the SSD output's epilogue";
   let description = [{
     `skip[skip_indices]` is D of the head: a 1-D buffer indexed by the head
     (one D for every column), or 2-D indexed by (head, column c). Without
-    `skip` there is no D x term, without `gate` no gate.
+    `skip` there is no D x term (and no `x`), without `gate` no gate.
   }];
-  let arguments = (ins WMTile_AnyTile:$acc, WMTile_AnyTile:$x,
+  let arguments = (ins WMTile_AnyTile:$acc, Optional<WMTile_AnyTile>:$x,
                        Optional<AnyMemRef>:$skip, Variadic<Index>:$skip_indices,
                        Optional<WMTile_AnyTile>:$gate);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = [{
-    $acc `,` $x (`skip` $skip^ `[` $skip_indices `]` `:` type($skip))?
+    $acc (`,` $x^ `:` type($x))?
+    (`skip` $skip^ `[` $skip_indices `]` `:` type($skip))?
     (`gate` $gate^ `:` type($gate))? attr-dict `:` type($acc)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_SkipSharedOp : WMTile_Op<"skip_shared",
+    [AllTypesMatch<["acc", "result"]>]> {
+  let summary = "acc + D x over the rows of x that a shared tile holds";
+  let description = [{
+    Row r of `acc` is row r + `offset` (signed) of the 16-bit shared tile
+    `x`. Where that row lies in the tile: `acc[r, c] + D x[r + offset, c]`,
+    with D as in `skip_gate`; the other rows keep `acc`. The chunk scan adds
+    D x while the tiles of x holding its rows are in shared memory, instead
+    of loading x again for the epilogue.
+  }];
+  let arguments = (ins WMTile_AnyTile:$acc, WMTile_AnyShared:$x,
+                       Index:$offset, AnyMemRef:$skip,
+                       Variadic<Index>:$skip_indices);
+  let results = (outs WMTile_AnyTile:$result);
+  let assemblyFormat = [{
+    $acc `,` $x `rows` $offset `skip` $skip `[` $skip_indices `]` attr-dict
+    `:` type($acc) `,` type($x) `,` type($skip)
   }];
   let hasVerifier = 1;
 }

@@ -608,21 +608,46 @@ LogicalResult ScaleAddOp::verify() {
   return success();
 }
 
+/// D as `skip_gate` and `skip_shared` take it: (H) or (H, P) with one head
+/// index, for a tile of `columns` columns.
+static LogicalResult verifySkip(Operation *op, MemRefType skip,
+                                size_t indices, int64_t columns) {
+  int64_t rank = skip.getRank();
+  if ((rank != 1 && rank != 2) || indices != 1)
+    return op->emitOpError() << "takes D as (H) or (H, P) with one head index";
+  if (rank == 2 && skip.getDimSize(1) != columns)
+    return op->emitOpError() << "needs D of " << columns << " columns";
+  return success();
+}
+
 LogicalResult SkipGateOp::verify() {
   if (!isF32Matrix(getAcc().getType()))
     return emitOpError() << "gates a 2-D f32 tile";
   if (getGate() && getGate().getType() != getAcc().getType())
     return emitOpError() << "needs a gate tile of the accumulator's type";
-  if (!getSkip())
+  if (getX() && getX().getType() != getAcc().getType())
+    return emitOpError() << "needs an x tile of the accumulator's type";
+  if (!getSkip()) {
+    if (getX())
+      return emitOpError() << "has an x tile without a skip buffer";
     return getSkipIndices().empty()
                ? success()
                : emitOpError() << "has skip indices without a skip buffer";
-  int64_t rank = getSkip().getType().getRank();
-  if ((rank != 1 && rank != 2) || getSkipIndices().size() != 1)
-    return emitOpError() << "takes D as (H) or (H, P) with one head index";
-  if (rank == 2 && getSkip().getType().getDimSize(1) !=
-                       getAcc().getType().getShape()[1])
-    return emitOpError() << "needs D of " << getAcc().getType().getShape()[1]
-                         << " columns";
-  return success();
+  }
+  if (!getX())
+    return emitOpError() << "needs an x tile with a skip buffer";
+  return verifySkip(*this, getSkip().getType(), getSkipIndices().size(),
+                    getAcc().getType().getShape()[1]);
+}
+
+LogicalResult SkipSharedOp::verify() {
+  TileType acc = getAcc().getType();
+  if (!isF32Matrix(acc))
+    return emitOpError() << "adds to a 2-D f32 tile";
+  SharedType x = getX().getType();
+  if (!isHalfMatrix(x) || x.getShape()[1] != acc.getShape()[1])
+    return emitOpError() << "needs x as a 2-D bf16 or f16 buffer of "
+                         << acc.getShape()[1] << " columns";
+  return verifySkip(*this, getSkip().getType(), getSkipIndices().size(),
+                    acc.getShape()[1]);
 }
