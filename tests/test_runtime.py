@@ -525,6 +525,9 @@ def test_artifact_rejects_bad_inputs(rt, cuda, artifact_dir):
         art(x.cpu(), x)
     with pytest.raises(TypeError, match="input 'y': expected a torch.Tensor"):
         art(x, [0.0] * N)
+    # Contiguous, but 4 bytes past a 16-byte boundary.
+    with pytest.raises(ValueError, match="input 'y': its data starts 4 bytes past a 16-byte"):
+        art(x, torch.zeros(N + 1, device="cuda")[1:])
 
 
 def test_poison_catches_unwritten_outputs(rt, cuda, artifact_dir):

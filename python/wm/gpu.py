@@ -270,6 +270,9 @@ def _dtype_name(dtype) -> str:
 
 
 SCRATCH_ALIGN = 256  # bytes between scratch buffers in the per-call arena
+# The kernels read inputs in aligned vectors of up to 16 bytes (cp.async,
+# 16-byte table and bias loads), so every input must start on such a boundary.
+INPUT_ALIGN = 16
 
 
 class _Loaded:
@@ -367,6 +370,12 @@ class CompiledArtifact:
                                  f"but input '{first}' is on {device}")
             rt.check_tensor(spec.name, spec.shape, spec.dtype, tuple(t.shape),
                             _dtype_name(t.dtype), t.stride())
+            if t.data_ptr() % INPUT_ALIGN:
+                raise ValueError(
+                    f"input '{spec.name}': its data starts {t.data_ptr() % INPUT_ALIGN} bytes "
+                    f"past a {INPUT_ALIGN}-byte boundary (storage offset {t.storage_offset()}); "
+                    f"the kernels read inputs in aligned {INPUT_ALIGN}-byte vectors: pass a copy "
+                    "(.clone())")
         return device if device is not None else torch.device("cuda", torch.cuda.current_device())
 
     def _inputs_ok(self, inputs) -> Optional[Any]:
@@ -385,7 +394,8 @@ class CompiledArtifact:
             return None
         for (shape, dtype), t in zip(self._expected, inputs):
             if not (isinstance(t, torch.Tensor) and t.device == device and t.shape == shape
-                    and t.dtype == dtype and t.is_contiguous()):
+                    and t.dtype == dtype and t.is_contiguous()
+                    and t.data_ptr() % INPUT_ALIGN == 0):
                 return None
         return device
 

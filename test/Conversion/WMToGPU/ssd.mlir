@@ -82,6 +82,8 @@
 // GPU: gpu.shuffle  up {{.*}} : f32
 // GPU: gpu.shuffle  idx
 // GPU: gpu.func @ssd_state_passing
+// The f32 chunk states' column pairs (even columns, even strides): 8 bytes each.
+// GPU: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xf32>
 // GPU: gpu.func @ssd_chunk_scan
 // GPU: nvvm.cp.async.shared.global {{.*}}, 4, cache =  ca
 // GPU: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>

@@ -91,18 +91,22 @@ struct Emitter : LoopBuilder {
     return LLVM::LoadOp::create(builder(), location(), builder().getI32Type(),
                                 ptr, /*alignment=*/4);
   }
-  /// The 4 values of 32-bit `type` at `element` of `base`, one 16-byte
-  /// aligned load.
-  SmallVector<Value> loadFour(Value base, Type type, Value element) {
+  /// The `count` values of 32-bit `type` at `element` of `base`, one load
+  /// aligned to its size.
+  SmallVector<Value> loadVector(Value base, Type type, Value element,
+                                int64_t count) {
     Value ptr = elementPointer(base, type, element);
-    Value four = LLVM::LoadOp::create(builder(), location(),
-                                      VectorType::get({4}, type), ptr,
-                                      /*alignment=*/16);
+    Value vector = LLVM::LoadOp::create(builder(), location(),
+                                        VectorType::get({count}, type), ptr,
+                                        /*alignment=*/4 * count);
     SmallVector<Value> values;
-    for (int64_t i = 0; i < 4; ++i)
+    for (int64_t i = 0; i < count; ++i)
       values.push_back(LLVM::ExtractElementOp::create(builder(), location(),
-                                                      four, i32(i)));
+                                                      vector, i32(i)));
     return values;
+  }
+  SmallVector<Value> loadFour(Value base, Type type, Value element) {
+    return loadVector(base, type, element, 4);
   }
   /// ldmatrix.x4 of 8x8 16-bit matrices: lane l names row l % 8 of matrix
   /// l / 8 at i32 word `word` of `base`; returns one i32 per matrix

@@ -74,6 +74,32 @@ struct SplatToGPU : TilePattern<SplatOp> {
 
 /// Q's mma A fragments, rows past the end zero: per 16-wide key step, the
 /// pairs (A, 2 quad), (B, 2 quad), (A, 2 quad + 8), (B, 2 quad + 8).
+/// Whether index `v` is provably even: an even constant, a product with an
+/// even factor, or a sum of even terms.
+bool isEven(Value v) {
+  if (std::optional<int64_t> c = getConstantIntValue(v))
+    return *c % 2 == 0;
+  if (auto mul = v.getDefiningOp<arith::MulIOp>())
+    return isEven(mul.getLhs()) || isEven(mul.getRhs());
+  if (auto add = v.getDefiningOp<arith::AddIOp>())
+    return isEven(add.getLhs()) && isEven(add.getRhs());
+  return false;
+}
+
+/// Whether each (even, odd) column pair from the even column `first` of a
+/// buffer of `type` starts at an even element offset.
+bool evenPairs(MemRefType type, Value first) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1 ||
+      ShapedType::isDynamic(offset) || offset % 2 != 0)
+    return false;
+  for (int64_t stride : ArrayRef(strides).drop_back())
+    if (ShapedType::isDynamic(stride) || stride % 2 != 0)
+      return false;
+  return isEven(first);
+}
+
 struct LoadToGPU : TilePattern<LoadOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -132,7 +158,11 @@ struct LoadToGPU : TilePattern<LoadOp> {
     int64_t colTiles = op.getType().getShape()[1] / 8;
     Type element = type.getElementType();
     bool narrow = element.getIntOrFloatBitWidth() == 16;
-    Value base = narrow ? e.basePointer(src) : Value();
+    // f32 column pairs load as one 8-byte access where every pair provably
+    // starts at an even element: even strides (but the last) and offset,
+    // and an even first column.
+    bool pairsAligned = !narrow && evenPairs(type, at.back());
+    Value base = narrow || pairsAligned ? e.basePointer(src) : Value();
     SmallVector<Type> pairTypes(2 * colTiles, rewriter.getF32Type());
     SmallVector<Value> values;
     for (int64_t r = 0; r < kernel.rowTiles(); ++r) {
@@ -152,6 +182,12 @@ struct LoadToGPU : TilePattern<LoadOp> {
                   auto [lo, hi] = e.unpack(
                       e.loadPair(base, linearOffset(e, type, pair)), element);
                   row.append({lo, hi});
+                  continue;
+                }
+                if (pairsAligned) {
+                  llvm::append_range(
+                      row, e.loadVector(base, element,
+                                        linearOffset(e, type, pair), 2));
                   continue;
                 }
                 row.push_back(e.load(src, pair));
