@@ -18,8 +18,8 @@
 // CHECK: scf.for
 // CHECK: wm_tile.wait 1
 // CHECK: wm_tile.rotate_shared
-// CHECK: wm_tile.scale_shared
-// CHECK: wm_tile.matmul {{.*}} acc {{.*}} {transpose_lhs}
+// x scaled by the state weights as its mma operands load, not in place.
+// CHECK: wm_tile.matmul {{.*}} acc {{.*}} scaled {{.*}} {transpose_lhs}
 // CHECK: wm_tile.store {{.*}} {row_dim = 3 : i64, scale = 1.000000e+00 : f32} : <32x32xf32>, memref<1x4x2x32x32xf32>
 // Fewer chunks than a group: all four states load before the chain.
 // CHECK: wm_tile.program "ssd_state_passing" grid [1, 2, 2] config <warps = 2
@@ -81,6 +81,10 @@
 // GPU: gpu.func @ssd_chunk_state
 // GPU: gpu.shuffle  up {{.*}} : f32
 // GPU: gpu.shuffle  idx
+// GPU: nvvm.ldmatrix {{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>
+// GPU: llvm.load {{.*}} : !llvm.ptr<3> -> f32
+// GPU: llvm.fptrunc {{.*}} : vector<2xf32> to vector<2xbf16>
+// GPU: nvvm.mma.sync
 // GPU: gpu.func @ssd_state_passing
 // The f32 chunk states' column pairs (even columns, even strides): 8 bytes each.
 // GPU: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xf32>

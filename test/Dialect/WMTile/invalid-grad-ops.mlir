@@ -65,6 +65,36 @@ func.func @transpose_lhs_depth(%y: memref<4xf32>) {
 
 // -----
 
+func.func @scaled_lhs_not_transposed(%y: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 1, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%y) : memref<4xf32> {
+  ^bb0(%i: index, %ya: memref<4xf32>):
+    %c0 = arith.constant 0 : index
+    %a = wm_tile.alloc_shared : !wm_tile.shared<64x64xbf16>
+    %b = wm_tile.alloc_shared : !wm_tile.shared<32x64xbf16>
+    %w = wm_tile.alloc_shared : !wm_tile.shared<64xf32>
+    // expected-error @below {{scales a transposed 16-bit lhs only}}
+    %m = wm_tile.matmul %a, %b scaled %w[%c0] : !wm_tile.shared<64xf32> {transpose_rhs} : !wm_tile.shared<64x64xbf16>, !wm_tile.shared<32x64xbf16> -> !wm_tile.tile<64x32xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @scaled_lhs_short_scale(%y: memref<4xf32>) {
+  wm_tile.program "k" grid [1] config <warps = 1, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%y) : memref<4xf32> {
+  ^bb0(%i: index, %ya: memref<4xf32>):
+    %c0 = arith.constant 0 : index
+    %a = wm_tile.alloc_shared : !wm_tile.shared<64x16xbf16>
+    %b = wm_tile.alloc_shared : !wm_tile.shared<64x32xbf16>
+    %w = wm_tile.alloc_shared : !wm_tile.shared<32xf32>
+    // expected-error @below {{needs an f32 scale vector of at least 64 elements}}
+    %m = wm_tile.matmul %a, %b scaled %w[%c0] : !wm_tile.shared<32xf32> {transpose_lhs} : !wm_tile.shared<64x16xbf16>, !wm_tile.shared<64x32xbf16> -> !wm_tile.tile<16x32xf32>
+  }
+  return
+}
+
+// -----
+
 func.func @scatter_indices(%dk: memref<1x64x2x32xf32>, %i: index) {
   wm_tile.program "k" grid [1] config <warps = 1, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%dk) : memref<1x64x2x32xf32> {
   ^bb0(%j: index, %d: memref<1x64x2x32xf32>):

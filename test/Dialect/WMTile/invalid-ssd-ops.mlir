@@ -57,14 +57,6 @@ func.func @decay_rows_partial(%ld: !wm_tile.shared<64xf32>, %n: index) {
 
 // -----
 
-func.func @scale_shared_f32(%b: !wm_tile.shared<64x32xf32>, %f: !wm_tile.shared<64xf32>, %n: index) {
-  // expected-error @below {{scales a 2-D bf16 or f16 buffer}}
-  wm_tile.scale_shared %b by %f[%n] : !wm_tile.shared<64x32xf32>, !wm_tile.shared<64xf32>
-  return
-}
-
-// -----
-
 func.func @rotate_odd(%b: !wm_tile.shared<64x32xbf16>, %t: memref<200x15xf32>, %n: index) {
   // expected-error @below {{needs an even static R <= 32, got 15}}
   wm_tile.rotate_shared %b by %t, %t[%n] {row_dim = 0} : !wm_tile.shared<64x32xbf16>, memref<200x15xf32>

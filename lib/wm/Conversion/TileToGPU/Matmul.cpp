@@ -178,6 +178,26 @@ SmallVector<Value> transposedAFragments(Emitter &e, const KernelContext &kernel,
   return a;
 }
 
+/// A fragments (of transposedAFragments) with the element at depth k
+/// scaled by scale[first + k] and rounded again: per 16-wide step the lane
+/// holds depths 2 quad, + 1 (a0, a1) and 2 quad + 8, + 9 (a2, a3).
+SmallVector<Value> scaleAFragments(Emitter &e, const KernelContext &kernel,
+                                   ArrayRef<Value> a, Value scale, Value first,
+                                   int64_t kSteps, Type half) {
+  Type f32 = e.builder().getF32Type();
+  SmallVector<Value> out;
+  for (auto [i, word] : llvm::enumerate(a)) {
+    int64_t kk = i / 4 % kSteps, matrix = i % 4;
+    Value depth = e.addi(e.addi(first, e.index(kk * 16 + matrix / 2 * 8)),
+                         e.muli(kernel.quad, e.index(2)));
+    auto [lo, hi] = e.unpack(word, half);
+    Value scaleLo = e.loadShared(scale, f32, depth);
+    Value scaleHi = e.loadShared(scale, f32, e.addi(depth, e.index(1)));
+    out.push_back(e.pack(e.mul(lo, scaleLo), e.mul(hi, scaleHi), half));
+  }
+  return out;
+}
+
 struct MatmulToGPU : TilePattern<MatmulOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -254,6 +274,11 @@ struct MatmulToGPU : TilePattern<MatmulOp> {
       auto lhsType = cast<SharedType>(op.getLhs().getType());
       SmallVector<Value> a =
           transposedAFragments(e, kernel, adaptor.getLhs().front(), lhsType);
+      if (op.getScale())
+        a = scaleAFragments(e, kernel, a, adaptor.getScale().front(),
+                            adaptor.getScaleFirst().front(),
+                            lhsType.getShape()[0] / 16,
+                            lhsType.getElementType());
       SmallVector<Value> acc =
           op.getAcc() ? llvm::to_vector(adaptor.getAcc())
                       : SmallVector<Value>(kernel.rowTiles() * shape[1] / 2,

@@ -4,8 +4,8 @@
 // a warp prefix sum of the segment totals gives the offsets. The decay mask,
 // the decay of rows and the output epilogue work on C fragments, each lane
 // knowing the rows and columns of its values (Lowering.h). The in-place
-// rotary and row scaling of 16-bit shared tiles spread the elements over
-// the CTA's threads; barriers in the program order them.
+// rotary of 16-bit shared tiles spreads the elements over the CTA's
+// threads; barriers in the program order it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -148,32 +148,6 @@ struct DecayRowsToGPU : TilePattern<DecayRowsOp> {
             e, e.loadShared(adaptor.getLogDecay().front(), rewriter.getF32Type(),
                             e.addi(first, row))));
     rewriter.replaceOpWithMultiple(op, {values});
-    return success();
-  }
-};
-
-struct ScaleSharedToGPU : TilePattern<ScaleSharedOp> {
-  using TilePattern::TilePattern;
-  LogicalResult
-  matchAndRewrite(ScaleSharedOp op, OneToNOpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    Emitter e(rewriter, op.getLoc());
-    SharedType type = op.getBuffer().getType();
-    int64_t rows = type.getShape()[0], pairs = type.getShape()[1] / 2;
-    Value buffer = adaptor.getBuffer().front();
-    Value first = adaptor.getFirst().front();
-    Type i32 = rewriter.getI32Type(), half = type.getElementType();
-    forEachItem(e, kernel, rows * pairs, [&](Value item) {
-      Value row = e.divi(item, e.index(pairs));
-      Value word = e.addi(e.muli(row, e.index(sharedRowWords(type))),
-                          e.remi(item, e.index(pairs)));
-      Value factor = e.loadShared(adaptor.getFactors().front(),
-                                  rewriter.getF32Type(), e.addi(first, row));
-      auto [lo, hi] = e.unpack(e.loadShared(buffer, i32, word), half);
-      e.storeShared(e.pack(e.mul(lo, factor), e.mul(hi, factor), half), buffer,
-                    word);
-    });
-    rewriter.eraseOp(op);
     return success();
   }
 };
@@ -461,7 +435,7 @@ void tile::populateTileScanToGPUPatterns(TypeConverter &converter,
                                          RewritePatternSet &patterns,
                                          const KernelContext &kernel) {
   patterns.add<DiscretizeToGPU, DecayMaskToGPU, DecayRowsToGPU,
-               ScaleSharedToGPU, RotateSharedToGPU, ScaleAddToGPU,
+               RotateSharedToGPU, ScaleAddToGPU,
                SkipGateToGPU, SkipSharedToGPU>(converter, patterns.getContext(),
                                                kernel);
 }

@@ -36,6 +36,13 @@ struct MatmulToLoops : OpConversionPattern<MatmulOp> {
           lb.index(0), lb.index(depth), init, [&](Value k, Value partial) {
             Value a = op.getTransposeLhs() ? lb.load(lhs, {k, ij[0]})
                                            : lb.load(lhs, {ij[0], k});
+            if (Value scale = adaptor.getScale()) {
+              Value factor =
+                  lb.load(scale, {lb.addi(adaptor.getScaleFirst(), k)});
+              Value narrow = arith::TruncFOp::create(b, loc, lhsElement,
+                                                     lb.mul(a, factor));
+              a = arith::ExtFOp::create(b, loc, b.getF32Type(), narrow);
+            }
             if (roundLhs) {
               Value narrow = arith::TruncFOp::create(b, loc, rhsElement, a);
               a = arith::ExtFOp::create(b, loc, b.getF32Type(), narrow);

@@ -1,8 +1,9 @@
 //===- Scan.cpp - Tile ops of the chunked SSD scan to CPU loops -----------===//
 //
 // The chunk's dt' and inclusive log-decay sums, the intra-chunk decay mask,
-// the in-place rotary and row scaling of shared B, C and x tiles, and the
-// output's skip and gate, element by element as WMTileOps.td defines them.
+// the in-place rotary of shared B and C tiles, and the output's skip (also
+// from a shared x tile) and gate, element by element as WMTileOps.td
+// defines them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,23 +106,6 @@ struct DecayRowsToLoops : OpConversionPattern<DecayRowsOp> {
       lb.store(lb.exp(lb.load(adaptor.getLogDecay(), {t})), result, r);
     });
     rewriter.replaceOp(op, result);
-    return success();
-  }
-};
-
-struct ScaleSharedToLoops : OpConversionPattern<ScaleSharedOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(ScaleSharedOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    LoopBuilder lb(rewriter, op.getLoc());
-    Value buffer = adaptor.getBuffer();
-    forEachElement(lb, op.getBuffer().getType().getShape(), [&](ValueRange rc) {
-      Value factor = lb.load(adaptor.getFactors(),
-                             {lb.addi(adaptor.getFirst(), rc[0])});
-      lb.store(lb.mul(lb.load(buffer, rc), factor), buffer, rc);
-    });
-    rewriter.eraseOp(op);
     return success();
   }
 };
@@ -242,7 +226,7 @@ struct SkipSharedToLoops : OpConversionPattern<SkipSharedOp> {
 void tile::populateScanToLoopsPatterns(TypeConverter &converter,
                                        RewritePatternSet &patterns) {
   patterns.add<DiscretizeToLoops, DecayMaskToLoops, DecayRowsToLoops,
-               ScaleSharedToLoops, RotateSharedToLoops, ScaleAddToLoops,
+               RotateSharedToLoops, ScaleAddToLoops,
                SkipGateToLoops, SkipSharedToLoops>(converter,
                                                    patterns.getContext());
 }

@@ -295,11 +295,14 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
       },
       [&](Value k, Value stage, Value acc) {
         Value xTile = p.stageOf(xTiles, stage), bTile = p.stageOf(bTiles, stage);
-        p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(k));
-        ScaleSharedOp::create(b, loc, xTile, weights,
-                              lb.muli(k, lb.index(kTileSteps)));
-        BarrierOp::create(b, loc);
+        if (arg(Cos)) {
+          p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(k));
+          BarrierOp::create(b, loc);
+        }
+        // x's rows scaled by the weights as the mma operands load.
         return MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
+                                /*live_from=*/Value(), weights,
+                                lb.muli(k, lb.index(kTileSteps)),
                                 /*transpose_rhs=*/false,
                                 /*transpose_lhs=*/true)
             .getResult();

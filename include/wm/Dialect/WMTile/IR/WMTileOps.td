@@ -306,13 +306,19 @@ def WMTile_MatmulOp : WMTile_Op<"matmul", [AttrSizedOperandSegments]> {
     With `live_from`, result rows before it take no product: they are acc
     (or 0). A program states so where it knows those rows are masked, and
     the GPU skips the warps whose rows all lie before it.
+    With `scaled` (transposed lhs only), A's element at depth k is
+    `lhs[k, m] * scale[scale_first + k]` rounded to lhs's element type; the
+    buffer is not written.
   }];
   let arguments = (ins AnyType:$lhs, WMTile_AnyShared:$rhs,
                        Optional<WMTile_AnyTile>:$acc, Optional<Index>:$live_from,
+                       Optional<WMTile_AnyShared>:$scale,
+                       Optional<Index>:$scale_first,
                        UnitAttr:$transpose_rhs, UnitAttr:$transpose_lhs);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`acc` $acc^)? (`live_from` $live_from^)? attr-dict `:`
+    $lhs `,` $rhs (`acc` $acc^)? (`live_from` $live_from^)?
+    (`scaled` $scale^ `[` $scale_first `]` `:` type($scale))? attr-dict `:`
     type($lhs) `,` type($rhs) (`,` type($acc)^)? `->` type($result)
   }];
   let builders = [
@@ -320,7 +326,15 @@ def WMTile_MatmulOp : WMTile_Op<"matmul", [AttrSizedOperandSegments]> {
                    CArg<"bool", "false">:$transposeRhs,
                    CArg<"bool", "false">:$transposeLhs), [{
       build($_builder, $_state, result, lhs, rhs, acc, /*live_from=*/Value(),
-            transposeRhs, transposeLhs);
+            /*scale=*/Value(), /*scale_first=*/Value(), transposeRhs,
+            transposeLhs);
+    }]>,
+    OpBuilder<(ins "Type":$result, "Value":$lhs, "Value":$rhs, "Value":$acc,
+                   "Value":$liveFrom, "bool":$transposeRhs,
+                   "bool":$transposeLhs), [{
+      build($_builder, $_state, result, lhs, rhs, acc, liveFrom,
+            /*scale=*/Value(), /*scale_first=*/Value(), transposeRhs,
+            transposeLhs);
     }]>
   ];
   let hasVerifier = 1;
@@ -607,21 +621,6 @@ def WMTile_DecayRowsOp : WMTile_Op<"decay_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
-def WMTile_ScaleSharedOp : WMTile_Op<"scale_shared"> {
-  let summary = "scales row r of a 16-bit shared buffer by factors[first + r]";
-  let description = [{
-    In place, each product rounded to nearest even. Collective: a `barrier`
-    must order it after the writes of `buffer` and before its reads.
-  }];
-  let arguments = (ins WMTile_AnyShared:$buffer, WMTile_AnyShared:$factors,
-                       Index:$first);
-  let assemblyFormat = [{
-    $buffer `by` $factors `[` $first `]` attr-dict `:` type($buffer) `,`
-    type($factors)
-  }];
-  let hasVerifier = 1;
-}
-
 def WMTile_RotateSharedOp : WMTile_Op<"rotate_shared",
     [AllTypesMatch<["cos", "sin"]>]> {
   let summary = "rotary positions on the rows of a 16-bit shared buffer";
@@ -629,8 +628,8 @@ def WMTile_RotateSharedOp : WMTile_Op<"rotate_shared",
     In place, row r (position `indices[row_dim] + r` of the tables `cos` and
     `sin`, of R columns): `u[:R] = u[:R] cos + rotate_half(u[:R]) sin`, with
     `rotate_half([a, b]) = [-b, a]`, rounded to nearest even; rows past the
-    end of the tables are left as they are. Collective, ordered by
-    `barrier`s like `scale_shared`.
+    end of the tables are left as they are. Collective: a `barrier` must
+    order it after the writes of `buffer` and before its reads.
   }];
   let arguments = (ins WMTile_AnyShared:$buffer, AnyMemRef:$cos,
                        AnyMemRef:$sin, Variadic<Index>:$indices,

@@ -307,6 +307,15 @@ LogicalResult MatmulOp::verify() {
   if (lhsElement != rhsElement && !lhsElement.isF32())
     return emitOpError() << "lhs element type " << lhsElement
                          << " differs from rhs's " << rhsElement;
+  if (!getScale())
+    return success();
+  if (!getTransposeLhs() || lhsElement.isF32())
+    return emitOpError() << "scales a transposed 16-bit lhs only";
+  SharedType scale = getScale().getType();
+  if (scale.getShape().size() != 1 || !scale.getElementType().isF32() ||
+      scale.getShape()[0] < depth)
+    return emitOpError() << "needs an f32 scale vector of at least " << depth
+                         << " elements";
   return success();
 }
 
@@ -568,12 +577,6 @@ LogicalResult DecayRowsOp::verify() {
       result.getPartial())
     return emitOpError() << "returns a row vector of f32";
   return verifyChunkVectors(*this, {getLogDecay().getType()});
-}
-
-LogicalResult ScaleSharedOp::verify() {
-  if (!isHalfMatrix(getBuffer().getType()))
-    return emitOpError() << "scales a 2-D bf16 or f16 buffer";
-  return verifyChunkVectors(*this, {getFactors().getType()});
 }
 
 LogicalResult RotateSharedOp::verify() {
