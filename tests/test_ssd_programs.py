@@ -65,10 +65,12 @@ def test_shapes(case, rows):
     dict(D_shape=(4,)), dict(D_shape=(4, 32)), dict(z=True), dict(dt_bias=True),
     dict(h0=True), dict(D_shape=(4, 32), z=True, dt_bias=True, h0=True, batch_rope=True),
 ], ids=["D_head", "D_channel", "z", "dt_bias", "h0", "all"])
-def test_options(options):
+@pytest.mark.parametrize("rows", [0, 128])
+def test_options(options, rows):
+    """With 128-row scan blocks, D x comes from two x tiles per block."""
     main, opt = make_inputs(np.random.default_rng(1), 2, 130, 4, 32, 2, 32, R=32,
                             dtype="bf16", **options)
-    check(main, opt, chunk_size=64, dt_softplus=True)
+    check(main, opt, ssd_rows=rows, chunk_size=128 if rows else 64, dt_softplus=True)
 
 
 def test_f16_and_dt_limit():
