@@ -185,14 +185,18 @@ SmallVector<Value> scaleAFragments(Emitter &e, const KernelContext &kernel,
                                    ArrayRef<Value> a, Value scale, Value first,
                                    int64_t kSteps, Type half) {
   Type f32 = e.builder().getF32Type();
+  // The factors of depths 8 j + 2 quad, + 1, read once for every row tile.
+  SmallVector<std::pair<Value, Value>> factors;
+  for (int64_t j = 0; j < 2 * kSteps; ++j) {
+    Value depth = e.addi(e.addi(first, e.index(j * 8)),
+                         e.muli(kernel.quad, e.index(2)));
+    factors.push_back({e.loadShared(scale, f32, depth),
+                       e.loadShared(scale, f32, e.addi(depth, e.index(1)))});
+  }
   SmallVector<Value> out;
   for (auto [i, word] : llvm::enumerate(a)) {
-    int64_t kk = i / 4 % kSteps, matrix = i % 4;
-    Value depth = e.addi(e.addi(first, e.index(kk * 16 + matrix / 2 * 8)),
-                         e.muli(kernel.quad, e.index(2)));
+    auto [scaleLo, scaleHi] = factors[i / 4 % kSteps * 2 + i % 4 / 2];
     auto [lo, hi] = e.unpack(word, half);
-    Value scaleLo = e.loadShared(scale, f32, depth);
-    Value scaleHi = e.loadShared(scale, f32, e.addi(depth, e.index(1)));
     out.push_back(e.pack(e.mul(lo, scaleLo), e.mul(hi, scaleHi), half));
   }
   return out;

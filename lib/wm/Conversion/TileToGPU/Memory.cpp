@@ -72,8 +72,6 @@ struct SplatToGPU : TilePattern<SplatOp> {
   }
 };
 
-/// Q's mma A fragments, rows past the end zero: per 16-wide key step, the
-/// pairs (A, 2 quad), (B, 2 quad), (A, 2 quad + 8), (B, 2 quad + 8).
 /// Whether index `v` is provably even: an even constant, a product with an
 /// even factor, or a sum of even terms.
 bool isEven(Value v) {
@@ -100,6 +98,8 @@ bool evenPairs(MemRefType type, Value first) {
   return isEven(first);
 }
 
+/// Q's mma A fragments, rows past the end zero: per 16-wide key step, the
+/// pairs (A, 2 quad), (B, 2 quad), (A, 2 quad + 8), (B, 2 quad + 8).
 struct LoadToGPU : TilePattern<LoadOp> {
   using TilePattern::TilePattern;
   LogicalResult

@@ -333,27 +333,40 @@ struct ScaleAddToGPU : TilePattern<ScaleAddOp> {
   }
 };
 
+/// D of the lane's 2 colTiles columns nt * 8 + 2 quad + k (k = 0, 1), in
+/// that order: one load of a D per head, or one per column of a D per
+/// (head, column).
+SmallVector<Value> laneSkips(Emitter &e, const KernelContext &kernel,
+                             Value skip, ValueRange head, int64_t colTiles) {
+  if (cast<MemRefType>(skip.getType()).getRank() == 1)
+    return SmallVector<Value>(2 * colTiles, e.load(skip, head));
+  SmallVector<Value> d;
+  for (int64_t i = 0; i < 2 * colTiles; ++i) {
+    Value column = e.addi(e.index(i / 2 * 8 + i % 2),
+                          e.muli(kernel.quad, e.index(2)));
+    d.push_back(e.load(skip, {head[0], column}));
+  }
+  return d;
+}
+
 struct SkipGateToGPU : TilePattern<SkipGateOp> {
   using TilePattern::TilePattern;
   LogicalResult
   matchAndRewrite(SkipGateOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Emitter e(rewriter, op.getLoc());
-    int64_t columns = op.getType().getShape()[1];
-    Value skip = op.getSkip() ? adaptor.getSkip().front() : Value();
-    SmallVector<Value> head = singles(adaptor.getSkipIndices());
-    bool perColumn = skip && cast<MemRefType>(skip.getType()).getRank() == 2;
-    Value headSkip = skip && !perColumn ? e.load(skip, head) : Value();
+    int64_t colTiles = op.getType().getShape()[1] / 8;
+    SmallVector<Value> d;
+    if (op.getSkip())
+      d = laneSkips(e, kernel, adaptor.getSkip().front(),
+                    singles(adaptor.getSkipIndices()), colTiles);
     ValueRange x = adaptor.getX();
     SmallVector<Value> result;
     for (auto [n, acc] : llvm::enumerate(adaptor.getAcc())) {
       Value y = acc;
-      if (skip) {
-        Value d = headSkip;
-        if (perColumn)
-          d = e.load(skip, {head[0], positionOf(e, kernel, n, columns).second});
-        y = e.add(y, e.mul(d, x[n]));
-      }
+      // Value n holds column (n % (4 colTiles)) / 4 * 8 + 2 quad + n % 2.
+      if (!d.empty())
+        y = e.add(y, e.mul(d[n % (4 * colTiles) / 4 * 2 + n % 2], x[n]));
       if (op.getGate())
         y = e.mul(y, e.silu(adaptor.getGate()[n]));
       result.push_back(y);
@@ -375,19 +388,9 @@ struct SkipSharedToGPU : TilePattern<SkipSharedOp> {
     int64_t columns = op.getType().getShape()[1], colTiles = columns / 8;
     SharedType xType = op.getX().getType();
     Value buffer = adaptor.getX().front(), offset = adaptor.getOffset().front();
-    Value skip = adaptor.getSkip().front();
-    SmallVector<Value> head = singles(adaptor.getSkipIndices());
-    bool perColumn = cast<MemRefType>(skip.getType()).getRank() == 2;
-    Value headSkip = perColumn ? Value() : e.load(skip, head);
-    // D of the lane's columns nt * 8 + 2 quad + k.
-    SmallVector<Value> d;
-    for (int64_t n = 0; n < 2 * colTiles; ++n)
-      d.push_back(perColumn
-                      ? e.load(skip, {head[0], positionOf(e, kernel, n / 2 * 4 +
-                                                                     n % 2,
-                                                          columns)
-                                                   .second})
-                      : headSkip);
+    SmallVector<Value> d =
+        laneSkips(e, kernel, adaptor.getSkip().front(),
+                  singles(adaptor.getSkipIndices()), colTiles);
     SmallVector<Value> result(adaptor.getAcc().begin(), adaptor.getAcc().end());
     SmallVector<Type> types(2 * colTiles, rewriter.getF32Type());
     Value rows = e.index(xType.getShape()[0]);
