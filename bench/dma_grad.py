@@ -41,11 +41,15 @@ CONFIGS = [
 # Compile-option variants of some configurations, as `<name><suffix>`: the
 # deterministic row programs, and the backward CTA size the heuristic does
 # not pick there (8 warps from 4096 query rows on, else 4).
+# `_out16`: a 16-bit forward output, whose backward computes Dr in a first
+# sweep over the keys.
 VARIANTS = {"_det": {"deterministic": True}, "_w4": {"grad_warps": 4},
-            "_w8": {"grad_warps": 8}}
+            "_w8": {"grad_warps": 8}, "_out16": {}}
 VARIANT_CONFIGS = {"_det": ["g_L1000_W64_gqa4", "g_L777_W100_global_mqa"],
                    "_w4": ["g_L16384_W1024_gqa", "g_L8192_W6000_d64"],
-                   "_w8": ["g_L1000_W64_gqa4", "g_L777_W100_global_mqa"]}
+                   "_w8": ["g_L1000_W64_gqa4", "g_L777_W100_global_mqa"],
+                   "_out16": ["g_L1000_W64_gqa4", "g_L777_W100_global_mqa",
+                              "g_L4096_W1024_d128", "g_L8192_W6000_d64"]}
 # One training step, bf16, B = 1, H = Hk = 16, D = 128, causal, prefix: (name, L, W).
 BENCH = [("b_L16384_W2048", 16384, 2048), ("b_L65536_W4096", 65536, 4096),
          ("b_L4096_Wall", 4096, 4096), ("b_L16384_Wall", 16384, 16384)]
@@ -81,7 +85,11 @@ def random_configs(count=RANDOM_COUNT, seed=12):
     return configs
 
 
-def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype="bf16"):
+def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype="bf16",
+          f32_output=True):
+    """The forward and backward of one layer. f32_output: the training
+    forward's f32 O, from which the backward takes Dr = dO . O (else the
+    backward's first sweep computes Dr from P and dP)."""
     import wm
     Lk = L if Lk is None else Lk
     g = wm.Graph(name)
@@ -97,7 +105,8 @@ def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype
         bias = g.input((B, Hk, Lk), "f32", name="bias")
     dout = g.input((B, L, H, D), dtype, name="dout")
     tau = g.dma_select(bias, query_len=L, window=window, causal=causal, scope=scope)
-    out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope)
+    out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope,
+                               f32_output=f32_output)
     dq, dk, dv, dbias = g.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=causal)
     if form:
         dv_bias, dw, da, ddt = g.dma_bias_grad(v, w, a, dbias, dt_bias=b_dt, form=form)
@@ -107,19 +116,20 @@ def graph(name, B, L, H, Hk, D, causal, window, scope, form=None, Lk=None, dtype
     return g
 
 
-def step_graphs(name, L, W, H=16, D=128):
+def step_graphs(name, L, W, H=16, D=128, f32_output=True):
     """The forward (tau, out, lse) and the backward of one training step."""
     import wm
     fwd = wm.Graph(name + "_fwd")
     q, k, v = (fwd.input((1, L, H, D), "bf16", name=n) for n in "qkv")
     bias = fwd.input((1, H, L), "f32", name="bias")
     tau = fwd.dma_select(bias, query_len=L, window=W, causal=True, scope="prefix")
-    fwd.output(tau, *fwd.dma_attention(q, k, v, bias, causal=True, window=W, scope="prefix"))
+    fwd.output(tau, *fwd.dma_attention(q, k, v, bias, causal=True, window=W, scope="prefix",
+                                       f32_output=f32_output))
     bwd = wm.Graph(name + "_bwd")
     q, k, v = (bwd.input((1, L, H, D), "bf16", name=n) for n in "qkv")
     bias = bwd.input((1, H, L), "f32", name="bias")
     tau = bwd.input((1, H, L), "f32", name="tau")
-    out = bwd.input((1, L, H, D), "bf16", name="out")
+    out = bwd.input((1, L, H, D), "f32" if f32_output else "bf16", name="out")
     lse = bwd.input((1, H, L), "f32", name="lse")
     dout = bwd.input((1, L, H, D), "bf16", name="dout")
     bwd.output(*bwd.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=True))
@@ -132,21 +142,25 @@ def compile_all():
             "sm_90a", path=os.path.join(ARTIFACTS, name))
         for suffix, options in VARIANTS.items():
             if name in VARIANT_CONFIGS[suffix]:
-                graph(name, B, L, H, Hk, D, causal, window, scope).compile(
+                graph(name, B, L, H, Hk, D, causal, window, scope,
+                      f32_output=suffix != "_out16").compile(
                     "sm_90a", path=os.path.join(ARTIFACTS, name + suffix), **options)
         print("wrote", name, flush=True)
     for name, L, W in BENCH:
-        fwd, bwd = step_graphs(name, L, W)
-        fwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_fwd"))
-        bwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_bwd"))
-        bwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_bwd_w4"), grad_warps=4)
+        for suffix, f32_output in (("", True), ("16", False)):
+            fwd, bwd = step_graphs(name, L, W, f32_output=f32_output)
+            fwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_fwd" + suffix))
+            bwd.compile("sm_90a", path=os.path.join(ARTIFACTS, name + "_bwd" + suffix))
         print("wrote", name, flush=True)
     for name, B, L, H, Hk, D, window, form in CHAINED:
         graph(name, B, L, H, Hk, D, True, window, "prefix", form).compile(
             "sm_90a", path=os.path.join(ARTIFACTS, name))
         print("wrote", name, flush=True)
-    for name, B, Lq, Lk, H, Hk, D, causal, window, scope, dtype in random_configs():
-        graph(name, B, Lq, H, Hk, D, causal, window, scope, Lk=Lk, dtype=dtype).compile(
+    for i, (name, B, Lq, Lk, H, Hk, D, causal, window, scope, dtype) in \
+            enumerate(random_configs()):
+        # Both forms of Dr: f32 and 16-bit forward outputs in turn.
+        graph(name, B, Lq, H, Hk, D, causal, window, scope, Lk=Lk, dtype=dtype,
+              f32_output=i % 2 == 0).compile(
             "sm_90a", path=os.path.join(ARTIFACTS, name))
     print("wrote", RANDOM_COUNT, "random configurations")
 
@@ -303,20 +317,35 @@ def bench_all(out_path, skip_flex):
         q, k, v, dout = (torch.randn(1, L, 16, 128, generator=gen, device="cuda")
                          .to(torch.bfloat16) for _ in range(4))
         bias = torch.randn(1, 16, L, generator=gen, device="cuda")
-        fwd = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_fwd"))
-        bwd = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bwd"))
+        def artifacts(suffix):
+            return tuple(gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + part + suffix))
+                         for part in ("_fwd", "_bwd"))
+        # The training forward (f32 O, rounded for the caller as wm.torch
+        # does), and the 16-bit-output form whose backward sweeps twice.
+        fwd, bwd = artifacts("")
+        fwd16, bwd16 = artifacts("16")
         tau, out, lse = fwd(q, k, v, bias)
+        _, out16, _ = fwd16(q, k, v, bias)
 
         def step():
             t, o, m = fwd(q, k, v, bias)
+            o.to(torch.bfloat16)
             return bwd(q, k, v, bias, t, o, m, dout)
+
+        def step16():
+            t, o, m = fwd16(q, k, v, bias)
+            return bwd16(q, k, v, bias, t, o, m, dout)
         grads = step()
+        grads16 = step16()
         nan = any(bool(torch.isnan(g.float()).any()) for g in grads)
+        # The two forms agree (both are checked against torch in `run`).
+        agree = max(((a.float() - b.float()).norm() / b.float().norm()).item()
+                    for a, b in zip(grads, grads16))
         t_fwd = time_ms(lambda: fwd(q, k, v, bias))
         t_bwd = time_ms(lambda: bwd(q, k, v, bias, tau, out, lse, dout))
         t_step = time_ms(step)
-        bwd4 = gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + "_bwd_w4"))
-        t_bwd4 = time_ms(lambda: bwd4(q, k, v, bias, tau, out, lse, dout))
+        t_bwd16 = time_ms(lambda: bwd16(q, k, v, bias, tau, out16, lse, dout))
+        t_step16 = time_ms(step16)
         mem = peak_extra(lambda: bwd(q, k, v, bias, tau, out, lse, dout))
         kept = kept_pairs(tau, bias, L)
         # FlashAttention's count: 4 D flops per kept pair forward, 2.5x that back.
@@ -334,14 +363,16 @@ def bench_all(out_path, skip_flex):
                 flex = f"{flex_time(q, k, v, bias, W, dout=dout):.3f}"
             except Exception as error:  # noqa: BLE001 - report, do not stop the suite
                 flex = f"failed: {type(error).__name__}: {error}"[:80]
-        rows.append((name, f"{t_fwd:.3f}", f"{t_bwd:.3f}", f"{t_bwd4:.3f}", f"{t_step:.3f}",
+        rows.append((name, f"{t_fwd:.3f}", f"{t_bwd:.3f}", f"{t_step:.3f}",
+                     f"{t_bwd16:.3f}", f"{t_step16:.3f}", f"{agree:.1e}",
                      f"{t_sdpa:.3f}", flex,
                      f"{t_sdpa / t_step:.2f}", f"{tflops:.1f}", f"{mem:.0f}", f"{mem_sdpa:.0f}",
                      "NaN" if nan else "ok"))
         print(rows[-1], flush=True)
-        del grads, qt, kt, vt
+        del grads, grads16, qt, kt, vt
         torch.cuda.empty_cache()
-    header = ["config", "ours fwd ms", "ours bwd ms", "bwd ms, grad_warps=4", "ours step ms",
+    header = ["config", "ours fwd ms", "ours bwd ms", "ours step ms",
+              "bwd ms, 16-bit O", "step ms, 16-bit O", "grads 16-bit O vs f32 O",
               "SDPA fwd+bwd ms",
               "Flex fwd+bwd ms", "SDPA / ours", "bwd eff. TFLOP/s", "bwd extra MiB",
               "SDPA step extra MiB", "NaN"]

@@ -14,7 +14,8 @@ from tests.numerics import rel_error, storage
 TOLERANCE = {"f32": 1e-5, "bf16": 2e-2, "f16": 5e-3}
 
 
-def attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope):
+def attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope,
+                         f32_output=False):
     g = wm.Graph("dma_grad")
     q = g.input((B, Lq, H, D), dtype, name="q")
     k = g.input((B, Lk, Hk, D), dtype, name="k")
@@ -22,7 +23,8 @@ def attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope):
     bias = g.input((B, Hk, Lk), "f32", name="bias")
     dout = g.input((B, Lq, H, D), dtype, name="dout")
     tau = g.dma_select(bias, query_len=Lq, window=window, causal=causal, scope=scope)
-    out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope)
+    out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window, scope=scope,
+                               f32_output=f32_output)
     g.output(*g.dma_attention_grad(q, k, v, bias, tau, out, lse, dout, causal=causal))
     return g
 
@@ -36,9 +38,11 @@ def inputs(B, Lq, Lk, H, Hk, D, dtype, seed):
 
 
 def check_attention_grad(B, Lq, Lk, H, Hk, D, dtype="f32", window=16, causal=True,
-                         scope="prefix", seed=0, gpu_kernels=False, **options):
+                         scope="prefix", seed=0, gpu_kernels=False, f32_output=False,
+                         **options):
     q, k, v, bias, dout = inputs(B, Lq, Lk, H, Hk, D, dtype, seed)
-    fn = attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope).compile(
+    fn = attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, window, causal, scope,
+                              f32_output).compile(
         "cpu", gpu_kernels=gpu_kernels, **options)
     got = fn(q, k, v, bias, dout)
     want = ref.dma_attention_grad(q, k, v, bias, dout, causal=causal, window=window,
@@ -63,13 +67,17 @@ CASES = {
 
 
 # gpu_kernels: the row programs convert-wm-to-gpu launches on the H200, as loops.
+# f32_output: the training forward's f32 O, from which Dr = dO . O.
+@pytest.mark.parametrize("f32_output", [False, True], ids=["out16", "out32"])
 @pytest.mark.parametrize("gpu_kernels", [False, True])
 @pytest.mark.parametrize("dtype", ["f32", "bf16"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_attention_grad_vs_numpy(case, dtype, gpu_kernels):
+def test_attention_grad_vs_numpy(case, dtype, gpu_kernels, f32_output):
+    if f32_output and dtype == "f32":
+        pytest.skip("an f32 output is the f32 storage itself")
     check_attention_grad(*CASES[case][:6], dtype=dtype, window=CASES[case][6],
                          causal=CASES[case][7], scope=CASES[case][8],
-                         gpu_kernels=gpu_kernels)
+                         gpu_kernels=gpu_kernels, f32_output=f32_output)
 
 
 # The tensor-core backward (16-bit, D a multiple of 32 up to 128): blocks of
@@ -93,14 +101,15 @@ TC_CASES = {
 # grad_warps=8: blocks and key tiles of 128 (the default from 4096 rows on).
 @pytest.mark.parametrize("options", [{}, {"grad_warps": 8}, {"deterministic": True}],
                          ids=["auto", "w8", "deterministic"])
+@pytest.mark.parametrize("f32_output", [False, True], ids=["out16", "out32"])
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("case", sorted(TC_CASES))
-def test_tensor_core_attention_grad_vs_numpy(case, dtype, options):
+def test_tensor_core_attention_grad_vs_numpy(case, dtype, options, f32_output):
     if options and case not in ("gqa_causal", "noncausal", "global", "chunk"):
         pytest.skip("the other options' shapes are covered by these four")
     c = TC_CASES[case]
     check_attention_grad(*c[:6], dtype=dtype, window=c[6], causal=c[7], scope=c[8],
-                         gpu_kernels=True, **options)
+                         gpu_kernels=True, f32_output=f32_output, **options)
 
 
 def loss(q, k, v, bias, r, **attrs):

@@ -17,7 +17,7 @@ def test_prepare_keys_the_backward_mode(tmp_path, monkeypatch):
     wmt.prepare_dma_attention(*shapes, window=32, causal=True)
     wmt.prepare_dma_attention(*shapes, window=32, causal=True, deterministic=True)
     kernels = [launches(p) for p in tmp_path.glob("*/manifest.json")]
-    # A forward and a backward per mode.
+    # The inference and training forwards, shared, and a backward per mode.
     assert len(kernels) == 4
     backward = [k for k in kernels if any("grad" in name for name in k)]
     assert len(backward) == 2
@@ -37,5 +37,21 @@ def test_forward_runs_one_selection(tmp_path, monkeypatch):
     wmt.prepare_dma_attention((1, 256, 2, 32), (1, 256, 1, 32), window=64, causal=True)
     forward = [k for k in (launches(p) for p in tmp_path.glob("*/manifest.json"))
                if "dma_attention_mma" in k]
-    assert len(forward) == 1
-    assert sum(name.startswith("dma_select") for name in forward[0]) == 1, forward[0]
+    assert len(forward) == 2  # inference and training
+    for kernels in forward:
+        assert sum(name.startswith("dma_select") for name in kernels) == 1, kernels
+
+
+def test_training_forward_keeps_an_f32_output(tmp_path, monkeypatch):
+    monkeypatch.setenv("WM_CACHE_DIR", str(tmp_path))
+    import wm.torch as wmt
+    # A shape of its own: wm.torch keeps the artifacts it loaded in memory.
+    wmt.prepare_dma_attention((1, 96, 2, 32), (1, 96, 1, 32), window=16, causal=True)
+    outputs = {}
+    for path in tmp_path.glob("*/manifest.json"):
+        with open(path) as f:
+            manifest = json.load(f)
+        names = {launch["kernel"] for launch in manifest["launches"]}
+        if "dma_attention_mma" in names:
+            outputs[len(outputs)] = manifest["outputs"][0]["dtype"]
+    assert sorted(outputs.values()) == ["bf16", "f32"], outputs

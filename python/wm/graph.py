@@ -170,8 +170,11 @@ class Graph:
 
     def dma_attention(self, query: Tensor, key: Tensor, value: Tensor, bias: Tensor, *,
                       causal: bool = False, window: Optional[int] = None,
-                      scope: str = "prefix", scale: Optional[float] = None
-                      ) -> Tuple[Tensor, Tensor]:
+                      scope: str = "prefix", scale: Optional[float] = None,
+                      f32_output: bool = False) -> Tuple[Tensor, Tensor]:
+        """out (B, Lq, H, D) in the query's dtype, or in f32 with f32_output
+        (what a training forward keeps for dma_attention_grad: its Dr then
+        needs no pass over the keys), and lse (B, H, Lq) f32."""
         attrs = {}
         if causal:
             attrs["causal"] = None
@@ -182,6 +185,8 @@ class Graph:
         attrs["scope"] = f"#wm.scope<{scope}>"
         if scale is not None:
             attrs["scale"] = self._f32_attr("dma_attention", "scale", scale)
+        if f32_output:
+            attrs["f32_output"] = None
         out, lse = self._wm_op("dma_attention", [query, key, value, bias], attrs)
         return out, lse
 

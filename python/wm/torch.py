@@ -98,24 +98,26 @@ def _artifact(request: str, build, **options) -> gpu.CompiledArtifact:
     return _ARTIFACTS[key]
 
 
-def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale, deterministic):
-    """(request, forward graph builder, backward graph builder)."""
+def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale):
+    """(request, forward graph builder, backward graph builder). forward(True)
+    is the training forward: its output is f32, which the backward reads for
+    Dr = dO . O instead of a pass over the kept keys."""
     import wm
     Lq, Lk = qs[1], ks[1]
     W = window if window is not None else Lk
     request = (f"dma_attention q={qs} k={ks} bias={bs} dtype={dtype} window={window} "
-               f"causal={causal} scope={scope} scale={scale} deterministic={deterministic}")
+               f"causal={causal} scope={scope} scale={scale}")
 
     def inputs(g):
         return (g.input(qs, dtype, name="q"), g.input(ks, dtype, name="k"),
                 g.input(ks, dtype, name="v"), g.input(bs, "f32", name="bias"))
 
-    def forward():
+    def forward(training=False):
         g = wm.Graph("dma_forward")
         q, k, v, bias = inputs(g)
         tau = g.dma_select(bias, query_len=Lq, window=W, causal=causal, scope=scope)
         out, lse = g.dma_attention(q, k, v, bias, causal=causal, window=window,
-                                   scope=scope, scale=scale)
+                                   scope=scope, scale=scale, f32_output=training)
         g.output(out, lse, tau)
         return g
 
@@ -123,7 +125,7 @@ def _attention_graphs(qs, ks, bs, dtype, window, causal, scope, scale, determini
         g = wm.Graph("dma_backward")
         q, k, v, bias = inputs(g)
         tau = g.input((bs[0], bs[1], Lq), "f32", name="tau")
-        out = g.input(qs, dtype, name="out")
+        out = g.input(qs, "f32", name="out")
         lse = g.input((qs[0], qs[2], Lq), "f32", name="lse")
         dout = g.input(qs, dtype, name="dout")
         g.output(*g.dma_attention_grad(q, k, v, bias, tau, out, lse, dout,
@@ -140,9 +142,15 @@ def prepare_dma_attention(q_shape, k_shape, dtype="bf16", *, window=None,
     B, Lk, Hk = k_shape[0], k_shape[1], k_shape[2]
     request, forward, backward = _attention_graphs(
         tuple(q_shape), tuple(k_shape), (B, Hk, Lk), _dtype_name(dtype), window, causal, scope,
-        scale, deterministic)
+        scale)
     _artifact(request + " fwd", forward)
-    _artifact(request + " bwd", backward, deterministic=deterministic)
+    _artifact(request + " train", lambda: forward(True))
+    _artifact(_backward_request(request, deterministic), backward,
+              deterministic=deterministic)
+
+
+def _backward_request(request, deterministic):
+    return f"{request} deterministic={deterministic} bwd"
 
 
 _Function = torch.autograd.Function if torch is not None else object
@@ -156,15 +164,19 @@ class _DmaAttention(_Function):
                             f"{q.dtype}, {k.dtype}, {v.dtype}")
         request, forward, backward = _attention_graphs(
             tuple(q.shape), tuple(k.shape), tuple(bias.shape), _dtype_name(q.dtype),
-            window, causal, scope, scale, deterministic)
+            window, causal, scope, scale)
         args = (q.contiguous(), k.contiguous(), v.contiguous(), bias.float().contiguous())
-        out, lse, tau = _artifact(request + " fwd", forward)(*args)
-        ctx.save_for_backward(*args, tau, out, lse)
-        ctx.backward_artifact = (request + " bwd", backward)
+        if not any(ctx.needs_input_grad[:4]):
+            out, lse, _ = _artifact(request + " fwd", forward)(*args)
+            ctx.mark_non_differentiable(lse)
+            return out, lse
+        out32, lse, tau = _artifact(request + " train", lambda: forward(True))(*args)
+        ctx.save_for_backward(*args, tau, out32, lse)
+        ctx.backward_artifact = (_backward_request(request, deterministic), backward)
         ctx.deterministic = deterministic
         ctx.bias_dtype = bias.dtype
         ctx.mark_non_differentiable(lse)
-        return out, lse
+        return out32.to(q.dtype), lse
 
     @staticmethod
     def backward(ctx, dout, _dlse):

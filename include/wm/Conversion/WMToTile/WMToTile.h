@@ -63,8 +63,9 @@ tile::KernelConfigAttr attentionGradConfig(DmaAttentionGradOp op,
                                            int64_t warps);
 
 /// Builds the backward program of `op` (dma_attention_grad_mma) at `b` on
-/// buffers (q, k, v, bias, tau, lse, dout, dq, dk, dv, dbias): it stores dq
-/// and adds into dk, dv and dbias (f32, zero beforehand) atomically.
+/// buffers (q, k, v, bias, tau, out, lse, dout, dq, dk, dv, dbias): it
+/// stores dq and adds into dk, dv and dbias (f32, zero beforehand)
+/// atomically. It reads out only when it is f32.
 tile::ProgramOp buildAttentionGradProgram(OpBuilder &b, DmaAttentionGradOp op,
                                           ValueRange buffers,
                                           tile::KernelConfigAttr config);

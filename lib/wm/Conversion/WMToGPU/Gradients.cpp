@@ -4,7 +4,7 @@
 // output row, deterministic (each gradient element has one writer, no
 // atomics), checked against numpy by CI through wm-to-cpu{gpu-kernels}:
 //
-//   dma_grad_delta   (b, h, i): Dr = sum_j P dP (= dO . O)
+//   dma_grad_delta   (b, h, i): Dr = dO . O (f32 O), else sum_j P dP
 //   dma_grad_query   (b, h, i): dQ over the keys the row keeps
 //   dma_grad_key     (b, g, j): dK, dV, dBias over the group's heads and
 //                               the rows that keep the key
@@ -109,11 +109,12 @@ Value visitPair(LoopBuilder &lb, const GradShape &s, const GradInputs &in,
   });
 }
 
-/// Dr_i = sum_j P_ij dP_ij over the kept keys: equal to dO_i . O_i, but from
-/// the same f32 P and dP as dS, so that sum_j dS_ij stays 0 (a bf16 O would
-/// leave its rounding in every dBias of the row). Buffers: the inputs, Dr.
+/// Dr_i = dO_i . O_i from an f32 O. From a 16-bit O, sum_j P_ij dP_ij over
+/// the kept keys (equal in exact arithmetic) from the same f32 P and dP as
+/// dS, so that sum_j dS_ij stays 0 (a bf16 O would leave its rounding in
+/// every dBias of the row). Buffers: the inputs, the f32 O if given, Dr.
 void deltaKernel(KernelFactory &factory, OpBuilder &host, Location loc,
-                 const GradShape &s, ValueRange buffers) {
+                 const GradShape &s, ValueRange buffers, bool fromOutput) {
   factory.launch(
       host, loc, "dma_grad_delta", buffers, s.batch * s.heads * s.queries,
       [&](LoopBuilder &lb, ValueRange args, Value tid) {
@@ -121,14 +122,26 @@ void deltaKernel(KernelFactory &factory, OpBuilder &host, Location loc,
         SmallVector<Value> c = delinearize(lb, tid, {s.batch, s.heads, s.queries});
         Value b = c[0], h = c[1], i = c[2];
         Value g = lb.divi(h, lb.index(s.heads / s.kvHeads));
-        Value dr = lb.reduce(lb.index(0), rowKeyEnd(lb, s, i), lb.f32(0.0),
-                             [&](Value j, Value acc) {
-                               Value term = ifKept(lb, s, in, b, h, i, g, j,
-                                                   [&](Value p, Value dp) {
-                                                     return lb.mul(p, dp);
-                                                   });
-                               return lb.add(acc, term);
-                             });
+        auto fromPairs = [&] {
+          return lb.reduce(lb.index(0), rowKeyEnd(lb, s, i), lb.f32(0.0),
+                           [&](Value j, Value acc) {
+                             Value term = ifKept(lb, s, in, b, h, i, g, j,
+                                                 [&](Value p, Value dp) {
+                                                   return lb.mul(p, dp);
+                                                 });
+                             return lb.add(acc, term);
+                           });
+        };
+        Value out = args[GradInputs::kCount];
+        Value dr = fromOutput
+                       ? lb.dot(lb.index(s.headDim),
+                                [&](Value d) {
+                                  return lb.load(in.dout, {b, i, h, d});
+                                },
+                                [&](Value d) {
+                                  return lb.load(out, {b, i, h, d});
+                                })
+                       : fromPairs();
         lb.store(dr, args.back(), c);
       });
 }
@@ -227,8 +240,8 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
                                        DmaAttentionGradOp op, ValueRange args) {
   GradShape s(op);
   Location loc = op.getLoc();
-  // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias. No
-  // kernel reads out (Dr comes from P and dP).
+  // args: q, k, v, bias, tau, out, lse, dout, then dq, dk, dv, dbias. Only
+  // the Dr kernel reads out, and only an f32 one.
   Value delta = memref::AllocOp::create(
       host, loc, MemRefType::get({s.batch, s.heads, s.queries}, host.getF32Type()));
   SmallVector<Value> inputs = {args[0], args[1], args[2], args[3],
@@ -238,7 +251,10 @@ void mlir::wm::dmaAttentionGradKernels(KernelFactory &factory, OpBuilder &host,
     llvm::append_range(buffers, tail);
     return buffers;
   };
-  deltaKernel(factory, host, loc, s, with({delta}));
+  bool fromOutput =
+      cast<MemRefType>(args[5].getType()).getElementType().isF32();
+  deltaKernel(factory, host, loc, s,
+              fromOutput ? with({args[5], delta}) : with({delta}), fromOutput);
   queryKernel(factory, host, loc, s, with({args[8], delta}));
   keyKernel(factory, host, loc, s, with({args[9], args[10], args[11], delta}));
 }
@@ -276,7 +292,7 @@ void mlir::wm::dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
                  });
   buildAttentionGradProgram(host, op,
                             {args[0], args[1], args[2], args[3], args[4],
-                             args[6], args[7], dq, dk32, dv32, dbias},
+                             args[5], args[6], args[7], dq, dk32, dv32, dbias},
                             attentionGradConfig(op, warps));
   if (!narrow)
     return;

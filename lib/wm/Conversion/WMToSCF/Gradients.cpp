@@ -68,6 +68,8 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
     Value v = lb.bufferOf(op.getValue()), bias = lb.bufferOf(op.getBias());
     Value tau = lb.bufferOf(op.getTau());
     Value lse = lb.bufferOf(op.getLse()), dout = lb.bufferOf(op.getGradOutput());
+    Value out = lb.bufferOf(op.getOutput());
+    bool outputIsF32 = op.getOutput().getType().getElementType().isF32();
     SmallVector<Value> qSizes, kSizes;
     for (int64_t d = 0; d < 4; ++d) {
       qSizes.push_back(lb.dim(q, d));
@@ -122,9 +124,16 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
           body(p, dp);
         });
       };
-      // Dr = sum_j P dP (= dO . O): from the same f32 P and dP as dS, so
-      // sum_j dS stays 0 whatever the rounding of the stored output.
-      Value rowDr = lb.reduce(zero, keyEnd, lb.f32(0.0), [&](Value j, Value acc) {
+      // Dr = dO . O from an f32 output; from a 16-bit one, sum_j P dP (the
+      // same in exact arithmetic) from the same f32 P and dP as dS, so
+      // sum_j dS stays 0 whatever the output's rounding.
+      auto fromOutput = [&] {
+        return lb.dot(
+            headDim, [&](Value d) { return lb.load(dout, {b, i, h, d}); },
+            [&](Value d) { return lb.load(out, {b, i, h, d}); });
+      };
+      auto fromPairs = [&] {
+        return lb.reduce(zero, keyEnd, lb.f32(0.0), [&](Value j, Value acc) {
         Value keyBias = lb.load(bias, {b, g, j});
         Value term = lb.ifValue(
             lb.keeps(keyBias, rowTau),
@@ -134,7 +143,9 @@ struct DmaAttentionGradToSCF : OpRewritePattern<DmaAttentionGradOp> {
             },
             [&] { return lb.f32(0.0); });
         return lb.add(acc, term);
-      });
+        });
+      };
+      Value rowDr = outputIsF32 ? fromOutput() : fromPairs();
       lb.forEach(zero, keyEnd, [&](Value j) {
         pair(j, [&](Value p, Value dp) {
           Value ds = lb.mul(p, lb.sub(dp, rowDr));

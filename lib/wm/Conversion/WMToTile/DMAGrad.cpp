@@ -5,16 +5,18 @@
 // the forward (QueryBlockKeys), so the work is O(L (W + rows)) and a key the
 // rows do not keep costs nothing:
 //
-//   sweep 1, per candidate tile: S = Q K^T, P from the forward's lse,
-//     dP = dO V^T, Dr += rowsum(P dP)
-//   sweep 2, per candidate tile: S, P, dP again; dS = P (dP - Dr);
+//   Dr = rowsum(dO O) from an f32 O (the forward's f32_output); from a
+//   16-bit O, sweep 1, per candidate tile: S = Q K^T, P from the forward's
+//     lse, dP = dO V^T, Dr += rowsum(P dP)
+//   sweep 2, per candidate tile: S, P, dP (again); dS = P (dP - Dr);
 //     dQ += dS K (registers); dBias[keys] += colsum(dS);
 //     P and dS through shared memory: dV[keys] += P^T dO, dK[keys] += dS^T Q
 //     (the next tile's K, V and biases load meanwhile)
 //   dQ = scale dQ
 //
-// Dr comes from the same f32 P and dP as dS (not from a bf16 O), so the
-// rows of dS sum to 0 and dBias carries no rounding of the output. dK, dV
+// Sweep 1 takes Dr from the same f32 P and dP as dS, not from a rounded O,
+// so that dBias carries no rounding of the output; an f32 O spares it (2 of
+// the 7 products per kept pair). dK, dV
 // and dBias are added atomically in f32: the candidate lists of different
 // blocks share keys. A key tile has the rows of a query block, so dK and dV
 // tiles are register tiles like dQ.
@@ -90,7 +92,10 @@ private:
   QueryBlockKeys keys;
   int64_t rows;
 
-  Value qBuf, kBuf, vBuf, biasBuf, tauBuf, lseBuf, doBuf;
+  /// Dr of the block's rows: from the f32 output, else by sweep 1.
+  Value rowDeltas();
+
+  Value qBuf, kBuf, vBuf, biasBuf, tauBuf, outBuf, lseBuf, doBuf;
   Value dqBuf, dkBuf, dvBuf, dbiasBuf;
   Value batchIndex, head, lse;
   Value kTile, vTile, biasTile, qTile, doTile, pTile, dsTile;
@@ -189,6 +194,25 @@ Value AttentionGradProgram::sweep(
   return final[0];
 }
 
+Value AttentionGradProgram::rowDeltas() {
+  Value zeros = SplatOp::create(b, loc, tile({rows}), b.getF32FloatAttr(0.0));
+  if (cast<MemRefType>(outBuf.getType()).getElementType().isF32()) {
+    SmallVector<Value> rowsAt = {batchIndex, keys.i0, head, lb.index(0)};
+    auto load = [&](Value buffer) {
+      return LoadOp::create(b, loc, tile({rows, headDim}), buffer, rowsAt,
+                            /*row_dim=*/1);
+    };
+    Value dout = load(doBuf), out = load(outBuf);
+    return RowDotOp::create(b, loc, zeros.getType(), dout, out, zeros);
+  }
+  return sweep(
+      zeros, /*prefetch=*/false,
+      [&](Value acc, Value c0, Value count, function_ref<void()>) -> Value {
+        auto [p, dp] = probabilities(c0, count);
+        return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);
+      });
+}
+
 void AttentionGradProgram::build(Block &block) {
   b.setInsertionPointToStart(&block);
   int64_t queryBlocks = llvm::divideCeil(queries, rows);
@@ -198,9 +222,9 @@ void AttentionGradProgram::build(Block &block) {
   head = block.getArgument(2);
   ValueRange buffers = block.getArguments().drop_front(3);
   qBuf = buffers[0], kBuf = buffers[1], vBuf = buffers[2];
-  biasBuf = buffers[3], tauBuf = buffers[4], lseBuf = buffers[5];
-  doBuf = buffers[6], dqBuf = buffers[7], dkBuf = buffers[8];
-  dvBuf = buffers[9], dbiasBuf = buffers[10];
+  biasBuf = buffers[3], tauBuf = buffers[4], outBuf = buffers[5];
+  lseBuf = buffers[6], doBuf = buffers[7], dqBuf = buffers[8];
+  dkBuf = buffers[9], dvBuf = buffers[10], dbiasBuf = buffers[11];
   Value zero = lb.index(0);
   Value group = lb.divi(head, lb.index(heads / kvHeads));
   keys.begin(queryBlock, batchIndex, group, biasBuf, tauBuf);
@@ -219,13 +243,7 @@ void AttentionGradProgram::build(Block &block) {
   CopyAsyncOp::create(b, loc, doBuf, rowsAt, doTile, /*row_dim=*/1);
   lse = LoadOp::create(b, loc, tile({rows}), lseBuf,
                        ValueRange{batchIndex, head, keys.i0}, /*row_dim=*/2);
-  Value delta = sweep(
-      SplatOp::create(b, loc, tile({rows}), b.getF32FloatAttr(0.0)),
-      /*prefetch=*/false,
-      [&](Value acc, Value c0, Value count, function_ref<void()>) -> Value {
-        auto [p, dp] = probabilities(c0, count);
-        return RowDotOp::create(b, loc, acc.getType(), p, dp, acc);
-      });
+  Value delta = rowDeltas();
   Value dq = sweep(
       SplatOp::create(b, loc, tile({rows, headDim}), b.getF32FloatAttr(0.0)),
       /*prefetch=*/true,

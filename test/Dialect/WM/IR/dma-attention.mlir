@@ -91,3 +91,19 @@ func.func @foreign_attribute(%q: tensor<1x16x4x64xf32>, %bias: tensor<1x4x16xf32
   %o, %l = wm.dma_attention %q, %q, %q, %bias {my.tag = 1 : i64, window = 4 : i64} : (tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x16x4x64xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
   return %o : tensor<1x16x4x64xf32>
 }
+
+// -----
+
+// A training forward: the output in f32, whatever the storage type.
+// CHECK-LABEL: func.func @dma_attention_f32_output
+// CHECK: wm.dma_attention %{{.*}} {causal, f32_output, window = 64 : i64}
+// CHECK-SAME: -> (tensor<1x128x4x64xf32>, tensor<1x4x128xf32>)
+func.func @dma_attention_f32_output(
+    %q: tensor<1x128x4x64xbf16>, %k: tensor<1x128x2x64xbf16>,
+    %v: tensor<1x128x2x64xbf16>, %bias: tensor<1x2x128xf32>)
+    -> (tensor<1x128x4x64xf32>, tensor<1x4x128xf32>) {
+  %out, %lse = wm.dma_attention %q, %k, %v, %bias {causal, window = 64 : i64, f32_output}
+      : (tensor<1x128x4x64xbf16>, tensor<1x128x2x64xbf16>, tensor<1x128x2x64xbf16>, tensor<1x2x128xf32>)
+      -> (tensor<1x128x4x64xf32>, tensor<1x4x128xf32>)
+  return %out, %lse : tensor<1x128x4x64xf32>, tensor<1x4x128xf32>
+}

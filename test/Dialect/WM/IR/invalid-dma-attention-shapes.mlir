@@ -80,3 +80,27 @@ func.func @bias_not_f32(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64xbf16>, 
   %o, %l = wm.dma_attention %q, %k, %v, %bias : (tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x4x16xbf16>) -> (tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>)
   return
 }
+
+// -----
+
+func.func @f32_output_type(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64xbf16>, %v: tensor<1x16x4x64xbf16>, %bias: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{'wm.dma_attention' op output must have element type 'f32' (f32_output), got 'bf16'}}
+  %o, %l = wm.dma_attention %q, %k, %v, %bias {f32_output} : (tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>)
+  return
+}
+
+// -----
+
+func.func @f32_output_missing(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64xbf16>, %v: tensor<1x16x4x64xbf16>, %bias: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{'wm.dma_attention' op output must have element type 'bf16' (the query's), got 'f32'}}
+  %o, %l = wm.dma_attention %q, %k, %v, %bias : (tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf32>, tensor<1x4x16xf32>)
+  return
+}
+
+// -----
+
+func.func @threshold_f32_output(%q: tensor<1x16x4x64xbf16>, %k: tensor<1x16x4x64xbf16>, %v: tensor<1x16x4x64xbf16>, %bias: tensor<1x4x16xf32>, %tau: tensor<1x4x16xf32>) {
+  // expected-error @+1 {{'wm.dma_threshold_attention' op output must have element type 'f32' (f32_output), got 'f16'}}
+  %o, %l = wm.dma_threshold_attention %q, %k, %v, %bias, %tau {f32_output, scale = 0.125 : f32} : (tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x16x4x64xbf16>, tensor<1x4x16xf32>, tensor<1x4x16xf32>) -> (tensor<1x16x4x64xf16>, tensor<1x4x16xf32>)
+  return
+}

@@ -73,3 +73,14 @@ func.func @bias_grad_width(%v: tensor<1x32x2x16xf32>, %w: tensor<2x31xf32>, %a: 
       -> (tensor<1x32x2x16xf32>, tensor<2x31xf32>, tensor<2xf32>)
   return
 }
+
+// -----
+
+func.func @output_type(%q: tensor<1x32x4x16xbf16>, %k: tensor<1x32x2x16xbf16>, %bias: tensor<1x2x32xf32>,
+                       %tau: tensor<1x2x32xf32>, %out: tensor<1x32x4x16xf16>, %lse: tensor<1x4x32xf32>) {
+  // expected-error @+1 {{output must have the element type of query, 'bf16', or f32, got 'f16'}}
+  %dq, %dk, %dv, %db = wm.dma_attention_grad %q, %k, %k, %bias, %tau, %out, %lse, %q {scale = 0.25 : f32}
+      : (tensor<1x32x4x16xbf16>, tensor<1x32x2x16xbf16>, tensor<1x32x2x16xbf16>, tensor<1x2x32xf32>, tensor<1x2x32xf32>, tensor<1x32x4x16xf16>, tensor<1x4x32xf32>, tensor<1x32x4x16xbf16>)
+      -> (tensor<1x32x4x16xbf16>, tensor<1x32x2x16xbf16>, tensor<1x32x2x16xbf16>, tensor<1x2x32xf32>)
+  return
+}

@@ -65,3 +65,18 @@ func.func @dynamic_left_alone(%q: tensor<1x?x1x16xf32>, %k: tensor<1x?x1x16xf32>
       -> (tensor<1x?x1x16xf32>, tensor<1x1x?xf32>)
   return %out : tensor<1x?x1x16xf32>
 }
+
+// -----
+
+// f32_output is carried to the threshold form.
+// CHECK-LABEL: func.func @f32_output
+// CHECK: wm.dma_threshold_attention {{.*}} {block_size = 32 : i64, causal, f32_output, scale = 1.250000e-01 : f32}
+// CHECK-SAME: -> (tensor<1x100x2x64xf32>, tensor<1x2x100xf32>)
+func.func @f32_output(%q: tensor<1x100x2x64xbf16>, %k: tensor<1x100x1x64xbf16>,
+                      %v: tensor<1x100x1x64xbf16>, %bias: tensor<1x1x100xf32>)
+    -> tensor<1x100x2x64xf32> {
+  %out, %lse = wm.dma_attention %q, %k, %v, %bias {causal, window = 16 : i64, f32_output}
+      : (tensor<1x100x2x64xbf16>, tensor<1x100x1x64xbf16>, tensor<1x100x1x64xbf16>, tensor<1x1x100xf32>)
+      -> (tensor<1x100x2x64xf32>, tensor<1x2x100xf32>)
+  return %out : tensor<1x100x2x64xf32>
+}

@@ -81,8 +81,10 @@ def WM_DmaAttentionOp : WM_ShapedOp<"dma_attention"> {
     Operands: `query` (B, Lq, H, D), `key` and `value` (B, Lk, Hk, D) with
     `H % Hk == 0` (query head h reads kv head h / (H / Hk)), `bias`
     (B, Hk, Lk) f32. Results: `output` (B, Lq, H, D) of the query's element
-    type, `lse` (B, H, Lq) f32. `scale` defaults to D^-1/2 and multiplies q.k
-    only. The selection is never materialised as an Lq x Lk mask.
+    type, or f32 with `f32_output` (a training forward keeps the unrounded
+    output for the backward's `Dr = dO . O`), and `lse` (B, H, Lq) f32.
+    `scale` defaults to D^-1/2 and multiplies q.k only. The selection is
+    never materialised as an Lq x Lk mask.
 
     Example:
 
@@ -99,7 +101,8 @@ def WM_DmaAttentionOp : WM_ShapedOp<"dma_attention"> {
                        OptionalAttr<F32Attr>:$scale, UnitAttr:$causal,
                        OptionalAttr<I64Attr>:$window,
                        DefaultValuedAttr<WM_SelectionScopeAttr,
-                           "::mlir::wm::SelectionScope::prefix">:$scope);
+                           "::mlir::wm::SelectionScope::prefix">:$scope,
+                       UnitAttr:$f32_output);
   let results = (outs WM_FloatTensor:$output, WM_F32Tensor:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $bias attr-dict
@@ -331,7 +334,7 @@ def WM_DmaThresholdAttentionOp : WM_ShapedOp<"dma_threshold_attention",
     `scale` is explicit. The optional block summaries (from
     `wm.dma_block_summary` with `block_size` keys per block) let tiled
     lowerings skip key blocks no row keeps and drop the predicate on blocks
-    every row keeps. Results as `wm.dma_attention`.
+    every row keeps. Results as `wm.dma_attention` (`f32_output` too).
 
     Example:
 
@@ -347,7 +350,8 @@ def WM_DmaThresholdAttentionOp : WM_ShapedOp<"dma_threshold_attention",
                        WM_FloatTensor:$value, WM_F32Tensor:$bias,
                        WM_F32Tensor:$tau, Optional<WM_F32Tensor>:$block_max,
                        Optional<WM_F32Tensor>:$block_min, F32Attr:$scale,
-                       UnitAttr:$causal, OptionalAttr<I64Attr>:$block_size);
+                       UnitAttr:$causal, OptionalAttr<I64Attr>:$block_size,
+                       UnitAttr:$f32_output);
   let results = (outs WM_FloatTensor:$output, WM_F32Tensor:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $bias `,` $tau
@@ -370,15 +374,18 @@ def WM_DmaAttentionGradOp : WM_ShapedOp<"dma_attention_grad"> {
     whose score is -inf):
 
     - `dV = P^T dO`, `dP = dO V^T`, `Dr_i = sum(dO_i * O_i)`,
-      `dS = P * (dP - Dr)`; the lowerings compute `Dr_i` as
-      `sum_j P_ij dP_ij`, equal in exact arithmetic, from the same f32 P
-      and dP as dS (so `sum_j dS_ij` stays 0 with a bf16 `output`);
+      `dS = P * (dP - Dr)`. With an f32 `output` (the forward's
+      `f32_output`) the lowerings compute `Dr_i` so. With a 16-bit one
+      they compute it as `sum_j P_ij dP_ij`, equal in exact arithmetic,
+      from the same f32 P and dP as dS: a rounded output would leave its
+      rounding in every dBias of the row, and it costs one more pass over
+      the kept keys;
     - `dQ = scale dS K`, `dK = scale dS^T Q` (summed over the query heads
       of a kv group), `dBias[b, g, j]` the sum of dS over the group's heads
       and the rows.
 
-    Keys not kept have dS = 0 exactly. `output` and `lse` are the forward's
-    results, `grad_output` is dO. dQ, dK and dV have the storage type of
+    Keys not kept have dS = 0 exactly. `output` (the query's element type
+    or f32) and `lse` are the forward's results, `grad_output` is dO. dQ, dK and dV have the storage type of
     the query; dBias is f32. No gradient flows through the selection.
 
     Example:

@@ -176,11 +176,19 @@ static LogicalResult bindDmaAttention(ShapeBinder &shapes, OpOrAdaptor op) {
   return shapes.divisible("H", "Hk");
 }
 
-/// output (B, Lq, H, D) in the query's element type and lse (B, H, Lq) f32,
-/// from the extents bound by either attention op.
+/// The element type of an attention output: the query's, or f32.
+static Type attentionOutputType(Value query, bool f32Output) {
+  return f32Output ? Float32Type::get(query.getContext())
+                   : elementTypeOf(query);
+}
+
+/// output (B, Lq, H, D) and lse (B, H, Lq) f32, from the extents bound by
+/// either attention op.
 static void appendAttentionResultTypes(const ShapeBinder &shapes, Value query,
+                                       bool f32Output,
                                        SmallVectorImpl<Type> &types) {
-  types.push_back(tensorOf(shapes, kQueryLayout, elementTypeOf(query)));
+  types.push_back(tensorOf(shapes, kQueryLayout,
+                           attentionOutputType(query, f32Output)));
   types.push_back(
       tensorOf(shapes, kLseLayout, Float32Type::get(query.getContext())));
 }
@@ -192,7 +200,8 @@ LogicalResult DmaAttentionOp::inferReturnTypes(
   ShapeBinder shapes(emit);
   if (failed(bindDmaAttention(shapes, adaptor)))
     return failure();
-  appendAttentionResultTypes(shapes, adaptor.getQuery(), types);
+  appendAttentionResultTypes(shapes, adaptor.getQuery(),
+                             adaptor.getF32Output(), types);
   return success();
 }
 
@@ -204,18 +213,23 @@ double DmaAttentionOp::getEffectiveScale() {
 }
 
 /// The results of both attention ops: output (B, Lq, H, D) of the query's
-/// element type, lse (B, H, Lq); q, k, v share their element type.
+/// element type (f32 with f32_output), lse (B, H, Lq); q, k, v share their
+/// element type.
 template <typename AttentionOp>
 static LogicalResult verifyAttentionResults(ShapeBinder &shapes,
                                             ShapeBinder::EmitErrorFn emit,
                                             AttentionOp op) {
   if (failed(shapes.bind("output", op.getOutput().getType(), kQueryLayout)) ||
-      failed(shapes.bind("lse", op.getLse().getType(), kLseLayout)))
+      failed(shapes.bind("lse", op.getLse().getType(), kLseLayout)) ||
+      failed(sameElementType(emit, "query", op.getQuery(),
+                             {{"key", op.getKey()}, {"value", op.getValue()}})))
     return failure();
-  return sameElementType(emit, "query", op.getQuery(),
-                         {{"key", op.getKey()},
-                          {"value", op.getValue()},
-                          {"output", op.getOutput()}});
+  Type expected = attentionOutputType(op.getQuery(), op.getF32Output());
+  if (elementTypeOf(op.getOutput()) != expected)
+    return emit() << "output must have element type " << expected
+                  << (op.getF32Output() ? " (f32_output)" : " (the query's)")
+                  << ", got " << elementTypeOf(op.getOutput());
+  return success();
 }
 
 /// Summaries of blocks of `blockSize` keys hold ceil(Lk / blockSize) blocks.
@@ -641,7 +655,8 @@ LogicalResult DmaThresholdAttentionOp::inferReturnTypes(
   ShapeBinder shapes(emit);
   if (failed(bindDmaThresholdAttention(shapes, adaptor)))
     return failure();
-  appendAttentionResultTypes(shapes, adaptor.getQuery(), types);
+  appendAttentionResultTypes(shapes, adaptor.getQuery(),
+                             adaptor.getF32Output(), types);
   return success();
 }
 
@@ -707,10 +722,15 @@ LogicalResult DmaAttentionGradOp::verify() {
   double scale = getScale().convertToDouble();
   if (!std::isfinite(scale) || scale <= 0.0)
     return emitOpError() << "scale must be positive and finite, got " << scale;
+  // The output is the forward's: 16-bit, or f32 from f32_output.
+  Type output = elementTypeOf(getOutput());
+  if (output != elementTypeOf(getQuery()) && !output.isF32())
+    return emitOpError() << "output must have the element type of query, "
+                         << elementTypeOf(getQuery()) << ", or f32, got "
+                         << output;
   return sameElementType(emit, "query", getQuery(),
                          {{"key", getKey()},
                           {"value", getValue()},
-                          {"output", getOutput()},
                           {"grad_output", getGradOutput()},
                           {"grad_query", getGradQuery()},
                           {"grad_key", getGradKey()},

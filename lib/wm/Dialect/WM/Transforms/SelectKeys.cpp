@@ -67,7 +67,7 @@ struct SelectDmaKeys : OpRewritePattern<DmaAttentionOp> {
         rewriter, loc, op.getQuery(), op.getKey(), op.getValue(),
         op.getBias(), tau, blockMax, blockMin,
         rewriter.getF32FloatAttr(op.getEffectiveScale()), op.getCausalAttr(),
-        blockSizeAttr);
+        blockSizeAttr, op.getF32OutputAttr());
     rewriter.replaceOp(op, attention->getResults());
     return success();
   }
