@@ -218,3 +218,20 @@ def test_chain_into_the_bias():
     f = lambda: loss(q, k, v, ref.dma_bias(v, w, a, form="exp"), r, causal=True, window=W)
     assert rel_error(np.asarray(got_da, np.float64), central_difference(f, a)) <= 1e-4
     assert rel_error(np.asarray(got_dw, np.float64), central_difference(f, w)) <= 1e-4
+
+
+# dBias sums dS over rows, whose terms cancel: it is where Dr's precision
+# shows. With a 16-bit output Dr comes from P and dP themselves. With an f32
+# one it is dO . O, and O must carry P unrounded: the training forward adds
+# P's rounding residual as a second P V product (without it, 3.6e-4 here).
+@pytest.mark.parametrize("f32_output", [False, True], ids=["out16", "out32"])
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+def test_tensor_core_dbias_keeps_its_precision(dtype, f32_output):
+    B, Lq, Lk, H, Hk, D, W = 1, 150, 150, 4, 2, 64, 40
+    q, k, v, bias, dout = inputs(B, Lq, Lk, H, Hk, D, dtype, 0)
+    fn = attention_grad_graph(B, Lq, Lk, H, Hk, D, dtype, W, True, "prefix",
+                              f32_output).compile("cpu", gpu_kernels=True)
+    dbias = np.asarray(fn(q, k, v, bias, dout)[3], np.float32)
+    want = ref.dma_attention_grad(q, k, v, bias, dout, causal=True, window=W,
+                                  scope="prefix")[3]
+    assert rel_error(dbias, want) <= 1e-5

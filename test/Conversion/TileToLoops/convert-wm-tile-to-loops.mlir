@@ -56,3 +56,24 @@ func.func @attention(%q: memref<1x64x4x32xbf16>, %k: memref<1x64x2x32xbf16>, %bi
   }
   return
 }
+
+// The residual of P's rounding: x - round(x), rounded.
+// CHECK-LABEL: func.func @residual
+// CHECK: %[[X:.*]] = memref.load
+// CHECK-NEXT: %[[R:.*]] = arith.truncf %[[X]] : f32 to bf16
+// CHECK-NEXT: %[[RX:.*]] = arith.extf %[[R]] : bf16 to f32
+// CHECK-NEXT: %[[D:.*]] = arith.subf %[[X]], %[[RX]]
+// CHECK-NEXT: arith.truncf %[[D]] : f32 to bf16
+func.func @residual(%v: memref<64x32xbf16>, %out: memref<16x32xf32>) {
+  wm_tile.program "r" grid [1] config <warps = 1, warp_rows = 16, stages = 1, candidates = 16, tile_keys = 16, q_in_registers = false, wgmma = false> (%v, %out) : memref<64x32xbf16>, memref<16x32xf32> {
+  ^bb0(%i: index, %va: memref<64x32xbf16>, %oa: memref<16x32xf32>):
+    %c0 = arith.constant 0 : index
+    %vs = wm_tile.alloc_shared : !wm_tile.shared<64x32xbf16>
+    %p = wm_tile.splat 0.3 : !wm_tile.tile<16x64xf32>
+    %lo = wm_tile.truncf %p {residual} : !wm_tile.tile<16x64xf32> -> !wm_tile.tile<16x64xbf16>
+    %o0 = wm_tile.splat 0.0 : !wm_tile.tile<16x32xf32>
+    %o = wm_tile.matmul %lo, %vs acc %o0 : !wm_tile.tile<16x64xbf16>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<16x32xf32> -> !wm_tile.tile<16x32xf32>
+    wm_tile.store %o into %oa[%c0, %c0] {row_dim = 0, scale = 1.0 : f32} : !wm_tile.tile<16x32xf32>, memref<16x32xf32>
+  }
+  return
+}

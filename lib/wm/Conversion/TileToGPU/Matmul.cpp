@@ -324,9 +324,18 @@ struct TruncFToGPU : TilePattern<TruncFOp> {
     if (op.getType().getShape().size() != 2)
       return rewriter.notifyMatchFailure(op, "rounds 2-D tiles to A fragments");
     Emitter e(rewriter, op.getLoc());
+    Type half = op.getType().getElementType();
+    SmallVector<Value> values = llvm::to_vector(adaptor.getTile());
+    if (op.getResidual()) {
+      OpBuilder &b = e.builder();
+      for (Value &x : values) {
+        Value rounded = arith::TruncFOp::create(b, e.location(), half, x);
+        x = e.sub(x, arith::ExtFOp::create(b, e.location(), b.getF32Type(),
+                                           rounded));
+      }
+    }
     rewriter.replaceOpWithMultiple(
-        op, {packAFragments(e, llvm::to_vector(adaptor.getTile()),
-                            kernel.rowTiles(), op.getType().getElementType())});
+        op, {packAFragments(e, values, kernel.rowTiles(), half)});
     return success();
   }
 };

@@ -257,9 +257,16 @@ struct TruncFToLoops : OpConversionPattern<TruncFOp> {
     TileType type = op.getType();
     Value result = tileBuffer(rewriter, op, type);
     forEachElement(lb, type.getShape(), [&](ValueRange at) {
-      Value narrow = arith::TruncFOp::create(rewriter, op.getLoc(),
-                                             type.getElementType(),
-                                             lb.load(adaptor.getTile(), at));
+      auto round = [&](Value x) {
+        return arith::TruncFOp::create(rewriter, op.getLoc(),
+                                       type.getElementType(), x);
+      };
+      Value x = lb.load(adaptor.getTile(), at);
+      Value narrow = round(x);
+      if (op.getResidual())
+        narrow = round(lb.sub(
+            x, arith::ExtFOp::create(rewriter, op.getLoc(),
+                                     rewriter.getF32Type(), narrow)));
       lb.store(narrow, result, at);
     });
     rewriter.replaceOp(op, result);

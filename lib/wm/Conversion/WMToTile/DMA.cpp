@@ -141,8 +141,14 @@ SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
       b, loc, masked.getType(), state[1].getType(), state[2].getType(),
       state[1].getType(), masked, state[1], state[2]);
   // P as mma operands now: half the registers while the next copies issue.
-  Value probs = TruncFOp::create(b, loc, TileType::get({rows, tileKeys}, half),
-                                 update.getProbs());
+  auto probsType = TileType::get({rows, tileKeys}, half);
+  Value probs = TruncFOp::create(b, loc, probsType, update.getProbs());
+  Value residualProbs =
+      op.getF32Output()
+          ? TruncFOp::create(b, loc, probsType, update.getProbs(),
+                             /*residual=*/true)
+                .getResult()
+          : Value();
   auto rescale = [&] {
     return ScaleRowsOp::create(b, loc, state[0].getType(), state[0],
                                update.getAlpha());
@@ -160,6 +166,13 @@ SmallVector<Value> AttentionProgram::attend(ValueRange state, Value stage,
   Value acc = MatmulOp::create(b, loc, state[0].getType(), probs,
                                stageOf(vStages, stage), scaled,
                                /*transpose_rhs=*/false);
+  // An f32 output is the backward's Dr = dO . O: P's rounding would leave
+  // about 2^-9 of O in every dS row sum, and through dBias in dA (v51:
+  // 1.3e-2 against torch). P's residual as a second product leaves 2^-17.
+  if (residualProbs)
+    acc = MatmulOp::create(b, loc, state[0].getType(), residualProbs,
+                           stageOf(vStages, stage), acc,
+                           /*transpose_rhs=*/false);
   return {acc, update.getNewMax(), update.getNewSum()};
 }
 

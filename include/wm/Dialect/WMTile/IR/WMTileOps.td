@@ -409,9 +409,11 @@ def WMTile_TruncFOp : WMTile_Op<"truncf", [Pure]> {
   let description = [{
     Each element rounded to nearest even, as an mma operand. On the GPU a
     16-bit 2-D tile is held as mma A fragments: half the registers of the
-    f32 tile it comes from.
+    f32 tile it comes from. With `residual`, each element is what that
+    rounding left, `x - round(x)`, rounded in turn: a product with both
+    tiles carries about twice the bits of x.
   }];
-  let arguments = (ins WMTile_AnyTile:$tile);
+  let arguments = (ins WMTile_AnyTile:$tile, UnitAttr:$residual);
   let results = (outs WMTile_AnyTile:$result);
   let assemblyFormat = "$tile attr-dict `:` type($tile) `->` type($result)";
   let hasVerifier = 1;
