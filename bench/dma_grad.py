@@ -348,6 +348,7 @@ def bench_all(out_path, skip_flex):
         agree = max(((a.float() - b.float()).norm() / b.float().norm()).item()
                     for a, b in zip(grads, grads16))
         t_fwd = time_ms(lambda: fwd(q, k, v, bias))
+        t_fwd16 = time_ms(lambda: fwd16(q, k, v, bias))
         t_bwd = time_ms(lambda: bwd(q, k, v, bias, tau, out, lse, dout))
         t_step = time_ms(step)
         t_bwd16 = time_ms(lambda: bwd16(q, k, v, bias, tau, out16, lse, dout))
@@ -370,7 +371,7 @@ def bench_all(out_path, skip_flex):
             except Exception as error:  # noqa: BLE001 - report, do not stop the suite
                 flex = f"failed: {type(error).__name__}: {error}"[:80]
         rows.append((name, f"{t_fwd:.3f}", f"{t_bwd:.3f}", f"{t_step:.3f}",
-                     f"{t_bwd16:.3f}", f"{t_step16:.3f}", f"{agree:.1e}",
+                     f"{t_fwd16:.3f}", f"{t_bwd16:.3f}", f"{t_step16:.3f}", f"{agree:.1e}",
                      f"{t_sdpa:.3f}", flex,
                      f"{t_sdpa / t_step:.2f}", f"{tflops:.1f}", f"{mem:.0f}", f"{mem_sdpa:.0f}",
                      "NaN" if nan else "ok"))
@@ -378,7 +379,7 @@ def bench_all(out_path, skip_flex):
         del grads, grads16, qt, kt, vt
         torch.cuda.empty_cache()
     header = ["config", "ours fwd ms", "ours bwd ms", "ours step ms",
-              "bwd ms, 16-bit O", "step ms, 16-bit O", "grads 16-bit O vs f32 O",
+              "fwd ms, 16-bit O", "bwd ms, 16-bit O", "step ms, 16-bit O", "grads 16-bit O vs f32 O",
               "SDPA fwd+bwd ms",
               "Flex fwd+bwd ms", "SDPA / ours", "bwd eff. TFLOP/s", "bwd extra MiB",
               "SDPA step extra MiB", "NaN"]

@@ -284,11 +284,13 @@ mlir::wm::chooseAttentionConfig(DmaThresholdAttentionOp op,
   bool wgmma = options.wgmma && 128 % headDim == 0;
   // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
   // from shared memory twice: half the ldmatrix traffic per mma of 16-row
-  // warps. Past D = 128 their accumulators alone would fill the registers.
-  int64_t rowTiles = wgmma              ? 1
-                     : options.warpRows ? options.warpRows / 16
-                     : headDim <= 128   ? 2
-                                        : 1;
+  // warps. Past D = 128 their accumulators alone would fill the registers,
+  // and with f32_output P's residual as well (ptxas: 16 KB of spills at
+  // 64K/W4K, 376 against 8 ms; 16-row warps spill 40 bytes).
+  int64_t rowTiles = wgmma                                ? 1
+                     : options.warpRows                   ? options.warpRows / 16
+                     : headDim <= 128 && !op.getF32Output() ? 2
+                                                          : 1;
   // Long sequences: larger CTAs halve the compaction and gathers per row.
   int64_t warps = wgmma           ? 4
                   : options.warps ? options.warps
