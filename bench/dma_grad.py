@@ -7,6 +7,7 @@ step (forward + backward) against SDPA and FlexAttention.
     python3 bench/dma_grad.py compile     # where MLIR is: bench/artifacts/grad/
     python3 bench/dma_grad.py run [--out results.md] [--only a,b]   # on the GPU
     python3 bench/dma_grad.py bench [--out bench.md] [--skip-flex]  # on the GPU
+    python3 bench/dma_grad.py profile --only b_L16384_W2048  # one step, for ncu
 
 Each artifact runs the forward (selection, attention) and the backward of
 one layer: inputs q, k, v, bias (or values' w_dt, a) and dout; outputs out,
@@ -387,9 +388,26 @@ def bench_all(out_path, skip_flex):
     return 0
 
 
+def profile(names):
+    import torch
+    from wm import gpu
+    for name in names:
+        L = {n: l for n, l, _ in BENCH}[name]
+        gen = torch.Generator(device="cuda").manual_seed(L)
+        q, k, v, dout = (torch.randn(1, L, 16, 128, generator=gen, device="cuda")
+                         .to(torch.bfloat16) for _ in range(4))
+        bias = torch.randn(1, 16, L, generator=gen, device="cuda")
+        fwd, bwd = (gpu.CompiledArtifact(os.path.join(ARTIFACTS, name + part))
+                    for part in ("_fwd", "_bwd"))
+        tau, out, lse = fwd(q, k, v, bias)
+        bwd(q, k, v, bias, tau, out, lse, dout)
+    torch.cuda.synchronize()
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["compile", "run", "bench"])
+    parser.add_argument("mode", choices=["compile", "run", "bench", "profile"])
     parser.add_argument("--out")
     parser.add_argument("--only", help="comma-separated config names")
     parser.add_argument("--skip-flex", action="store_true")
@@ -399,6 +417,8 @@ def main():
         return 0
     if args.mode == "bench":
         return bench_all(args.out, args.skip_flex)
+    if args.mode == "profile":  # one training step of each named BENCH config, for ncu
+        return profile(args.only.split(","))
     return run_all(args.out, args.only.split(",") if args.only else None)
 
 
