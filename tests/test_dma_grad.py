@@ -98,9 +98,11 @@ TC_CASES = {
 
 # The programs convert-wm-to-gpu launches on the H200 (the tensor-core one,
 # and the deterministic row programs), as loops.
-# grad_warps=8: blocks and key tiles of 128 (the default from 4096 rows on).
-@pytest.mark.parametrize("options", [{}, {"grad_warps": 8}, {"deterministic": True}],
-                         ids=["auto", "w8", "deterministic"])
+# grad_warps=8: blocks and key tiles of 128 (the default from 4096 rows on);
+# mma_warps=8: the forward's 8-warp CTAs (its default from 32768 rows on).
+@pytest.mark.parametrize("options", [{}, {"grad_warps": 8}, {"deterministic": True},
+                                     {"mma_warps": 8}],
+                         ids=["auto", "w8", "deterministic", "fwd_w8"])
 @pytest.mark.parametrize("f32_output", [False, True], ids=["out16", "out32"])
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
 @pytest.mark.parametrize("case", sorted(TC_CASES))

@@ -4,11 +4,11 @@
 // and, in a second product, the residual of that rounding; O is stored in
 // f32 for the backward's Dr = dO . O.
 
-// 16-row warps: the residual would spill 32-row ones.
-// CHECK: wm_tile.program "dma_attention_mma" grid [2, 1, 2] config <warps = 4, warp_rows = 16, stages = 2
+// 32-row warps on tiles of 32 keys: the residual's registers.
+// CHECK: wm_tile.program "dma_attention_mma" grid [1, 1, 2] config <warps = 4, warp_rows = 32, stages = 1, candidates = 8192, tile_keys = 32
 // CHECK: %[[P:.*]], %{{.*}}, %{{.*}}, %{{.*}} = wm_tile.softmax_update
-// CHECK-DAG: %[[HI:.*]] = wm_tile.truncf %[[P]] : <64x64xf32> -> <64x64xbf16>
-// CHECK-DAG: %[[LO:.*]] = wm_tile.truncf %[[P]] {residual} : <64x64xf32> -> <64x64xbf16>
+// CHECK-DAG: %[[HI:.*]] = wm_tile.truncf %[[P]] : <128x32xf32> -> <128x32xbf16>
+// CHECK-DAG: %[[LO:.*]] = wm_tile.truncf %[[P]] {residual} : <128x32xf32> -> <128x32xbf16>
 // CHECK: %[[ACC:.*]] = wm_tile.matmul %[[HI]], %{{.*}} acc
 // CHECK: wm_tile.matmul %[[LO]], %{{.*}} acc %[[ACC]]
 // CHECK: wm_tile.store_attention {{.*}} memref<1x128x2x64xf32>, memref<1x2x128xf32>

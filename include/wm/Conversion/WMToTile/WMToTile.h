@@ -22,8 +22,10 @@ struct AttentionKernelOptions {
   bool wgmma = false;
 };
 
-/// Keys per attention tile, and the capacity of the candidate lists.
+/// Keys per attention tile (32-row warps of an f32_output forward take
+/// kResidualTileKeys), and the capacity of the candidate lists.
 constexpr int64_t kAttentionTileKeys = 64;
+constexpr int64_t kResidualTileKeys = 32;
 constexpr int64_t kMmaCandidates = 8192;
 constexpr int64_t kWgmmaCandidates = 4096;
 

@@ -284,13 +284,17 @@ mlir::wm::chooseAttentionConfig(DmaThresholdAttentionOp op,
   bool wgmma = options.wgmma && 128 % headDim == 0;
   // Warps of 32 rows (two m16 tiles) use each K and V fragment they load
   // from shared memory twice: half the ldmatrix traffic per mma of 16-row
-  // warps. Past D = 128 their accumulators alone would fill the registers,
-  // and with f32_output P's residual as well (ptxas: 16 KB of spills at
-  // 64K/W4K, 376 against 8 ms; 16-row warps spill 40 bytes).
-  int64_t rowTiles = wgmma                                ? 1
-                     : options.warpRows                   ? options.warpRows / 16
-                     : headDim <= 128 && !op.getF32Output() ? 2
-                                                          : 1;
+  // warps. Past D = 128 their accumulators alone would fill the registers.
+  int64_t rowTiles = wgmma              ? 1
+                     : options.warpRows ? options.warpRows / 16
+                     : headDim <= 128   ? 2
+                                        : 1;
+  // With f32_output P's residual doubles P's operand registers: 32-row
+  // warps then take tiles of half the keys (64 keys spilled 16 KB; H200,
+  // 16K/W2K forward 1.50 ms against 1.77 on 16-row warps of 64 keys and
+  // 1.07 without the residual).
+  int64_t tileKeys = op.getF32Output() && rowTiles == 2 ? kResidualTileKeys
+                                                        : kAttentionTileKeys;
   // Long sequences: larger CTAs halve the compaction and gathers per row.
   int64_t warps = wgmma           ? 4
                   : options.warps ? options.warps
@@ -304,7 +308,7 @@ mlir::wm::chooseAttentionConfig(DmaThresholdAttentionOp op,
   int64_t stages = rowTiles == 1 ? 2 : 1;
   return KernelConfigAttr::get(op.getContext(), warps, 16 * rowTiles, stages,
                                wgmma ? kWgmmaCandidates : kMmaCandidates,
-                               kAttentionTileKeys, qInRegisters, wgmma);
+                               tileKeys, qInRegisters, wgmma);
 }
 
 ProgramOp mlir::wm::buildAttentionProgram(OpBuilder &b,
