@@ -53,7 +53,7 @@ func.func @scan(%dt: memref<1x200x2xf32>, %tot: memref<1x2x4xf32>, %save: memref
     %f = arith.constant 0.5 : f32
     %s = wm_tile.scale_add %acc, %f, %acc : !wm_tile.tile<64x32xf32>
     %xt = wm_tile.load %xa[%c0, %i, %c0, %c0] {row_dim = 1} : memref<1x200x2x32xbf16> -> !wm_tile.tile<64x32xf32>
-    %y = wm_tile.skip_gate %s, %xt : !wm_tile.tile<64x32xf32> skip %da[%c0] : memref<2xf32> gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
+    %y = wm_tile.gate %s, %xt : !wm_tile.tile<64x32xf32>
     %cm8 = arith.constant -8 : index
     %k = wm_tile.skip_shared %y, %bs rows %cm8 skip %da[%c0] : !wm_tile.tile<64x32xf32>, !wm_tile.shared<64x32xbf16>, memref<2xf32>
     %sum = wm_tile.matmul %m, %bs acc %acc live_from %c64 : !wm_tile.tile<64x64xf32>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<64x32xf32> -> !wm_tile.tile<64x32xf32>

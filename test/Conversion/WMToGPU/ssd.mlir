@@ -47,7 +47,7 @@
 // CHECK-NOT: memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
 // CHECK-NOT: memref<1x200x2x32xbf16> -> <64x32xf32>
-// CHECK: wm_tile.skip_gate {{.*}} gate
+// CHECK: wm_tile.gate
 // CHECK: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
 
 // 128 rows per chunk-scan CTA: 4 warps of 32 rows, chunks of 128 at least.

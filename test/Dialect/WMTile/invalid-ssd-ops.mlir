@@ -89,33 +89,17 @@ func.func @scale_add_partial(%t: !wm_tile.tile<64xf32, partial>, %f: f32) {
 
 // -----
 
-func.func @skip_gate_columns(%t: !wm_tile.tile<64x32xf32>, %d: memref<2x16xf32>, %n: index) {
-  // expected-error @below {{needs D of 32 columns}}
-  %y = wm_tile.skip_gate %t, %t : !wm_tile.tile<64x32xf32> skip %d[%n] : memref<2x16xf32> : !wm_tile.tile<64x32xf32>
+func.func @gate_vector(%t: !wm_tile.tile<64xf32>) {
+  // expected-error @below {{gates a 2-D f32 tile}}
+  %y = wm_tile.gate %t, %t : !wm_tile.tile<64xf32>
   return
 }
 
 // -----
 
-func.func @skip_gate_rank(%t: !wm_tile.tile<64x32xf32>, %d: memref<2x2x32xf32>, %n: index) {
+func.func @skip_shared_rank(%t: !wm_tile.tile<64x32xf32>, %d: memref<2x2x32xf32>, %n: index, %x: !wm_tile.shared<64x32xbf16>) {
   // expected-error @below {{takes D as (H) or (H, P) with one head index}}
-  %y = wm_tile.skip_gate %t, %t : !wm_tile.tile<64x32xf32> skip %d[%n] : memref<2x2x32xf32> : !wm_tile.tile<64x32xf32>
-  return
-}
-
-// -----
-
-func.func @skip_gate_x_without_skip(%t: !wm_tile.tile<64x32xf32>) {
-  // expected-error @below {{has an x tile without a skip buffer}}
-  %y = wm_tile.skip_gate %t, %t : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
-  return
-}
-
-// -----
-
-func.func @skip_gate_skip_without_x(%t: !wm_tile.tile<64x32xf32>, %d: memref<2xf32>, %n: index) {
-  // expected-error @below {{needs an x tile with a skip buffer}}
-  %y = wm_tile.skip_gate %t skip %d[%n] : memref<2xf32> : !wm_tile.tile<64x32xf32>
+  %y = wm_tile.skip_shared %t, %x rows %n skip %d[%n] : !wm_tile.tile<64x32xf32>, !wm_tile.shared<64x32xbf16>, memref<2x2x32xf32>
   return
 }
 

@@ -8,8 +8,7 @@
 // CHECK: wm_tile.decay_rows {{.*}} : <64xf32> -> <64xf32>
 // CHECK: wm_tile.scale_add {{.*}} : <64x32xf32>
 // CHECK: wm_tile.load {{.*}} : memref<1x200x2x32xbf16> -> <64x32xf32>
-// CHECK: wm_tile.skip_gate {{.*}}, {{.*}} : !wm_tile.tile<64x32xf32> skip {{.*}} : memref<2xf32> gate {{.*}} : <64x32xf32>
-// CHECK: wm_tile.skip_gate %{{[0-9]+}} gate {{.*}} : <64x32xf32>
+// CHECK: wm_tile.gate %{{[0-9]+}}, %{{[0-9]+}} : <64x32xf32>
 // CHECK: wm_tile.skip_shared {{.*}}, {{.*}} rows {{.*}} skip {{.*}}[{{.*}}] : <64x32xf32>, <64x32xbf16>, memref<2xf32>
 // CHECK: wm_tile.matmul {{.*}}, {{.*}} acc {{.*}} live_from %{{.*}} : !wm_tile.tile<64x64xf32>, <64x32xbf16>, !wm_tile.tile<64x32xf32> -> <64x32xf32>
 // CHECK: wm_tile.matmul {{.*}}, {{.*}} scaled {{.*}}[{{.*}}] : !wm_tile.shared<64xf32> {transpose_lhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <32x32xf32>
@@ -32,8 +31,7 @@ func.func @scan(%dt: memref<1x200x2xf32>, %tot: memref<1x2x4xf32>, %save: memref
     %f = arith.constant 0.5 : f32
     %s = wm_tile.scale_add %acc, %f, %acc : !wm_tile.tile<64x32xf32>
     %xt = wm_tile.load %xa[%c0, %i, %c0, %c0] {row_dim = 1} : memref<1x200x2x32xbf16> -> !wm_tile.tile<64x32xf32>
-    %y = wm_tile.skip_gate %s, %xt : !wm_tile.tile<64x32xf32> skip %da[%c0] : memref<2xf32> gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
-    %g = wm_tile.skip_gate %s gate %xt : !wm_tile.tile<64x32xf32> : !wm_tile.tile<64x32xf32>
+    %g = wm_tile.gate %s, %xt : !wm_tile.tile<64x32xf32>
     %k = wm_tile.skip_shared %s, %bs rows %c0 skip %da[%c0] : !wm_tile.tile<64x32xf32>, !wm_tile.shared<64x32xbf16>, memref<2xf32>
     %sum = wm_tile.matmul %m, %bs acc %acc live_from %c64 : !wm_tile.tile<64x64xf32>, !wm_tile.shared<64x32xbf16>, !wm_tile.tile<64x32xf32> -> !wm_tile.tile<64x32xf32>
     %st = wm_tile.matmul %bs, %bs scaled %w[%c0] : !wm_tile.shared<64xf32> {transpose_lhs} : !wm_tile.shared<64x32xbf16>, !wm_tile.shared<64x32xbf16> -> !wm_tile.tile<32x32xf32>

@@ -349,28 +349,15 @@ SmallVector<Value> laneSkips(Emitter &e, const KernelContext &kernel,
   return d;
 }
 
-struct SkipGateToGPU : TilePattern<SkipGateOp> {
+struct GateToGPU : TilePattern<GateOp> {
   using TilePattern::TilePattern;
   LogicalResult
-  matchAndRewrite(SkipGateOp op, OneToNOpAdaptor adaptor,
+  matchAndRewrite(GateOp op, OneToNOpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Emitter e(rewriter, op.getLoc());
-    int64_t colTiles = op.getType().getShape()[1] / 8;
-    SmallVector<Value> d;
-    if (op.getSkip())
-      d = laneSkips(e, kernel, adaptor.getSkip().front(),
-                    singles(adaptor.getSkipIndices()), colTiles);
-    ValueRange x = adaptor.getX();
     SmallVector<Value> result;
-    for (auto [n, acc] : llvm::enumerate(adaptor.getAcc())) {
-      Value y = acc;
-      // Value n holds column (n % (4 colTiles)) / 4 * 8 + 2 quad + n % 2.
-      if (!d.empty())
-        y = e.add(y, e.mul(d[n % (4 * colTiles) / 4 * 2 + n % 2], x[n]));
-      if (op.getGate())
-        y = e.mul(y, e.silu(adaptor.getGate()[n]));
-      result.push_back(y);
-    }
+    for (auto [acc, z] : llvm::zip_equal(adaptor.getAcc(), adaptor.getGate()))
+      result.push_back(e.mul(acc, e.silu(z)));
     rewriter.replaceOpWithMultiple(op, {result});
     return success();
   }
@@ -439,6 +426,6 @@ void tile::populateTileScanToGPUPatterns(TypeConverter &converter,
                                          const KernelContext &kernel) {
   patterns.add<DiscretizeToGPU, DecayMaskToGPU, DecayRowsToGPU,
                RotateSharedToGPU, ScaleAddToGPU,
-               SkipGateToGPU, SkipSharedToGPU>(converter, patterns.getContext(),
+               GateToGPU, SkipSharedToGPU>(converter, patterns.getContext(),
                                                kernel);
 }

@@ -170,21 +170,16 @@ Value skipOf(LoopBuilder &lb, Value skip, ValueRange head, Value column) {
   return lb.load(skip, at);
 }
 
-struct SkipGateToLoops : OpConversionPattern<SkipGateOp> {
+struct GateToLoops : OpConversionPattern<GateOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
-  matchAndRewrite(SkipGateOp op, OpAdaptor adaptor,
+  matchAndRewrite(GateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LoopBuilder lb(rewriter, op.getLoc());
     Value result = tileBuffer(rewriter, op, op.getType());
-    Value skip = adaptor.getSkip();
     forEachElement(lb, op.getType().getShape(), [&](ValueRange rc) {
-      Value y = lb.load(adaptor.getAcc(), rc);
-      if (skip)
-        y = lb.add(y, lb.mul(skipOf(lb, skip, adaptor.getSkipIndices(), rc[1]),
-                             lb.load(adaptor.getX(), rc)));
-      if (Value gate = adaptor.getGate())
-        y = lb.mul(y, lb.silu(lb.load(gate, rc)));
+      Value y = lb.mul(lb.load(adaptor.getAcc(), rc),
+                       lb.silu(lb.load(adaptor.getGate(), rc)));
       lb.store(y, result, rc);
     });
     rewriter.replaceOp(op, result);
@@ -227,6 +222,6 @@ void tile::populateScanToLoopsPatterns(TypeConverter &converter,
                                        RewritePatternSet &patterns) {
   patterns.add<DiscretizeToLoops, DecayMaskToLoops, DecayRowsToLoops,
                RotateSharedToLoops, ScaleAddToLoops,
-               SkipGateToLoops, SkipSharedToLoops>(converter,
+               GateToLoops, SkipSharedToLoops>(converter,
                                                    patterns.getContext());
 }

@@ -480,8 +480,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     if (arg(Gate)) {
       Value gate = LoadOp::create(b, loc, accType, arg(Gate), rows,
                                   /*row_dim=*/1);
-      y = SkipGateOp::create(b, loc, accType, acc, Value(), Value(),
-                             ValueRange{}, gate);
+      y = GateOp::create(b, loc, accType, acc, gate);
     }
     StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
                     b.getF32FloatAttr(1.0));

@@ -655,23 +655,12 @@ def WMTile_ScaleAddOp : WMTile_Op<"scale_add", [Pure,
   let hasVerifier = 1;
 }
 
-def WMTile_SkipGateOp : WMTile_Op<"skip_gate", [AttrSizedOperandSegments,
-    AllTypesMatch<["acc", "result"]>]> {
-  let summary = "y = (acc + D x) z sigmoid(z): the SSD output's epilogue";
-  let description = [{
-    `skip[skip_indices]` is D of the head: a 1-D buffer indexed by the head
-    (one D for every column), or 2-D indexed by (head, column c). Without
-    `skip` there is no D x term (and no `x`), without `gate` no gate.
-  }];
-  let arguments = (ins WMTile_AnyTile:$acc, Optional<WMTile_AnyTile>:$x,
-                       Optional<AnyMemRef>:$skip, Variadic<Index>:$skip_indices,
-                       Optional<WMTile_AnyTile>:$gate);
+def WMTile_GateOp : WMTile_Op<"gate", [Pure,
+    AllTypesMatch<["acc", "gate", "result"]>]> {
+  let summary = "y = acc z sigmoid(z): the SSD output's gate";
+  let arguments = (ins WMTile_AnyTile:$acc, WMTile_AnyTile:$gate);
   let results = (outs WMTile_AnyTile:$result);
-  let assemblyFormat = [{
-    $acc (`,` $x^ `:` type($x))?
-    (`skip` $skip^ `[` $skip_indices `]` `:` type($skip))?
-    (`gate` $gate^ `:` type($gate))? attr-dict `:` type($acc)
-  }];
+  let assemblyFormat = "$acc `,` $gate attr-dict `:` type($acc)";
   let hasVerifier = 1;
 }
 
@@ -681,7 +670,8 @@ def WMTile_SkipSharedOp : WMTile_Op<"skip_shared",
   let description = [{
     Row r of `acc` is row r + `offset` (signed) of the 16-bit shared tile
     `x`. Where that row lies in the tile: `acc[r, c] + D x[r + offset, c]`,
-    with D as in `skip_gate`; the other rows keep `acc`. The chunk scan adds
+    D (H) or (H, P) read at the head index `skip_indices` (and column c for
+    a 2-D D); the other rows keep `acc`. The chunk scan adds
     D x while the tiles of x holding its rows are in shared memory, instead
     of loading x again for the epilogue.
   }];

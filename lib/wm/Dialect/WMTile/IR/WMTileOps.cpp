@@ -611,8 +611,8 @@ LogicalResult ScaleAddOp::verify() {
   return success();
 }
 
-/// D as `skip_gate` and `skip_shared` take it: (H) or (H, P) with one head
-/// index, for a tile of `columns` columns.
+/// D as `skip_shared` takes it: (H) or (H, P) with one head index, for a
+/// tile of `columns` columns.
 static LogicalResult verifySkip(Operation *op, MemRefType skip,
                                 size_t indices, int64_t columns) {
   int64_t rank = skip.getRank();
@@ -623,24 +623,10 @@ static LogicalResult verifySkip(Operation *op, MemRefType skip,
   return success();
 }
 
-LogicalResult SkipGateOp::verify() {
+LogicalResult GateOp::verify() {
   if (!isF32Matrix(getAcc().getType()))
     return emitOpError() << "gates a 2-D f32 tile";
-  if (getGate() && getGate().getType() != getAcc().getType())
-    return emitOpError() << "needs a gate tile of the accumulator's type";
-  if (getX() && getX().getType() != getAcc().getType())
-    return emitOpError() << "needs an x tile of the accumulator's type";
-  if (!getSkip()) {
-    if (getX())
-      return emitOpError() << "has an x tile without a skip buffer";
-    return getSkipIndices().empty()
-               ? success()
-               : emitOpError() << "has skip indices without a skip buffer";
-  }
-  if (!getX())
-    return emitOpError() << "needs an x tile with a skip buffer";
-  return verifySkip(*this, getSkip().getType(), getSkipIndices().size(),
-                    getAcc().getType().getShape()[1]);
+  return success();
 }
 
 LogicalResult SkipSharedOp::verify() {
