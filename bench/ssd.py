@@ -100,7 +100,11 @@ def random_configs(count=RANDOM_COUNT, seed=13):
 
 # Compile-option variants of every benchmark shape, as `<name><suffix>`.
 BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}, "_r64": {"ssd_rows": 64},
-                  "_w16": {"mma_warp_rows": 16}}
+                  "_w16": {"mma_warp_rows": 16},
+                  # Heads of a group per chunk-scan CTA, sharing C B^T (G < H).
+                  "_h1": {"ssd_heads": 1}, "_h2": {"ssd_heads": 2, "ssd_rows": 64},
+                  "_h4": {"ssd_heads": 4, "ssd_rows": 64},
+                  "_h2w16": {"ssd_heads": 2, "ssd_rows": 128, "mma_warp_rows": 16}}
 
 
 def bench_configs():

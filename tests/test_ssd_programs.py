@@ -22,15 +22,15 @@ def build(main, opt, dtype, tables="f32", **attrs):
     return build_ssd(main, opt, dtype, name="ssd_programs", tables=tables, **attrs)
 
 
-def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", **attrs):
+def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, **attrs):
     fn = build(main, opt, dtype, tables=tables, **attrs).compile(
-        "cpu", gpu_kernels=True, ssd_rows=ssd_rows)
+        "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
-def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", **attrs):
-    y, state = run(main, opt, dtype, ssd_rows, tables, **attrs)
+def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -49,6 +49,7 @@ CASES = [
     (1, 70, 2, 128, 1, 128, 32, 64),
     (1, 40, 2, 32, 1, 16, 8, 64),
     (1, 1100, 2, 32, 1, 16, None, 64),  # 18 chunks: the state passing's unrolled loop
+    (1, 300, 4, 32, 1, 128, 64, 128),  # N = 128: two heads per scan CTA by default
 ]
 
 
@@ -71,6 +72,23 @@ def test_options(options, rows):
     main, opt = make_inputs(np.random.default_rng(1), 2, 130, 4, 32, 2, 32, R=32,
                             dtype="bf16", **options)
     check(main, opt, ssd_rows=rows, chunk_size=128 if rows else 64, dt_softplus=True)
+
+
+@pytest.mark.parametrize("heads", [2, 4])
+@pytest.mark.parametrize("rows", [0, 128])
+def test_heads_of_a_group_share_the_logits(heads, rows):
+    """Chunk-scan CTAs over several heads of a group (one C B^T for them all,
+    each head its own decay, x, D and z) give the numbers of one head per
+    CTA, bit for bit. H / G = 6 takes 3 heads where 4 are asked for."""
+    main, opt = make_inputs(np.random.default_rng(11), 2, 150, 12, 32, 2, 32, R=16,
+                            dtype="bf16", D_shape=(12,), z=True, dt_bias=True, h0=True)
+    chunk = 128 if rows else 64
+    y, state = check(main, opt, ssd_rows=rows, ssd_heads=heads, chunk_size=chunk,
+                     dt_softplus=True)
+    y1, state1 = run(main, opt, ssd_rows=rows, ssd_heads=1, chunk_size=chunk,
+                     dt_softplus=True)
+    np.testing.assert_array_equal(y, y1)
+    np.testing.assert_array_equal(state, state1)
 
 
 def test_f16_and_dt_limit():
@@ -132,6 +150,8 @@ def test_bad_ssd_rows_is_refused():
     main, opt = make_inputs(np.random.default_rng(8), 1, 64, 2, 32, 1, 16, dtype="bf16")
     with pytest.raises(wm.CompileError, match="ssd-rows must be 0"):
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_rows=96)
+    with pytest.raises(wm.CompileError, match=r"ssd-heads must be in \[0, 8\]"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_heads=9)
 
 
 @pytest.mark.parametrize("shape, limit", [

@@ -85,6 +85,10 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
     Option<"ssdRows", "ssd-rows", "int64_t", /*default=*/"0",
            "Output rows per wm.ssd chunk-scan CTA, 64 (4 warps) or 128 (8 "
            "warps); 0: the default of WMToTile/SSD.cpp">,
+    Option<"ssdHeads", "ssd-heads", "int64_t", /*default=*/"0",
+           "Heads of one group per wm.ssd chunk-scan CTA, sharing C B^T, up "
+           "to 8: the largest divisor of H / G up to it whose tiles fit in "
+           "shared memory; 0: the default of WMToTile/SSD.cpp">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -67,6 +67,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: rows per SSD chunk-scan CTA, 64 or "
                      "128 (0: automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdHeads{
+      *this, "ssd-heads",
+      llvm::cl::desc("With gpu-kernels: heads of a group per SSD chunk-scan "
+                     "CTA, up to 8 (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -106,6 +111,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                           llvm::cl::desc("Rows per SSD chunk-scan CTA, 64 or "
                                          "128 (0: automatic)"),
                           llvm::cl::init(0)};
+  Option<int64_t> ssdHeads{*this, "ssd-heads",
+                           llvm::cl::desc("Heads of a group per SSD "
+                                          "chunk-scan CTA, sharing C B^T, up "
+                                          "to 8 (0: automatic)"),
+                           llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

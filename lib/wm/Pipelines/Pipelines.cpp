@@ -31,7 +31,8 @@ static void buildWMToLoops(OpPassManager &pm,
     pm.addPass(createConvertWMToGPU(ConvertWMToGPUOptions{
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
-        options.deterministic, options.gradWarps, options.ssdRows}));
+        options.deterministic, options.gradWarps, options.ssdRows,
+        options.ssdHeads}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -94,7 +95,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.blockSelect, options.mmaWarps,
                             options.mmaWarpRows, options.wgmma,
                             options.deterministic, options.gradWarps,
-                            options.ssdRows}));
+                            options.ssdRows, options.ssdHeads}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -4,6 +4,10 @@
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=WIDEGPU
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128 mma-warp-rows=16" | FileCheck %s --check-prefix=WARPROWS
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-rows=96" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2" | FileCheck %s --check-prefix=HEADS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=8" | FileCheck %s --check-prefix=HEADS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=HEADSGPU
+// RUN: not wm-opt %s --convert-wm-to-gpu="ssd-heads=9" 2>&1 | FileCheck %s --check-prefix=BADHEADS
 // wm.ssd on the GPU, three programs: the chunk states (dt' and the log-decay sums saved
 // for the scan), the state passing over the chunks, the chunk scan; B and C
 // rotated in shared memory as they land, no rotated copy in global memory.
@@ -75,6 +79,31 @@
 // WARPROWS: wm_tile.program "ssd_state_passing" {{.*}} config <warps = 2, warp_rows = 16
 // WARPROWS: wm_tile.program "ssd_chunk_scan" grid [2, 2, 1] config <warps = 8, warp_rows = 16, stages = 1
 // BAD: ssd-rows must be 0 (automatic), 64 or 128
+// ssd-heads=2 (or 8: the largest divisor of H / G = 2 up to it): both heads
+// of the group in one chunk-scan CTA, one C B^T for both; each head has its
+// own dt' and ld, entering state, x tiles, decay mask and output.
+// HEADS: wm_tile.program "ssd_chunk_state" grid [2, 4, 1]
+// HEADS: wm_tile.program "ssd_chunk_scan" grid [1, 4, 1]
+// HEADS-COUNT-4: wm_tile.copy_async {{.*}} {row_dim = 4 : i64} : memref<1x2x4x2x64xf32>, <64xf32>
+// HEADS-COUNT-2: wm_tile.copy_async {{.*}} {row_dim = 3 : i64} : memref<1x4x2x32x32xbf16>, <32x32xbf16>
+// HEADS-COUNT-2: wm_tile.scale_rows
+// HEADS: scf.for {{.*}} iter_args({{.*}}, {{.*}}) -> (!wm_tile.tile<64x32xf32>, !wm_tile.tile<64x32xf32>)
+// HEADS-COUNT-2: wm_tile.copy_async {{.*}} : memref<1x200x2x32xbf16>, <64x32xbf16>
+// HEADS: wm_tile.copy_async {{.*}} : memref<1x200x1x32xbf16>, <64x32xbf16>
+// HEADS: wm_tile.matmul {{.*}} {transpose_rhs} : !wm_tile.shared<64x32xbf16>, <64x32xbf16> -> <64x64xf32>
+// HEADS-NOT: -> <64x64xf32>
+// HEADS: wm_tile.decay_mask
+// HEADS: wm_tile.matmul {{.*}} acc
+// HEADS: wm_tile.skip_shared
+// HEADS-NOT: -> <64x64xf32>
+// HEADS: wm_tile.decay_mask
+// HEADS: wm_tile.matmul {{.*}} acc
+// HEADS: wm_tile.skip_shared
+// HEADS: scf.yield
+// HEADS-COUNT-2: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
+// HEADSGPU: gpu.func @ssd_chunk_scan
+// HEADSGPU: nvvm.mma.sync
+// BADHEADS: ssd-heads must be in [0, 8] (0: automatic), got 9
 
 // The prefix sums of discretize on warp 0, the 4-byte copies of the saved
 // dt' and ld, the rotary by 16-byte chunks, the products on mma.sync.

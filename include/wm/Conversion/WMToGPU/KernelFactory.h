@@ -179,9 +179,6 @@ void dmaAttentionGradProgram(KernelFactory &factory, OpBuilder &host,
 void dmaBiasGradKernels(KernelFactory &factory, OpBuilder &host,
                         DmaBiasGradOp op, ValueRange buffers);
 
-/// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
-constexpr int64_t kMaxSharedBytesSm90 = 232448;
-
 } // namespace mlir::wm
 
 #endif // WM_CONVERSION_WMTOGPU_KERNELFACTORY_H

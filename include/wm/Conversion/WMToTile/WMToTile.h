@@ -81,12 +81,27 @@ struct SsdBuffers {
 /// Whether the SSD programs take `op`; if not, a diagnostic names the limit.
 LogicalResult checkSsdPrograms(SsdOp op);
 
+/// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
+constexpr int64_t kMaxSharedBytesSm90 = 232448;
+
+/// The most heads one chunk-scan CTA takes (`ssd-heads`).
+constexpr int64_t kMaxSsdHeads = 8;
+
+/// The kernel heuristics of the SSD programs; 0 picks the default.
+struct SsdKernelOptions {
+  /// Outputs per chunk-scan CTA, 64 or 128.
+  int64_t rows = 0;
+  /// Rows per chunk-scan warp, 16 or 32 (default: 32 with 128 rows, else 16).
+  int64_t warpRows = 0;
+  /// Heads of one group per chunk-scan CTA, sharing C B^T: the largest
+  /// divisor of H / G up to this whose tiles fit in shared memory.
+  int64_t heads = 0;
+};
+
 /// The three programs of spec section 2's chunked form (SSD.cpp), with the
 /// scratch of the chunk states allocated at `host`.
-/// `rows`: outputs per chunk-scan CTA, 64 or 128 (0: the default);
-/// `warpRows`: rows per chunk-scan warp, 16 or 32 (0: 32 with 128 rows,
-/// else 16).
-void buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows, int64_t warpRows,
+void buildSsdPrograms(OpBuilder &host, SsdOp op,
+                      const SsdKernelOptions &options,
                       const SsdBuffers &buffers);
 
 void populateWMToTilePatterns(RewritePatternSet &patterns,

@@ -266,7 +266,7 @@ void fillKernel(KernelFactory &factory, OpBuilder &host, arith::ConstantOp op,
 LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
                               bool tensorCores, bool blockSelect,
                               bool deterministic, int64_t gradWarps,
-                              int64_t ssdRows,
+                              const SsdKernelOptions &ssdOptions,
                               const AttentionKernelOptions &kernelOptions) {
   // The buffer of every tensor: function arguments read through to_tensor,
   // destinations of materialize_in_destination, or fresh scratch.
@@ -352,7 +352,7 @@ LogicalResult convertFunction(func::FuncOp func, KernelFactory &factory,
         .Case([&](SsdOp o) {
           auto of = [&](Value v) { return v ? buffers.lookup(v) : Value(); };
           buildSsdPrograms(
-              host, o, ssdRows, kernelOptions.warpRows,
+              host, o, ssdOptions,
               {of(o.getX()), of(o.getDt()), of(o.getA()), of(o.getB()),
                of(o.getC()), of(o.getD()), of(o.getZ()), of(o.getDtBias()),
                of(o.getInitialState()), of(o.getCos()), of(o.getSin()),
@@ -428,6 +428,11 @@ struct ConvertWMToGPUPass
       module.emitError() << "mma-warp-rows must be 0 (automatic), 16 or 32";
       return signalPassFailure();
     }
+    if (ssdHeads < 0 || ssdHeads > kMaxSsdHeads) {
+      module.emitError() << "ssd-heads must be in [0, " << kMaxSsdHeads
+                         << "] (0: automatic), got " << ssdHeads.getValue();
+      return signalPassFailure();
+    }
     if (failed(checkStaticShapes(module, getArgument())))
       return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -440,7 +445,10 @@ struct ConvertWMToGPUPass
       });
       if (hasWMOps && failed(convertFunction(func, factory, tensorCores,
                                              blockSelect, deterministic,
-                                             gradWarps, ssdRows,
+                                             gradWarps,
+                                             SsdKernelOptions{ssdRows,
+                                                              mmaWarpRows,
+                                                              ssdHeads},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -51,6 +51,12 @@ constexpr int64_t kWideScanState = 128;
 /// gain with 64 rows).
 constexpr int64_t kWarpRows = 16;
 constexpr int64_t kWideScanWarpRows = 32;
+/// Heads of a group per chunk-scan CTA from N = 128 on when `ssd-heads` is
+/// 0 (they share the logits C B^T), in 64-row CTAs (H200, v55: 0.402
+/// against 0.431 ms at (2, 4096, 80, 64, 128, 1), 0.625 against 0.657 at
+/// (8, 2048, 64, 64, 128, 8); 4 heads 0.478 and 0.736; at N = 64 two heads
+/// took 0.239 against 0.224 ms at (1, 16384, 32, 64, 64, 1)).
+constexpr int64_t kSharedScanHeads = 2;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -73,7 +79,8 @@ constexpr int64_t kMaxState = 256;
 
 /// The extents and options of one wm.ssd.
 struct SsdShape {
-  SsdShape(SsdOp op, int64_t scanRows) : rows(scanRows) {
+  SsdShape(SsdOp op, int64_t scanRows, int64_t headsPerScan)
+      : rows(scanRows), scanHeads(headsPerScan) {
     auto x = op.getX().getType();
     batch = x.getDimSize(0), steps = x.getDimSize(1), heads = x.getDimSize(2);
     channels = x.getDimSize(3);
@@ -93,18 +100,26 @@ struct SsdShape {
     // 0.505 ms on the TransXSSM layer).
     headsFirst = groups < heads;
   }
-  /// The grid of a chunk program over `pieces` pieces of the sequence, and
-  /// its (head, piece, batch) indices.
-  SmallVector<int64_t> grid(int64_t pieces) const {
-    return headsFirst ? SmallVector<int64_t>{heads, pieces, batch}
-                      : SmallVector<int64_t>{pieces, heads, batch};
+  /// Shared bytes of a chunk-scan CTA over `count` heads (16-bit tiles).
+  int64_t scanShared(int64_t count) const {
+    int64_t perHead = 2 * (channels * state + kScanStages * kTileSteps *
+                                                  channels) +
+                      2 * 4 * chunk;
+    return 2 * (rows + kScanStages * kTileSteps) * state + count * perHead;
+  }
+  /// The grid of a chunk program over `pieces` pieces of the sequence and
+  /// `slots` sets of heads, and its (head slot, piece, batch) indices.
+  SmallVector<int64_t> grid(int64_t pieces, int64_t slots) const {
+    return headsFirst ? SmallVector<int64_t>{slots, pieces, batch}
+                      : SmallVector<int64_t>{pieces, slots, batch};
   }
   std::array<Value, 3> indices(Block &block) const {
     Value first = block.getArgument(0), second = block.getArgument(1);
     return {headsFirst ? first : second, headsFirst ? second : first,
             block.getArgument(2)};
   }
-  int64_t rows, batch, steps, heads, channels, groups, state, chunk, chunks;
+  int64_t rows, scanHeads, batch, steps, heads, channels, groups, state,
+      chunk, chunks;
   Type half;
   bool softplus, headsFirst;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -186,26 +201,39 @@ public:
     RotateSharedOp::create(b, loc, tile, cos, sin, at,
                            b.getI64IntegerAttr(rank - 2));
   }
-  /// An scf.for over [from, to) by `step`, carrying one tile.
-  Value loop(Value from, Value to, Value init,
-             function_ref<Value(Value, Value)> body, int64_t step = 1) {
+  /// An scf.for over [from, to) by `step`, carrying tiles.
+  SmallVector<Value> loop(Value from, Value to, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)>
+                              body,
+                          int64_t step = 1) {
     auto forOp = scf::ForOp::create(b, loc, from, to, lb.index(step), init);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forOp.getBody());
     scf::YieldOp::create(
-        b, loc, body(forOp.getInductionVar(), forOp.getRegionIterArgs()[0]));
-    return forOp.getResult(0);
+        b, loc, body(forOp.getInductionVar(), forOp.getRegionIterArgs()));
+    return forOp.getResults();
+  }
+  Value loop(Value from, Value to, Value init,
+             function_ref<Value(Value, Value)> body, int64_t step = 1) {
+    return loop(
+        from, to, ValueRange{init},
+        [&](Value i, ValueRange acc) {
+          return SmallVector<Value>{body(i, acc[0])};
+        },
+        step)[0];
   }
   Value stageOf(Value buffer, Value stage) {
     return StageOp::create(b, loc, buffer, stage);
   }
-  /// Starts the copies of the x and B tiles of steps [t, t + kTileSteps)
-  /// into `stage`.
-  void copyTiles(Value x, Value bm, Value xTiles, Value bTiles, Value stage,
-                 Value batch, Value t, Value head, Value group) {
+  /// Starts the copies of the B tile and of the heads' x tiles of steps
+  /// [t, t + kTileSteps) into `stage`.
+  void copyTiles(Value x, Value bm, ArrayRef<Value> xTiles, Value bTiles,
+                 Value stage, Value batch, Value t, ArrayRef<Value> heads,
+                 Value group) {
     Value zero = lb.index(0);
-    CopyAsyncOp::create(b, loc, x, ValueRange{batch, t, head, zero},
-                        stageOf(xTiles, stage), /*row_dim=*/1);
+    for (auto [xTile, head] : llvm::zip_equal(xTiles, heads))
+      CopyAsyncOp::create(b, loc, x, ValueRange{batch, t, head, zero},
+                          stageOf(xTile, stage), /*row_dim=*/1);
     CopyAsyncOp::create(b, loc, bm, ValueRange{batch, t, group, zero},
                         stageOf(bTiles, stage), /*row_dim=*/1);
   }
@@ -216,14 +244,16 @@ public:
     return shared(shape, s.half);
   }
   /// A loop over `count` tiles: `issue(k, stage)` starts tile k's copies,
-  /// `body(k, stage, acc)` returns the next acc. With two stages the copies
-  /// run one tile ahead. `whileCopying()`, if given, runs while the copies
-  /// issued before and those of tile 0 are in flight; `init()` gives the
-  /// first acc once the former have landed, while tile 0's still may not.
-  Value pipelined(Value count, function_ref<Value()> init,
-                  function_ref<void(Value, Value)> issue,
-                  function_ref<Value(Value, Value, Value)> body,
-                  function_ref<void()> whileCopying = nullptr) {
+  /// `body(k, stage, accs)` returns the next accs. With two stages the
+  /// copies run one tile ahead. `whileCopying()`, if given, runs while the
+  /// copies issued before and those of tile 0 are in flight; `init()` gives
+  /// the first accs once the former have landed, while tile 0's still may
+  /// not.
+  SmallVector<Value>
+  pipelined(Value count, function_ref<SmallVector<Value>()> init,
+            function_ref<void(Value, Value)> issue,
+            function_ref<SmallVector<Value>(Value, Value, ValueRange)> body,
+            function_ref<void()> whileCopying = nullptr) {
     Value zero = lb.index(0), one = lb.index(1), two = lb.index(2);
     CommitOp::create(b, loc);
     issue(zero, zero);
@@ -232,8 +262,8 @@ public:
       whileCopying();
     WaitOp::create(b, loc, 1);
     BarrierOp::create(b, loc);
-    Value first = init();
-    return loop(zero, count, first, [&](Value k, Value acc) {
+    SmallVector<Value> first = init();
+    return loop(zero, count, first, [&](Value k, ValueRange accs) {
       Value stage = zero;
       if (stages == 2) {
         Value next = lb.addi(k, one);
@@ -248,7 +278,7 @@ public:
       CommitOp::create(b, loc);
       WaitOp::create(b, loc, stages - 1);
       BarrierOp::create(b, loc);
-      Value result = body(k, stage, acc);
+      SmallVector<Value> result = body(k, stage, accs);
       // Every warp is past this stage before the next copy into it.
       BarrierOp::create(b, loc);
       return result;
@@ -284,34 +314,32 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value pieces = lb.ceilDiv(p.chunkLength(c), lb.index(kTileSteps));
   Value state = p.pipelined(
       pieces,
-      [&] {
-        return SplatOp::create(b, loc, p.tile({s.channels, s.state}),
-                               b.getF32FloatAttr(0.0))
-            .getResult();
+      [&]() -> SmallVector<Value> {
+        return {SplatOp::create(b, loc, p.tile({s.channels, s.state}),
+                                b.getF32FloatAttr(0.0))};
       },
       [&](Value k, Value stage) {
-        p.copyTiles(arg(X), arg(Bm), xTiles, bTiles, stage, batch, stepOf(k),
-                    head, group);
+        p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
+                    stepOf(k), {head}, group);
       },
-      [&](Value k, Value stage, Value acc) {
+      [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
         Value xTile = p.stageOf(xTiles, stage), bTile = p.stageOf(bTiles, stage);
         if (arg(Cos)) {
           p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(k));
           BarrierOp::create(b, loc);
         }
         // x's rows scaled by the weights as the mma operands load.
-        return MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
-                                /*live_from=*/Value(), weights,
-                                lb.muli(k, lb.index(kTileSteps)),
-                                /*transpose_rhs=*/false,
-                                /*transpose_lhs=*/true)
-            .getResult();
+        return {MatmulOp::create(b, loc, accs[0].getType(), xTile, bTile,
+                                 accs[0], /*live_from=*/Value(), weights,
+                                 lb.muli(k, lb.index(kTileSteps)),
+                                 /*transpose_rhs=*/false,
+                                 /*transpose_lhs=*/true)};
       },
       // The discretization while the first tiles load.
       [&] {
         p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
                      logDecay, weights, arg(Totals), arg(Saved));
-      });
+      })[0];
   StoreOp::create(b, loc, state, arg(States),
                   ValueRange{batch, c, head, zero, zero},
                   b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
@@ -385,7 +413,9 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
                   b.getF32FloatAttr(1.0));
 }
 
-/// Program 3: one block of s.rows outputs of a chunk.
+/// Program 3: one block of s.rows outputs of a chunk, for s.scanHeads
+/// heads of one group, which share the logits C B^T (only the decay
+/// differs between them).
 void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                     KernelConfigAttr config, const ProgramBuffers &in,
                     Block &block) {
@@ -397,33 +427,45 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   int64_t blocks = s.chunk / s.rows;
   // Longest blocks (most B/x tiles) first.
   std::array<Value, 3> at = s.indices(block);
-  Value head = at[0], batch = at[2];
+  Value batch = at[2];
   Value flat = lb.subi(lb.index(s.chunks * blocks - 1), at[1]);
   Value c = lb.divi(flat, lb.index(blocks));
   Value rowBlock = lb.remi(flat, lb.index(blocks));
-  Value group = lb.divi(head, lb.index(s.heads / s.groups));
+  Value firstHead = lb.muli(at[0], lb.index(s.scanHeads));
+  Value group = lb.divi(firstHead, lb.index(s.heads / s.groups));
   Value zero = lb.index(0);
   Value t0 = lb.muli(c, lb.index(s.chunk));
   Value r0 = lb.muli(rowBlock, lb.index(s.rows));
   Value rowT = lb.addi(t0, r0);
-  Value steps = p.vector(), logDecay = p.vector();
+  // Per head: its index, dt' and ld, entering state and x tiles.
+  struct Head {
+    Value index, steps, logDecay, enter, xTiles;
+  };
+  SmallVector<Head> heads;
+  for (int64_t j = 0; j < s.scanHeads; ++j)
+    heads.push_back({lb.addi(firstHead, lb.index(j)), p.vector(), p.vector(),
+                     p.shared({s.channels, s.state}, s.half),
+                     p.staged({kTileSteps, s.channels})});
+  auto each = [&](auto field) {
+    return llvm::map_to_vector(heads, [&](const Head &h) { return h.*field; });
+  };
   Value cTile = p.shared({s.rows, s.state}, s.half);
-  Value enter = p.shared({s.channels, s.state}, s.half);
   Value bTiles = p.staged({kTileSteps, s.state});
-  Value xTiles = p.staged({kTileSteps, s.channels});
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     // dt' and ld as the chunk-state program saved them.
-    for (auto [slot, vector] :
-         llvm::enumerate(std::array<Value, 2>{steps, logDecay}))
-      CopyAsyncOp::create(b, loc, arg(Saved),
-                          ValueRange{batch, head, c, lb.index(slot), zero},
-                          vector, /*row_dim=*/4);
+    for (const Head &h : heads)
+      for (auto [slot, vector] :
+           llvm::enumerate(std::array<Value, 2>{h.steps, h.logDecay}))
+        CopyAsyncOp::create(b, loc, arg(Saved),
+                            ValueRange{batch, h.index, c, lb.index(slot), zero},
+                            vector, /*row_dim=*/4);
     CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
                         cTile, /*row_dim=*/1);
-    CopyAsyncOp::create(b, loc, arg(Entering),
-                        ValueRange{batch, c, head, zero, zero}, enter,
-                        /*row_dim=*/3);
+    for (const Head &h : heads)
+      CopyAsyncOp::create(b, loc, arg(Entering),
+                          ValueRange{batch, c, h.index, zero, zero}, h.enter,
+                          /*row_dim=*/3);
     TileType accType = p.tile({s.rows, s.channels});
     auto stepOf = [&](Value j) {
       return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
@@ -433,26 +475,26 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     Value tiles = lb.mini(
         lb.ceilDiv(lb.addi(r0, lb.index(s.rows)), lb.index(kTileSteps)),
         lb.ceilDiv(p.chunkLength(c), lb.index(kTileSteps)));
-    Value acc = p.pipelined(
+    SmallVector<Value> accs = p.pipelined(
         tiles,
         [&] {
           // The entering state's part: exp(ld_t) C_t S_in^T.
           p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
           BarrierOp::create(b, loc);
-          Value fromState = MatmulOp::create(b, loc, accType, cTile, enter,
-                                             Value(), /*transpose_rhs=*/true);
-          Value decay =
-              DecayRowsOp::create(b, loc, p.tile({s.rows}), logDecay, r0);
-          return ScaleRowsOp::create(b, loc, accType, fromState, decay)
-              .getResult();
+          return llvm::map_to_vector(heads, [&](const Head &h) -> Value {
+            Value fromState = MatmulOp::create(b, loc, accType, cTile, h.enter,
+                                               Value(), /*transpose_rhs=*/true);
+            Value decay =
+                DecayRowsOp::create(b, loc, p.tile({s.rows}), h.logDecay, r0);
+            return ScaleRowsOp::create(b, loc, accType, fromState, decay);
+          });
         },
         [&](Value j, Value stage) {
-          p.copyTiles(arg(X), arg(Bm), xTiles, bTiles, stage, batch, stepOf(j),
-                      head, group);
+          p.copyTiles(arg(X), arg(Bm), each(&Head::xTiles), bTiles, stage,
+                      batch, stepOf(j), each(&Head::index), group);
         },
-        [&](Value j, Value stage, Value acc) {
+        [&](Value j, Value stage, ValueRange accs) {
           Value bTile = p.stageOf(bTiles, stage);
-          Value xTile = p.stageOf(xTiles, stage);
           p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(j));
           BarrierOp::create(b, loc);
           // Rows before the tile's first step are masked: no product. (A
@@ -463,28 +505,68 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           Value logits = MatmulOp::create(
               b, loc, p.tile({s.rows, kTileSteps}), cTile, bTile, Value(), live,
               /*transpose_rhs=*/true, /*transpose_lhs=*/false);
-          Value weights = DecayMaskOp::create(b, loc, logits.getType(), logits,
-                                              logDecay, steps, r0, s0);
-          Value sum = MatmulOp::create(b, loc, accType, weights, xTile, acc,
-                                       live, /*transpose_rhs=*/false,
-                                       /*transpose_lhs=*/false);
-          // D x of the block's rows in this tile, read while it is here.
-          if (!arg(Skip))
-            return sum;
-          return Value(SkipSharedOp::create(b, loc, accType, sum, xTile,
-                                            lb.subi(r0, s0), arg(Skip),
-                                            ValueRange{head}));
+          SmallVector<Value> next;
+          for (auto [h, acc] : llvm::zip_equal(heads, accs)) {
+            Value xTile = p.stageOf(h.xTiles, stage);
+            Value weights = DecayMaskOp::create(
+                b, loc, logits.getType(), logits, h.logDecay, h.steps, r0, s0);
+            Value sum = MatmulOp::create(b, loc, accType, weights, xTile, acc,
+                                         live, /*transpose_rhs=*/false,
+                                         /*transpose_lhs=*/false);
+            // D x of the block's rows in this tile, read while it is here.
+            if (arg(Skip))
+              sum = SkipSharedOp::create(b, loc, accType, sum, xTile,
+                                         lb.subi(r0, s0), arg(Skip),
+                                         ValueRange{h.index});
+            next.push_back(sum);
+          }
+          return next;
         });
-    SmallVector<Value> rows = {batch, rowT, head, zero};
-    Value y = acc;
-    if (arg(Gate)) {
-      Value gate = LoadOp::create(b, loc, accType, arg(Gate), rows,
-                                  /*row_dim=*/1);
-      y = GateOp::create(b, loc, accType, acc, gate);
+    for (auto [h, acc] : llvm::zip_equal(heads, accs)) {
+      SmallVector<Value> rows = {batch, rowT, h.index, zero};
+      Value y = acc;
+      if (arg(Gate)) {
+        Value gate = LoadOp::create(b, loc, accType, arg(Gate), rows,
+                                    /*row_dim=*/1);
+        y = GateOp::create(b, loc, accType, acc, gate);
+      }
+      StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
+                      b.getF32FloatAttr(1.0));
     }
-    StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
-                    b.getF32FloatAttr(1.0));
   });
+}
+
+/// The chunk scan's rows and heads per CTA: those asked for, else where N
+/// is wide two heads of 64 rows when the group has them and they fit two
+/// CTAs to an SM, or one head of 128 rows; else one head of 64 rows. A
+/// count of heads becomes the largest divisor of H / G up to it whose
+/// tiles fit (in one CTA to an SM where asked for); several heads take
+/// 64-row CTAs unless told otherwise.
+SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
+  int64_t perGroup = op.getX().getType().getDimSize(2) /
+                     op.getB().getType().getDimSize(2);
+  bool wide = op.getB().getType().getDimSize(3) >= kWideScanState &&
+              op.getChunkSize() >= kWideScanRows;
+  auto fitting = [&](int64_t rows, int64_t asked, int64_t budget) {
+    SsdShape s(op, rows, std::min(asked, perGroup));
+    while (s.scanHeads > 1 && (perGroup % s.scanHeads != 0 ||
+                               s.scanShared(s.scanHeads) > budget))
+      --s.scanHeads;
+    return s;
+  };
+  int64_t asked = options.heads ? options.heads
+                  : wide && options.rows != kWideScanRows ? kSharedScanHeads
+                                                          : 1;
+  if (asked > 1) {
+    SsdShape s = fitting(options.rows ? options.rows : kNarrowScanRows, asked,
+                         options.heads ? kMaxSharedBytesSm90
+                                       : kMaxSharedBytesSm90 / 2);
+    if (s.scanHeads > 1)
+      return s;
+  }
+  int64_t rows = options.rows ? options.rows
+                              : (wide ? kWideScanRows : kNarrowScanRows);
+  return SsdShape(op, rows, 1);
 }
 
 } // namespace
@@ -515,16 +597,13 @@ LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
   return success();
 }
 
-void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
-                                int64_t warpRows, const SsdBuffers &buf) {
+void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
+                                const SsdKernelOptions &options,
+                                const SsdBuffers &buf) {
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
-  int64_t state = op.getB().getType().getDimSize(3);
-  if (rows == 0)
-    rows = state >= kWideScanState && op.getChunkSize() >= kWideScanRows
-               ? kWideScanRows
-               : kNarrowScanRows;
-  SsdShape s(op, rows);
+  SsdShape s = scanShape(op, options);
+  int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
                                      s.state};
@@ -553,7 +632,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
                         body(b, loc, s, kernel, in, block);
                       });
   };
-  program("ssd_chunk_state", s.grid(s.chunks), channelWarps, kWarpRows,
+  program("ssd_chunk_state", s.grid(s.chunks, s.heads), channelWarps, kWarpRows,
           kStateStages,
           {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
            totals, saved},
@@ -562,7 +641,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op, int64_t rows,
           channelWarps, kWarpRows, /*stages=*/1,
           {states, totals, buf.h0, entering, buf.finalState},
           buildStatePassing);
-  program("ssd_chunk_scan", s.grid(s.chunks * (s.chunk / s.rows)),
+  program("ssd_chunk_scan",
+          s.grid(s.chunks * (s.chunk / s.rows), s.heads / s.scanHeads),
           s.rows / scanWarpRows, scanWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
            saved, buf.y},
