@@ -117,6 +117,10 @@
 // GPU: gpu.func @ssd_state_passing
 // The f32 chunk states' column pairs (even columns, even strides): 8 bytes each.
 // GPU: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xf32>
+// The entering states in 16 bits: lane pairs trade the words of two 8-column
+// tiles, each lane then stores four consecutive elements (8 bytes).
+// GPU: gpu.shuffle  xor {{.*}} : i32
+// GPU: llvm.store {{.*}} {alignment = 8 : i64} : vector<2xi32>, !llvm.ptr<1>
 // GPU: gpu.func @ssd_chunk_scan
 // GPU: nvvm.cp.async.shared.global {{.*}}, 4, cache =  ca
 // GPU: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<3>

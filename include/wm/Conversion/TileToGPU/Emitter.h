@@ -134,6 +134,20 @@ struct Emitter : LoopBuilder {
     return LLVM::LoadOp::create(builder(), location(), type,
                                 elementPointer(base, type, toI32(index)));
   }
+  /// The i32 `words` (16-bit pairs) at 16-bit element `element` of global
+  /// `base`, one store aligned to their size.
+  void storeWords(Value base, Value element, ArrayRef<Value> words) {
+    OpBuilder &b = builder();
+    auto type = VectorType::get({static_cast<int64_t>(words.size())},
+                                b.getI32Type());
+    Value vector = LLVM::PoisonOp::create(b, location(), type);
+    for (auto [i, word] : llvm::enumerate(words))
+      vector = LLVM::InsertElementOp::create(b, location(), vector, word,
+                                             i32(i));
+    LLVM::StoreOp::create(b, location(), vector,
+                          elementPointer(base, b.getI16Type(), element),
+                          /*alignment=*/4 * words.size());
+  }
   void storeShared(Value value, Value base, Value index) {
     LLVM::StoreOp::create(
         builder(), location(), value,

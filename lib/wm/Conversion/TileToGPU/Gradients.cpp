@@ -19,6 +19,9 @@ using arith::CmpIPredicate;
 
 namespace {
 
+/// 16-bit elements per lane in one traded tile store (8 bytes).
+constexpr int64_t kTradedColumns = 4;
+
 /// The row vector entry of value `n`'s row.
 Value rowEntry(ValueRange vector, int64_t n, int64_t perRowTile) {
   auto [r, isB] = rowOf(n, perRowTile);
@@ -135,6 +138,10 @@ struct StoreSharedToGPU : TilePattern<StoreSharedOp> {
   }
 };
 
+/// Into a 16-bit buffer whose rows hold aligned 16-column runs, lanes 2k
+/// and 2k + 1 of a quad trade the words of two neighbouring 8-column tiles,
+/// so that each stores four consecutive elements in one 8-byte store: a
+/// quad then fills a 32-byte sector of its row (pairs fill half of one).
 struct StoreToGPU : TilePattern<StoreOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -150,17 +157,43 @@ struct StoreToGPU : TilePattern<StoreOp> {
     Value base = e.basePointer(dst);
     ValueRange v = adaptor.getTile();
     int64_t colTiles = op.getTile().getType().getShape()[1] / 8;
+    Type element = type.getElementType();
+    bool traded = element.getIntOrFloatBitWidth() == 16 && colTiles % 2 == 0 &&
+                  alignedColumns(type, at.back(), kTradedColumns);
+    Value odd = e.cmpi(CmpIPredicate::ne, e.remi(kernel.quad, e.index(2)),
+                       e.index(0));
     for (int64_t r = 0; r < kernel.rowTiles(); ++r)
       for (auto [relative, x] : {std::pair{kernel.rowA[r], 0},
                                  std::pair{kernel.rowB[r], 2}}) {
+        auto pairAt = [&](int64_t nt) {
+          int64_t n = (r * colTiles + nt) * 4 + x;
+          return std::pair{e.mul(scale, v[n]), e.mul(scale, v[n + 1])};
+        };
+        // The traded words, outside the row test: shuffles take every lane
+        // (the two of a pair share their rows).
+        SmallVector<std::array<Value, 2>> words;
+        for (int64_t nt = 0; traded && nt < colTiles; nt += 2) {
+          auto [a0, a1] = pairAt(nt);
+          auto [b0, b1] = pairAt(nt + 1);
+          Value a = e.pack(a0, a1, element), b = e.pack(b0, b1, element);
+          Value got = e.shuffleXor(e.select(odd, a, b), 1);
+          words.push_back({e.select(odd, got, a), e.select(odd, b, got)});
+        }
         SmallVector<Value> element0 = at;
         element0[rowDim] = e.addi(at[rowDim], relative);
         e.ifThen(e.cmpi(CmpIPredicate::ult, element0[rowDim], rowsEnd), [&] {
-          for (int64_t nt = 0; nt < colTiles; ++nt) {
-            int64_t n = (r * colTiles + nt) * 4 + x;
-            Value lo = e.mul(scale, v[n]), hi = e.mul(scale, v[n + 1]);
+          Value col = e.muli(kernel.quad, e.index(2));
+          for (auto [j, pair] : llvm::enumerate(words)) {
+            // Even lanes: columns 2 quad + [0, 4); odd: 2 quad + 6 + [0, 4).
             element0[last] = e.addi(
-                at[last], e.addi(e.index(nt * 8), e.muli(kernel.quad, e.index(2))));
+                at[last], e.addi(e.index(j * 16),
+                                 e.addi(col, e.select(odd, e.index(6),
+                                                      e.index(0)))));
+            e.storeWords(base, linearOffset(e, type, element0), pair);
+          }
+          for (int64_t nt = 0; !traded && nt < colTiles; ++nt) {
+            auto [lo, hi] = pairAt(nt);
+            element0[last] = e.addi(at[last], e.addi(e.index(nt * 8), col));
             storePair(e, dst, base, element0, lo, hi);
           }
         });

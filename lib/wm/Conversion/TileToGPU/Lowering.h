@@ -79,6 +79,11 @@ SmallVector<Value> packAFragments(Emitter &e, ArrayRef<Value> values,
 /// The element offset of `indices` in a buffer of static strides, as i64.
 Value linearOffset(Emitter &e, MemRefType type, ValueRange indices);
 
+/// Whether every `m` columns of a buffer of `type` from column `first` on
+/// (a multiple of m) provably start at a multiple of m elements: strides
+/// (but the last) and offset multiples of m, and first one too.
+bool alignedColumns(MemRefType type, Value first, int64_t m);
+
 /// Stores the f32 pair (lo, hi) at `at` and the next element along the
 /// last dimension of global `dst` (whose first element `base` points to),
 /// in its element type: one 32-bit store of the pair for a 16-bit type.

@@ -72,31 +72,33 @@ struct SplatToGPU : TilePattern<SplatOp> {
   }
 };
 
-/// Whether index `v` is provably even: an even constant, a product with an
-/// even factor, or a sum of even terms.
-bool isEven(Value v) {
+/// Whether index `v` is provably a multiple of `m`: a constant one, a
+/// product with such a factor, or a sum of such terms.
+bool isMultipleOf(Value v, int64_t m) {
   if (std::optional<int64_t> c = getConstantIntValue(v))
-    return *c % 2 == 0;
+    return *c % m == 0;
   if (auto mul = v.getDefiningOp<arith::MulIOp>())
-    return isEven(mul.getLhs()) || isEven(mul.getRhs());
+    return isMultipleOf(mul.getLhs(), m) || isMultipleOf(mul.getRhs(), m);
   if (auto add = v.getDefiningOp<arith::AddIOp>())
-    return isEven(add.getLhs()) && isEven(add.getRhs());
+    return isMultipleOf(add.getLhs(), m) && isMultipleOf(add.getRhs(), m);
   return false;
 }
 
-/// Whether each (even, odd) column pair from the even column `first` of a
-/// buffer of `type` starts at an even element offset.
-bool evenPairs(MemRefType type, Value first) {
+} // namespace
+
+bool tile::alignedColumns(MemRefType type, Value first, int64_t m) {
   SmallVector<int64_t> strides;
   int64_t offset;
   if (failed(type.getStridesAndOffset(strides, offset)) || strides.back() != 1 ||
-      ShapedType::isDynamic(offset) || offset % 2 != 0)
+      ShapedType::isDynamic(offset) || offset % m != 0)
     return false;
   for (int64_t stride : ArrayRef(strides).drop_back())
-    if (ShapedType::isDynamic(stride) || stride % 2 != 0)
+    if (ShapedType::isDynamic(stride) || stride % m != 0)
       return false;
-  return isEven(first);
+  return isMultipleOf(first, m);
 }
+
+namespace {
 
 /// Q's mma A fragments, rows past the end zero: per 16-wide key step, the
 /// pairs (A, 2 quad), (B, 2 quad), (A, 2 quad + 8), (B, 2 quad + 8).
@@ -161,7 +163,7 @@ struct LoadToGPU : TilePattern<LoadOp> {
     // f32 column pairs load as one 8-byte access where every pair provably
     // starts at an even element: even strides (but the last) and offset,
     // and an even first column.
-    bool pairsAligned = !narrow && evenPairs(type, at.back());
+    bool pairsAligned = !narrow && alignedColumns(type, at.back(), 2);
     Value base = narrow || pairsAligned ? e.basePointer(src) : Value();
     SmallVector<Type> pairTypes(2 * colTiles, rewriter.getF32Type());
     SmallVector<Value> values;
