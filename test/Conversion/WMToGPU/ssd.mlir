@@ -108,12 +108,21 @@
 // The prefix sums of discretize on warp 0, the 4-byte copies of the saved
 // dt' and ld, the rotary by 16-byte chunks, the products on mma.sync.
 // GPU: gpu.func @ssd_chunk_state
+// A lane's dt loads issue together, none behind a branch.
+// GPU-COUNT-2: memref.load {{.*}} : memref<1x200x2xf32>
+// GPU-NOT: scf.if
 // GPU: gpu.shuffle  up {{.*}} : f32
 // GPU: gpu.shuffle  idx
+// Then the CTA copies dt' and ld for the scan, one element per thread.
+// GPU: gpu.barrier
+// GPU: scf.for {{.*}} = %thread_id_x to
+// GPU: memref.store {{.*}} : memref<1x2x4x2x64xf32>
 // GPU: nvvm.ldmatrix {{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>
 // GPU: llvm.load {{.*}} : !llvm.ptr<3> -> f32
 // GPU: llvm.fptrunc {{.*}} : vector<2xf32> to vector<2xbf16>
 // GPU: nvvm.mma.sync
+// The f32 state: each column pair one 8-byte store.
+// GPU: llvm.store {{.*}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr<1>
 // GPU: gpu.func @ssd_state_passing
 // The f32 chunk states' column pairs (even columns, even strides): 8 bytes each.
 // GPU: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xf32>

@@ -134,19 +134,20 @@ struct Emitter : LoopBuilder {
     return LLVM::LoadOp::create(builder(), location(), type,
                                 elementPointer(base, type, toI32(index)));
   }
-  /// The i32 `words` (16-bit pairs) at 16-bit element `element` of global
-  /// `base`, one store aligned to their size.
-  void storeWords(Value base, Value element, ArrayRef<Value> words) {
+  /// `values` (of one 32-bit type) at element `element` of `element`-typed
+  /// global `base`, one store aligned to their size.
+  void storeVector(Value base, Type type, Value element,
+                   ArrayRef<Value> values) {
     OpBuilder &b = builder();
-    auto type = VectorType::get({static_cast<int64_t>(words.size())},
-                                b.getI32Type());
-    Value vector = LLVM::PoisonOp::create(b, location(), type);
-    for (auto [i, word] : llvm::enumerate(words))
-      vector = LLVM::InsertElementOp::create(b, location(), vector, word,
+    auto vectorType = VectorType::get({static_cast<int64_t>(values.size())},
+                                      values.front().getType());
+    Value vector = LLVM::PoisonOp::create(b, location(), vectorType);
+    for (auto [i, value] : llvm::enumerate(values))
+      vector = LLVM::InsertElementOp::create(b, location(), vector, value,
                                              i32(i));
     LLVM::StoreOp::create(b, location(), vector,
-                          elementPointer(base, b.getI16Type(), element),
-                          /*alignment=*/4 * words.size());
+                          elementPointer(base, type, element),
+                          /*alignment=*/4 * values.size());
   }
   void storeShared(Value value, Value base, Value index) {
     LLVM::StoreOp::create(

@@ -142,6 +142,7 @@ struct StoreSharedToGPU : TilePattern<StoreSharedOp> {
 /// and 2k + 1 of a quad trade the words of two neighbouring 8-column tiles,
 /// so that each stores four consecutive elements in one 8-byte store: a
 /// quad then fills a 32-byte sector of its row (pairs fill half of one).
+/// Aligned f32 pairs take one 8-byte store each (a quad's fill a sector).
 struct StoreToGPU : TilePattern<StoreOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -160,6 +161,10 @@ struct StoreToGPU : TilePattern<StoreOp> {
     Type element = type.getElementType();
     bool traded = element.getIntOrFloatBitWidth() == 16 && colTiles % 2 == 0 &&
                   alignedColumns(type, at.back(), kTradedColumns);
+    // f32 pairs as one 8-byte store where each provably starts at an even
+    // element.
+    bool pairsAligned =
+        element.isF32() && alignedColumns(type, at.back(), 2);
     Value odd = e.cmpi(CmpIPredicate::ne, e.remi(kernel.quad, e.index(2)),
                        e.index(0));
     for (int64_t r = 0; r < kernel.rowTiles(); ++r)
@@ -189,12 +194,17 @@ struct StoreToGPU : TilePattern<StoreOp> {
                 at[last], e.addi(e.index(j * 16),
                                  e.addi(col, e.select(odd, e.index(6),
                                                       e.index(0)))));
-            e.storeWords(base, linearOffset(e, type, element0), pair);
+            e.storeVector(base, rewriter.getI16Type(),
+                          linearOffset(e, type, element0), pair);
           }
           for (int64_t nt = 0; !traded && nt < colTiles; ++nt) {
             auto [lo, hi] = pairAt(nt);
             element0[last] = e.addi(at[last], e.addi(e.index(nt * 8), col));
-            storePair(e, dst, base, element0, lo, hi);
+            if (pairsAligned)
+              e.storeVector(base, element, linearOffset(e, type, element0),
+                            {lo, hi});
+            else
+              storePair(e, dst, base, element0, lo, hi);
           }
         });
       }

@@ -1,7 +1,8 @@
 //===- Scan.cpp - Tile ops of the chunked SSD scan on the GPU -------------===//
 //
 // `discretize` on warp 0: each lane sums a contiguous segment of the chunk,
-// a warp prefix sum of the segment totals gives the offsets. The decay mask,
+// a warp prefix sum of the segment totals gives the offsets; the CTA then
+// saves dt' and ld for the scan. The decay mask,
 // the decay of rows and the output epilogue work on C fragments, each lane
 // knowing the rows and columns of its values (Lowering.h). The in-place
 // rotary of 16-bit shared tiles spreads the elements over the CTA's
@@ -50,22 +51,27 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
     SmallVector<Value> at = singles(adaptor.getIndices());
     int64_t rowDim = op.getRowDim();
     Value first = e.muli(kernel.lane, e.index(segment));
+    Value lastStep = e.subi(count, e.index(1));
     e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.warp, e.index(0)), [&] {
+      // The segment's dt loads all issue before any is used: steps past the
+      // chunk's end read its last one (in bounds) and count as 0.
+      SmallVector<Value> raw;
+      for (int64_t k = 0; k < segment; ++k) {
+        SmallVector<Value> element = at;
+        element[rowDim] = e.addi(
+            at[rowDim], e.mini(e.addi(first, e.index(k)), lastStep));
+        raw.push_back(e.load(adaptor.getDt().front(), element));
+      }
       SmallVector<Value> stepValues, partial;
       Value local = e.f32(0.0);
       for (int64_t k = 0; k < segment; ++k) {
         Value s = e.addi(first, e.index(k));
-        Value step = e.ifValue(
+        Value step = e.select(
             e.cmpi(CmpIPredicate::ult, s, count),
-            [&] {
-              SmallVector<Value> element = at;
-              element[rowDim] = e.addi(at[rowDim], s);
-              return e.ssdStep(e.load(adaptor.getDt().front(), element), bias,
-                               op.getSoftplus(),
-                               op.getDtMin().convertToDouble(),
-                               op.getDtMax().convertToDouble());
-            },
-            [&] { return e.f32(0.0); });
+            e.ssdStep(raw[k], bias, op.getSoftplus(),
+                      op.getDtMin().convertToDouble(),
+                      op.getDtMax().convertToDouble()),
+            e.f32(0.0));
         local = e.add(local, e.mul(step, a));
         stepValues.push_back(step);
         partial.push_back(local);
@@ -80,13 +86,6 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
         Value sum = e.add(offset, partial[k]);
         e.storeShared(stepValues[k], steps, s);
         e.storeShared(sum, logDecay, s);
-        if (op.getSave())
-          for (auto [slot, v] :
-               llvm::enumerate(std::array<Value, 2>{stepValues[k], sum})) {
-            SmallVector<Value> saveAt = singles(adaptor.getSaveIndices());
-            saveAt.append({e.index(slot), s});
-            e.store(v, adaptor.getSave().front(), saveAt);
-          }
         if (op.getWeights())
           e.storeShared(e.mul(e.exp(e.sub(total, sum)), stepValues[k]),
                         adaptor.getWeights().front(), s);
@@ -98,6 +97,18 @@ struct DiscretizeToGPU : TilePattern<DiscretizeOp> {
         });
     });
     e.barrier();
+    // The copy for the scan from shared memory, one element per thread: the
+    // lanes' segments would write 4 bytes of each 32-byte sector.
+    if (op.getSave())
+      forEachItem(e, kernel, length, [&](Value s) {
+        for (auto [slot, vector] :
+             llvm::enumerate(std::array<Value, 2>{steps, logDecay})) {
+          SmallVector<Value> saveAt = singles(adaptor.getSaveIndices());
+          saveAt.append({e.index(slot), s});
+          e.store(e.loadShared(vector, rewriter.getF32Type(), s),
+                  adaptor.getSave().front(), saveAt);
+        }
+      });
     rewriter.eraseOp(op);
     return success();
   }
