@@ -165,8 +165,9 @@ struct StoreToGPU : TilePattern<StoreOp> {
     // element.
     bool pairsAligned =
         element.isF32() && alignedColumns(type, at.back(), 2);
-    Value odd = e.cmpi(CmpIPredicate::ne, e.remi(kernel.quad, e.index(2)),
-                       e.index(0));
+    Value odd = traded ? e.cmpi(CmpIPredicate::ne,
+                                e.remi(kernel.quad, e.index(2)), e.index(0))
+                       : Value();
     for (int64_t r = 0; r < kernel.rowTiles(); ++r)
       for (auto [relative, x] : {std::pair{kernel.rowA[r], 0},
                                  std::pair{kernel.rowB[r], 2}}) {
@@ -177,27 +178,30 @@ struct StoreToGPU : TilePattern<StoreOp> {
         // The traded words, outside the row test: shuffles take every lane
         // (the two of a pair share their rows).
         SmallVector<std::array<Value, 2>> words;
-        for (int64_t nt = 0; traded && nt < colTiles; nt += 2) {
-          auto [a0, a1] = pairAt(nt);
-          auto [b0, b1] = pairAt(nt + 1);
-          Value a = e.pack(a0, a1, element), b = e.pack(b0, b1, element);
-          Value got = e.shuffleXor(e.select(odd, a, b), 1);
-          words.push_back({e.select(odd, got, a), e.select(odd, b, got)});
-        }
+        if (traded)
+          for (int64_t nt = 0; nt < colTiles; nt += 2) {
+            auto [a0, a1] = pairAt(nt);
+            auto [b0, b1] = pairAt(nt + 1);
+            Value a = e.pack(a0, a1, element), b = e.pack(b0, b1, element);
+            Value got = e.shuffleXor(e.select(odd, a, b), 1);
+            words.push_back({e.select(odd, got, a), e.select(odd, b, got)});
+          }
         SmallVector<Value> element0 = at;
         element0[rowDim] = e.addi(at[rowDim], relative);
         e.ifThen(e.cmpi(CmpIPredicate::ult, element0[rowDim], rowsEnd), [&] {
           Value col = e.muli(kernel.quad, e.index(2));
-          for (auto [j, pair] : llvm::enumerate(words)) {
+          if (traded) {
             // Even lanes: columns 2 quad + [0, 4); odd: 2 quad + 6 + [0, 4).
-            element0[last] = e.addi(
-                at[last], e.addi(e.index(j * 16),
-                                 e.addi(col, e.select(odd, e.index(6),
-                                                      e.index(0)))));
-            e.storeVector(base, rewriter.getI16Type(),
-                          linearOffset(e, type, element0), pair);
+            Value first = e.addi(at[last], e.addi(col, e.select(odd, e.index(6),
+                                                                e.index(0))));
+            for (auto [j, pair] : llvm::enumerate(words)) {
+              element0[last] = e.addi(first, e.index(j * 16));
+              e.storeVector(base, rewriter.getI16Type(),
+                            linearOffset(e, type, element0), pair);
+            }
+            return;
           }
-          for (int64_t nt = 0; !traded && nt < colTiles; ++nt) {
+          for (int64_t nt = 0; nt < colTiles; ++nt) {
             auto [lo, hi] = pairAt(nt);
             element0[last] = e.addi(at[last], e.addi(e.index(nt * 8), col));
             if (pairsAligned)
