@@ -76,10 +76,12 @@ if [ -z "$ONLY" ] || [ "$ONLY" = ssd ]; then
     { s=0
       echo "== wm.ssd ($(date -u +%F), $(cat bench/artifacts/ssd/BUILD_INFO 2>/dev/null || echo unknown), $(nvidia-smi --query-gpu=name --format=csv,noheader | head -1))"
       python3 bench/ssd.py run --out "$OUT/ssd-results.md" || s=1
+      # Both state forms (two programs; the state chain), rope and not.
+      subset=s_T1000_G2_P32_N16_c64_rope,s_T777_G8_P128_N128_c128_rope,s_chain16_T777_G8_P128_N128_rope,s_chain32_T2048_GH_P64_N128_rope
       for tool in ${SANITIZER_TOOLS-memcheck racecheck}; do
-        echo "== $tool over s_T1000_G2_P32_N16_c64_rope, s_T777_G8_P128_N128_c128_rope, s_T777_G8_P128_N128_c128_rope_bf16tables, r005"
+        echo "== $tool over $subset"
         PYTORCH_NO_CUDA_MEMORY_CACHING=1 "$SANITIZER" --tool "$tool" --print-limit 20 \
-          python3 bench/ssd.py run --only s_T1000_G2_P32_N16_c64_rope,s_T777_G8_P128_N128_c128_rope,s_T777_G8_P128_N128_c128_rope_bf16tables,r005 2>&1 \
+          python3 bench/ssd.py run --only "$subset" 2>&1 \
           | grep -E "SUMMARY|^ssd:|Error|Hazard" || s=1
       done
       echo "== benchmark vs eager chunked SSD and torch.compile"

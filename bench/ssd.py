@@ -1,4 +1,4 @@
-"""wm.ssd on the H200 (issue 13): the three tile programs of WMToTile/SSD.cpp
+"""wm.ssd on the H200 (issue 13): the tile programs of WMToTile/SSD.cpp
 against the fp32 sequential recurrence of bench/torch_ssd.py, a randomized
 differential run, and the benchmark against an eager chunked SSD and
 torch.compile of it.
@@ -28,10 +28,12 @@ OPTIONAL = ["D", "z", "dt_bias", "h0", "cos", "sin"]
 
 def config(name, B, T, H, P, G, N, R=None, chunk=256, D=None, z=False, dt_bias=False,
            h0=False, positive_a=False, batch_rope=False, softplus=True, dt_limit=None,
-           dtype="bf16", tables="f32"):
+           dtype="bf16", tables="f32", options=None):
+    """`options`: compile options (e.g. ssd_chain_rows) beyond the defaults."""
     return dict(name=name, B=B, T=T, H=H, P=P, G=G, N=N, R=R, chunk=chunk, D=D, z=z,
                 dt_bias=dt_bias, h0=h0, positive_a=positive_a, batch_rope=batch_rope,
-                softplus=softplus, dt_limit=dt_limit, dtype=dtype, tables=tables)
+                softplus=softplus, dt_limit=dt_limit, dtype=dtype, tables=tables,
+                options=options or {})
 
 
 # The issue's matrix: T not a multiple of the chunk, G in {1, 2, 8, H},
@@ -62,6 +64,16 @@ CONFIGS = [
     config("s_split_whole", 1, 1000, 4, 64, 1, 64, R=32, chunk=128, D="head"),
     config("s_split_first", 1, 600, 4, 64, 1, 64, R=32, chunk=128, D="head"),
     config("s_split_second", 1, 400, 4, 64, 1, 64, R=32, chunk=128, D="head", h0=True),
+    # The state chain in place of chunk states and state passing: by default
+    # from B H = 128 on, and asked for at every row count.
+    config("s_chain_T1000_H128_G8_P64_N128", 1, 1000, 128, 64, 8, 128, D="head",
+           dt_bias=True, h0=True),
+    config("s_chain16_T777_G8_P128_N128_rope", 1, 777, 8, 128, 8, 128, R=128, chunk=128,
+           D="channel", z=True, options={"ssd_chain_rows": 16}),
+    config("s_chain32_T2048_GH_P64_N128_rope", 1, 2048, 4, 64, 4, 128, R=64, z=True,
+           dt_bias=True, h0=True, batch_rope=True, options={"ssd_chain_rows": 32}),
+    config("s_chain128_T513_G1_P32_N64_posA", 2, 513, 4, 32, 1, 64, chunk=64,
+           positive_a=True, options={"ssd_chain_rows": 128}),
 ]
 # (name, B, T, H, P, N, G, rope, chunk, mamba_ssm Triton fastest seen ms, target ms)
 BENCH = [
@@ -94,17 +106,19 @@ def random_configs(count=RANDOM_COUNT, seed=13):
             dt_bias=rng.random() < 0.5, h0=rng.random() < 0.3,
             positive_a=rng.random() < 0.15, batch_rope=R is not None and rng.random() < 0.3,
             softplus=rng.random() < 0.8,
-            dt_limit=rng.choice([None, None, (0.001, 0.5)]), dtype=rng.choice(["bf16", "f16"])))
+            dt_limit=rng.choice([None, None, (0.001, 0.5)]), dtype=rng.choice(["bf16", "f16"]),
+            options={"ssd_chain_rows": rng.choice([0, 0, 16, 32, 64, 128])}))
     return out
 
 
 # Compile-option variants of every benchmark shape, as `<name><suffix>`.
-BENCH_VARIANTS = {"_r128": {"ssd_rows": 128}, "_r64": {"ssd_rows": 64},
-                  "_w16": {"mma_warp_rows": 16},
+BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   # Heads of a group per chunk-scan CTA, sharing C B^T (G < H).
                   "_h1": {"ssd_heads": 1}, "_h2": {"ssd_heads": 2, "ssd_rows": 64},
-                  "_h4": {"ssd_heads": 4, "ssd_rows": 64},
-                  "_h2w16": {"ssd_heads": 2, "ssd_rows": 128, "mma_warp_rows": 16}}
+                  # The state chain's rows of P per CTA, or chunk states and
+                  # state passing as two programs.
+                  "_nochain": {"ssd_chain_rows": -1}, "_c16": {"ssd_chain_rows": 16},
+                  "_c32": {"ssd_chain_rows": 32}, "_c64": {"ssd_chain_rows": 64}}
 
 
 def bench_configs():
@@ -165,7 +179,7 @@ def compile_all():
     refused = {}
     for c in everything:
         try:
-            graph(c).compile("sm_90a", path=os.path.join(ARTIFACTS, c["name"]))
+            graph(c).compile("sm_90a", path=os.path.join(ARTIFACTS, c["name"]), **c["options"])
         except wm.CompileError as error:
             refused[c["name"]] = str(error).splitlines()[-1][:200]
     compile_bench_variants()
@@ -421,7 +435,7 @@ def bench_all(out_path, extra=()):
               "torch.compile ms", "mamba_ssm Triton ms (issue)", "target ms",
               "ours TFLOP/s", "ours GB/s", "launches ours / eager / compiled",
               "extra MiB ours / eager", "ours vs eager rel. err",
-              "ours per kernel ms (state + passing + scan)", "variants ms"]
+              "ours per kernel ms (in launch order)", "variants ms"]
     publish(table(header, rows), out_path)
     return 0
 

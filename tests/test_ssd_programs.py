@@ -1,8 +1,8 @@
 """wm.ssd's GPU tile programs, run on the CPU, vs the sequential recurrence.
 
 `compile("cpu", gpu_kernels=True)` lowers the graph as wm-to-nvvm does, into
-the three programs of WMToTile/SSD.cpp (chunk states, state passing, chunk
-scan), and runs them as loops: the algorithm the H200 runs, with its 16-bit
+the programs of WMToTile/SSD.cpp (chunk states and state passing, or the
+state chain in their place; the chunk scan), and runs them as loops: the algorithm the H200 runs, with its 16-bit
 roundings (the scaled x tile, the intra-chunk weights, the entering states).
 """
 
@@ -22,15 +22,16 @@ def build(main, opt, dtype, tables="f32", **attrs):
     return build_ssd(main, opt, dtype, name="ssd_programs", tables=tables, **attrs)
 
 
-def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, **attrs):
+def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0, **attrs):
     fn = build(main, opt, dtype, tables=tables, **attrs).compile(
-        "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads)
+        "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads,
+        ssd_chain_rows=chain)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
-def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, **attrs):
-    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, **attrs)
+def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0, **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -89,6 +90,30 @@ def test_heads_of_a_group_share_the_logits(heads, rows):
                      dt_softplus=True)
     np.testing.assert_array_equal(y, y1)
     np.testing.assert_array_equal(state, state1)
+
+
+@pytest.mark.parametrize("chain", [16, 32, 128])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
+def test_state_chain(case, chain):
+    """The state chain (one program per P block of a head, carrying its
+    state through the chunks) in place of chunk states and state passing:
+    against the reference, and against the two programs (the same sums in
+    another order, so close but not bit for bit)."""
+    B, T, H, P, G, N, R, chunk = case
+    main, opt = make_inputs(np.random.default_rng(T + 1), B, T, H, P, G, N, R=R,
+                            dtype="bf16")
+    y, state = check(main, opt, chain=chain, chunk_size=chunk, dt_softplus=True)
+    y2, state2 = run(main, opt, chain=-1, chunk_size=chunk, dt_softplus=True)
+    assert rel_error(y, y2) <= 1e-3 and rel_error(state, state2) <= 1e-5
+
+
+@pytest.mark.parametrize("options", [
+    dict(h0=True, dt_bias=True), dict(D_shape=(4, 64), z=True, h0=True, batch_rope=True),
+], ids=["h0_dt_bias", "all"])
+def test_state_chain_options(options):
+    main, opt = make_inputs(np.random.default_rng(12), 2, 200, 4, 64, 2, 32, R=32,
+                            dtype="bf16", **options)
+    check(main, opt, chain=32, chunk_size=64, dt_softplus=True, dt_limit=(0.001, 0.5))
 
 
 def test_f16_and_dt_limit():
@@ -152,6 +177,8 @@ def test_bad_ssd_rows_is_refused():
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_rows=96)
     with pytest.raises(wm.CompileError, match=r"ssd-heads must be in \[0, 8\]"):
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_heads=9)
+    with pytest.raises(wm.CompileError, match="ssd-chain-rows must be -1"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chain_rows=48)
 
 
 @pytest.mark.parametrize("shape, limit", [

@@ -89,6 +89,12 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Heads of one group per wm.ssd chunk-scan CTA, sharing C B^T, up "
            "to 8: the largest divisor of H / G up to it whose tiles fit in "
            "shared memory; 0: the default of WMToTile/SSD.cpp">,
+    Option<"ssdChainRows", "ssd-chain-rows", "int64_t", /*default=*/"0",
+           "Rows of P per CTA of the wm.ssd state chain, one program that "
+           "carries each head's state through its chunks (16, 32, 64 or "
+           "128; the largest common divisor with P is taken); -1: chunk "
+           "states and state passing as two programs; 0: the default of "
+           "WMToTile/SSD.cpp">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -72,6 +72,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: heads of a group per SSD chunk-scan "
                      "CTA, up to 8 (0: automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdChainRows{
+      *this, "ssd-chain-rows",
+      llvm::cl::desc("With gpu-kernels: rows of P per SSD state-chain CTA, "
+                     "16 to 128 (-1: no chain; 0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -116,6 +121,12 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
                                           "chunk-scan CTA, sharing C B^T, up "
                                           "to 8 (0: automatic)"),
                            llvm::cl::init(0)};
+  Option<int64_t> ssdChainRows{
+      *this, "ssd-chain-rows",
+      llvm::cl::desc("Rows of P per SSD state-chain CTA, 16 to 128 (-1: no "
+                     "chain, chunk states and state passing apart; 0: "
+                     "automatic)"),
+      llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

@@ -32,7 +32,7 @@ static void buildWMToLoops(OpPassManager &pm,
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
         options.deterministic, options.gradWarps, options.ssdRows,
-        options.ssdHeads}));
+        options.ssdHeads, options.ssdChainRows}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -95,7 +95,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.blockSelect, options.mmaWarps,
                             options.mmaWarpRows, options.wgmma,
                             options.deterministic, options.gradWarps,
-                            options.ssdRows, options.ssdHeads}));
+                            options.ssdRows, options.ssdHeads,
+                            options.ssdChainRows}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

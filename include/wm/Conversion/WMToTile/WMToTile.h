@@ -96,9 +96,12 @@ struct SsdKernelOptions {
   /// Heads of one group per chunk-scan CTA, sharing C B^T: the largest
   /// divisor of H / G up to this whose tiles fit in shared memory.
   int64_t heads = 0;
+  /// Rows of P per CTA of the state chain (chunk states and state passing
+  /// as one program; a divisor of P is taken); -1: the two programs.
+  int64_t chainRows = 0;
 };
 
-/// The three programs of spec section 2's chunked form (SSD.cpp), with the
+/// The programs of spec section 2's chunked form (SSD.cpp), with the
 /// scratch of the chunk states allocated at `host`.
 void buildSsdPrograms(OpBuilder &host, SsdOp op,
                       const SsdKernelOptions &options,

@@ -433,6 +433,12 @@ struct ConvertWMToGPUPass
                          << "] (0: automatic), got " << ssdHeads.getValue();
       return signalPassFailure();
     }
+    if (!llvm::is_contained({-1, 0, 16, 32, 64, 128}, ssdChainRows.getValue())) {
+      module.emitError() << "ssd-chain-rows must be -1 (no chain), 0 "
+                            "(automatic), 16, 32, 64 or 128, got "
+                         << ssdChainRows.getValue();
+      return signalPassFailure();
+    }
     if (failed(checkStaticShapes(module, getArgument())))
       return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -448,7 +454,8 @@ struct ConvertWMToGPUPass
                                              gradWarps,
                                              SsdKernelOptions{ssdRows,
                                                               mmaWarpRows,
-                                                              ssdHeads},
+                                                              ssdHeads,
+                                                              ssdChainRows},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -28,6 +28,8 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
+#include <numeric>
+
 using namespace mlir;
 using namespace mlir::wm;
 using namespace mlir::wm::tile;
@@ -57,6 +59,13 @@ constexpr int64_t kWideScanWarpRows = 32;
 /// (8, 2048, 64, 64, 128, 8); 4 heads 0.478 and 0.736; at N = 64 two heads
 /// took 0.239 against 0.224 ms at (1, 16384, 32, 64, 64, 1)).
 constexpr int64_t kSharedScanHeads = 2;
+/// The state chain (chunk states and state passing as one program, one
+/// CTA per P block of a head walking its chunks) is the default from
+/// kChainMinHeads instances of (b, h) on, in CTAs of kChainRows rows of P:
+/// then the heads alone fill the GPU, and the chunk states need not go to
+/// memory.
+constexpr int64_t kChainMinHeads = 128;
+constexpr int64_t kChainRows = 32;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -120,6 +129,8 @@ struct SsdShape {
   }
   int64_t rows, scanHeads, batch, steps, heads, channels, groups, state,
       chunk, chunks;
+  /// Rows of P per state-chain CTA; 0: chunk states and state passing.
+  int64_t chainRows = 0;
   Type half;
   bool softplus, headsFirst;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -222,17 +233,33 @@ public:
         },
         step)[0];
   }
+  /// acc + X^T (w o B) over tile k of a chunk (steps from `t`), B rotated
+  /// first when rope is on.
+  Value addTile(Value acc, Value xTile, Value bTile, Value weights, Value cos,
+                Value sin, Value batch, Value t, Value k) {
+    if (cos) {
+      rotate(bTile, cos, sin, batch, t);
+      BarrierOp::create(b, loc);
+    }
+    // x's rows scaled by the weights as the mma operands load.
+    return MatmulOp::create(b, loc, acc.getType(), xTile, bTile, acc,
+                            /*live_from=*/Value(), weights,
+                            lb.muli(k, lb.index(kTileSteps)),
+                            /*transpose_rhs=*/false, /*transpose_lhs=*/true);
+  }
   Value stageOf(Value buffer, Value stage) {
     return StageOp::create(b, loc, buffer, stage);
   }
   /// Starts the copies of the B tile and of the heads' x tiles of steps
-  /// [t, t + kTileSteps) into `stage`.
+  /// [t, t + kTileSteps) into `stage`, x's channels from `channel` (0 if
+  /// null).
   void copyTiles(Value x, Value bm, ArrayRef<Value> xTiles, Value bTiles,
                  Value stage, Value batch, Value t, ArrayRef<Value> heads,
-                 Value group) {
+                 Value group, Value channel = Value()) {
     Value zero = lb.index(0);
     for (auto [xTile, head] : llvm::zip_equal(xTiles, heads))
-      CopyAsyncOp::create(b, loc, x, ValueRange{batch, t, head, zero},
+      CopyAsyncOp::create(b, loc, x,
+                          ValueRange{batch, t, head, channel ? channel : zero},
                           stageOf(xTile, stage), /*row_dim=*/1);
     CopyAsyncOp::create(b, loc, bm, ValueRange{batch, t, group, zero},
                         stageOf(bTiles, stage), /*row_dim=*/1);
@@ -323,17 +350,9 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
                     stepOf(k), {head}, group);
       },
       [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
-        Value xTile = p.stageOf(xTiles, stage), bTile = p.stageOf(bTiles, stage);
-        if (arg(Cos)) {
-          p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(k));
-          BarrierOp::create(b, loc);
-        }
-        // x's rows scaled by the weights as the mma operands load.
-        return {MatmulOp::create(b, loc, accs[0].getType(), xTile, bTile,
-                                 accs[0], /*live_from=*/Value(), weights,
-                                 lb.muli(k, lb.index(kTileSteps)),
-                                 /*transpose_rhs=*/false,
-                                 /*transpose_lhs=*/true)};
+        return {p.addTile(accs[0], p.stageOf(xTiles, stage),
+                          p.stageOf(bTiles, stage), weights, arg(Cos),
+                          arg(Sin), batch, stepOf(k), k)};
       },
       // The discretization while the first tiles load.
       [&] {
@@ -411,6 +430,70 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
   StoreOp::create(b, loc, final, arg(Final),
                   ValueRange{batch, head, zero, column}, b.getI64IntegerAttr(2),
                   b.getF32FloatAttr(1.0));
+}
+
+/// Programs 1 and 2 as one, where there are enough heads to fill the GPU:
+/// rows [p0, p0 + s.chainRows) of P of one head's state, carried through
+/// the chunks in order. Per chunk the state is stored as the one entering
+/// it, scaled by the chunk's decay exp(ld_last), and its tiles are added:
+/// no chunk state goes to memory and no program passes them. Every P block
+/// saves the same dt' and ld (the same bits) for the scan.
+void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
+                     KernelConfigAttr config, const ProgramBuffers &in,
+                     Block &block) {
+  enum { X, Dt, A, Bm, DtBias, Cos, Sin, H0, Entering, Final, Saved };
+  b.setInsertionPointToStart(&block);
+  SsdProgram p(b, loc, s, config);
+  LoopBuilder &lb = p.lb;
+  auto arg = [&](unsigned i) { return in.in(block, 3, i); };
+  Value p0 = lb.muli(block.getArgument(0), lb.index(s.chainRows));
+  Value head = block.getArgument(1), batch = block.getArgument(2);
+  Value group = lb.divi(head, lb.index(s.heads / s.groups));
+  Value zero = lb.index(0), one = lb.index(1);
+  TileType type = p.tile({s.chainRows, s.state});
+  Value init = arg(H0) ? LoadOp::create(b, loc, type, arg(H0),
+                                        ValueRange{batch, head, p0, zero},
+                                        /*row_dim=*/2)
+                             .getResult()
+                       : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
+                             .getResult();
+  Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
+  Value xTiles = p.staged({kTileSteps, s.chainRows});
+  Value bTiles = p.staged({kTileSteps, s.state});
+  Value final = p.loop(zero, lb.index(s.chunks), init, [&](Value c, Value acc) {
+    StoreOp::create(b, loc, acc, arg(Entering),
+                    ValueRange{batch, c, head, p0, zero},
+                    b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+    Value t0 = lb.muli(c, lb.index(s.chunk));
+    auto stepOf = [&](Value k) {
+      return lb.addi(t0, lb.muli(k, lb.index(kTileSteps)));
+    };
+    Value length = p.chunkLength(c);
+    return p.pipelined(
+        lb.ceilDiv(length, lb.index(kTileSteps)),
+        [&]() -> SmallVector<Value> {
+          Value total = ReadOp::create(b, loc, b.getF32Type(), logDecay,
+                                       lb.subi(length, one));
+          Value zeros = SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
+          return {ScaleAddOp::create(b, loc, type, acc, lb.exp(total), zeros)};
+        },
+        [&](Value k, Value stage) {
+          p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
+                      stepOf(k), {head}, group, p0);
+        },
+        [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
+          return {p.addTile(accs[0], p.stageOf(xTiles, stage),
+                            p.stageOf(bTiles, stage), weights, arg(Cos),
+                            arg(Sin), batch, stepOf(k), k)};
+        },
+        // The discretization while the chunk's first tiles load.
+        [&] {
+          p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
+                       logDecay, weights, /*totals=*/Value(), arg(Saved));
+        })[0];
+  });
+  StoreOp::create(b, loc, final, arg(Final), ValueRange{batch, head, p0, zero},
+                  b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
 }
 
 /// Program 3: one block of s.rows outputs of a chunk, for s.scanHeads
@@ -569,6 +652,18 @@ SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
   return SsdShape(op, rows, 1);
 }
 
+/// The state chain's rows of P per CTA: those asked for (a divisor of P
+/// taken), none where told so, else kChainRows where B H reaches
+/// kChainMinHeads.
+int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
+  if (options.chainRows < 0)
+    return 0;
+  if (options.chainRows == 0 && s.batch * s.heads < kChainMinHeads)
+    return 0;
+  return std::gcd(options.chainRows ? options.chainRows : kChainRows,
+                  s.channels);
+}
+
 } // namespace
 
 LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
@@ -603,16 +698,13 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   Location loc = op.getLoc();
   MLIRContext *ctx = op.getContext();
   SsdShape s = scanShape(op, options);
+  s.chainRows = chainRows(s, options);
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
                                      s.state};
-  Value states = memref::AllocOp::create(host, loc,
-                                         MemRefType::get(stateShape, f32));
   Value entering = memref::AllocOp::create(
       host, loc, MemRefType::get(stateShape, s.half));
-  Value totals = memref::AllocOp::create(
-      host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
   Value saved = memref::AllocOp::create(
       host, loc,
       MemRefType::get({s.batch, s.heads, s.chunks, 2, s.chunk}, f32));
@@ -632,15 +724,27 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
                         body(b, loc, s, kernel, in, block);
                       });
   };
-  program("ssd_chunk_state", s.grid(s.chunks, s.heads), channelWarps, kWarpRows,
-          kStateStages,
-          {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
-           totals, saved},
-          buildChunkState);
-  program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
-          channelWarps, kWarpRows, /*stages=*/1,
-          {states, totals, buf.h0, entering, buf.finalState},
-          buildStatePassing);
+  if (s.chainRows) {
+    program("ssd_state_chain", {s.channels / s.chainRows, s.heads, s.batch},
+            s.chainRows / kWarpRows, kWarpRows, kStateStages,
+            {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, buf.h0,
+             entering, buf.finalState, saved},
+            buildStateChain);
+  } else {
+    Value states = memref::AllocOp::create(host, loc,
+                                           MemRefType::get(stateShape, f32));
+    Value totals = memref::AllocOp::create(
+        host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
+    program("ssd_chunk_state", s.grid(s.chunks, s.heads), channelWarps,
+            kWarpRows, kStateStages,
+            {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
+             totals, saved},
+            buildChunkState);
+    program("ssd_state_passing", {s.batch, s.heads, s.state / kPassColumns},
+            channelWarps, kWarpRows, /*stages=*/1,
+            {states, totals, buf.h0, entering, buf.finalState},
+            buildStatePassing);
+  }
   program("ssd_chunk_scan",
           s.grid(s.chunks * (s.chunk / s.rows), s.heads / s.scanHeads),
           s.rows / scanWarpRows, scanWarpRows, kScanStages,
