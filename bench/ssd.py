@@ -117,8 +117,8 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   "_h1": {"ssd_heads": 1}, "_h2": {"ssd_heads": 2, "ssd_rows": 64},
                   # The state chain's rows of P per CTA, or chunk states and
                   # state passing as two programs.
-                  "_nochain": {"ssd_chain_rows": -1}, "_c16": {"ssd_chain_rows": 16},
-                  "_c32": {"ssd_chain_rows": 32}, "_c64": {"ssd_chain_rows": 64}}
+                  "_nochain": {"ssd_chain_rows": -1}, "_c32": {"ssd_chain_rows": 32},
+                  "_c64": {"ssd_chain_rows": 64}}
 
 
 def bench_configs():

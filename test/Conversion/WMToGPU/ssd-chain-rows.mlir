@@ -4,19 +4,27 @@
 // RUN: wm-opt %s --split-input-file --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: not wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-rows=48" 2>&1 | FileCheck %s --check-prefix=BAD
 // The state chain: one program that carries each (b, h, P block) state
-// through the chunks, in place of the chunk states and the state passing.
-// Automatic from B H = 128 on, in 32-row (2-warp) CTAs; asked rows are
-// brought to a divisor of P.
+// through the sequence's tiles in one pipeline, in place of the chunk states
+// and the state passing. Automatic from B H = 128 on, in 64-row (4-warp)
+// CTAs; asked rows are brought to a divisor of P. T = 300 in chunks of 128:
+// 2 + 2 + 1 tiles of 64 steps.
 
 // CHECK-LABEL: func.func @many_heads
 // CHECK-NOT: ssd_chunk_state
-// CHECK: wm_tile.program "ssd_state_chain" grid [2, 64, 2] config <warps = 2, warp_rows = 16, stages = 2
-// CHECK: scf.for
-// CHECK: wm_tile.store {{.*}} : <32x128xf32>, memref<2x3x64x64x128xbf16>
+// CHECK: wm_tile.program "ssd_state_chain" grid [1, 64, 2] config <warps = 4, warp_rows = 16, stages = 2
+// CHECK: scf.for {{.*}} to %c5 {{.*}} -> (!wm_tile.tile<64x128xf32>)
+// At a chunk's first tile, while the next tile's copies fly: the entering
+// state, then the chunk's dt', ld and weights.
+// CHECK: scf.if
+// CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x3x64x64x128xbf16>
 // CHECK: wm_tile.discretize
+// CHECK: wm_tile.wait 1
+// The state scaled by the chunk's decay at its first tile (else by 1).
 // CHECK: wm_tile.read
+// CHECK: arith.select
 // CHECK: wm_tile.scale_add
-// CHECK: wm_tile.matmul {{.*}} scaled {{.*}} {transpose_lhs} : !wm_tile.shared<64x32xbf16>, <64x128xbf16>, !wm_tile.tile<32x128xf32> -> <32x128xf32>
+// CHECK: wm_tile.matmul {{.*}} scaled {{.*}} {transpose_lhs} : !wm_tile.shared<64x64xbf16>, <64x128xbf16>, !wm_tile.tile<64x128xf32> -> <64x128xf32>
+// CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x64x64x128xf32>
 // CHECK-NOT: ssd_state_passing
 // CHECK: wm_tile.program "ssd_chunk_scan"
 // SIXTEEN-LABEL: func.func @many_heads
@@ -25,7 +33,7 @@
 // OFF: wm_tile.program "ssd_chunk_state"
 // OFF: wm_tile.program "ssd_state_passing"
 // GPU-LABEL: gpu.func @ssd_state_chain
-// GPU-SAME: known_block_size = array<i32: 64, 1, 1>
+// GPU-SAME: known_block_size = array<i32: 128, 1, 1>
 // GPU-NOT: {{wm_tile\.[a-z_]+ %|= wm_tile\.}}
 // GPU: gpu.return
 // BAD: ssd-chain-rows must be -1 (no chain), 0 (automatic), 16, 32, 64 or 128, got 48

@@ -63,9 +63,12 @@ constexpr int64_t kSharedScanHeads = 2;
 /// CTA per P block of a head walking its chunks) is the default from
 /// kChainMinHeads instances of (b, h) on, in CTAs of kChainRows rows of P:
 /// then the heads alone fill the GPU, and the chunk states need not go to
-/// memory.
+/// memory (H200, v61: 0.466 against 0.535 ms at (8, 2048, 64, 64, 128, 8),
+/// 0.342 against 0.347 at (2, 4096, 80, 64, 128, 1); 32 rows 0.521 and
+/// 0.365; with B H = 32 or 16 the chain takes 2x to 3x longer). Three or
+/// four copy stages gained nothing over kStateStages.
 constexpr int64_t kChainMinHeads = 128;
-constexpr int64_t kChainRows = 32;
+constexpr int64_t kChainRows = 64;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -270,39 +273,53 @@ public:
     llvm::append_range(shape, dims);
     return shared(shape, s.half);
   }
-  /// A loop over `count` tiles: `issue(k, stage)` starts tile k's copies,
-  /// `body(k, stage, accs)` returns the next accs. With two stages the
-  /// copies run one tile ahead. `whileCopying()`, if given, runs while the
-  /// copies issued before and those of tile 0 are in flight; `init()` gives
-  /// the first accs once the former have landed, while tile 0's still may
-  /// not.
+  /// A loop over `count` (at least 1) tiles: `issue(k, stage)` starts tile
+  /// k's copies, `body(k, stage, accs)` returns the next accs. With S > 1
+  /// stages the copies run S - 1 tiles ahead, each tile its own group.
+  /// `whileCopying()`, if given, runs while the copies issued before and
+  /// those of the first tiles are in flight; `init()` gives the first accs
+  /// once the former have landed. `prepare(k, accs)`, if given, runs in
+  /// iteration k while its tile's copies may still be in flight.
   SmallVector<Value>
   pipelined(Value count, function_ref<SmallVector<Value>()> init,
             function_ref<void(Value, Value)> issue,
             function_ref<SmallVector<Value>(Value, Value, ValueRange)> body,
-            function_ref<void()> whileCopying = nullptr) {
-    Value zero = lb.index(0), one = lb.index(1), two = lb.index(2);
+            function_ref<void()> whileCopying = nullptr,
+            function_ref<void(Value, ValueRange)> prepare = nullptr) {
+    Value zero = lb.index(0), one = lb.index(1);
+    int64_t ahead = std::max<int64_t>(stages - 1, 1);
     CommitOp::create(b, loc);
-    issue(zero, zero);
-    CommitOp::create(b, loc);
+    for (int64_t i = 0; i < ahead; ++i) {
+      Value k = lb.index(i);
+      if (i == 0)
+        issue(zero, zero);
+      else
+        lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, k, count),
+                  [&] { issue(k, k); });
+      CommitOp::create(b, loc);
+    }
     if (whileCopying)
       whileCopying();
-    WaitOp::create(b, loc, 1);
+    WaitOp::create(b, loc, ahead);
     BarrierOp::create(b, loc);
     SmallVector<Value> first = init();
     return loop(zero, count, first, [&](Value k, ValueRange accs) {
       Value stage = zero;
-      if (stages == 2) {
-        Value next = lb.addi(k, one);
-        lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, next, count),
-                  [&] { issue(next, lb.remi(next, two)); });
-        stage = lb.remi(k, two);
+      if (stages > 1) {
+        Value next = lb.addi(k, lb.index(stages - 1));
+        lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, next, count), [&] {
+          issue(next, lb.remi(next, lb.index(stages)));
+        });
+        stage = lb.remi(k, lb.index(stages));
       } else {
         lb.ifThen(lb.cmpi(arith::CmpIPredicate::sgt, k, zero),
                   [&] { issue(k, zero); });
       }
-      // Tile k's group is complete when at most the next one is pending.
+      // Tile k's group is complete when at most the S - 1 after it are
+      // pending.
       CommitOp::create(b, loc);
+      if (prepare)
+        prepare(k, accs);
       WaitOp::create(b, loc, stages - 1);
       BarrierOp::create(b, loc);
       SmallVector<Value> result = body(k, stage, accs);
@@ -434,10 +451,12 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
 
 /// Programs 1 and 2 as one, where there are enough heads to fill the GPU:
 /// rows [p0, p0 + s.chainRows) of P of one head's state, carried through
-/// the chunks in order. Per chunk the state is stored as the one entering
-/// it, scaled by the chunk's decay exp(ld_last), and its tiles are added:
-/// no chunk state goes to memory and no program passes them. Every P block
-/// saves the same dt' and ld (the same bits) for the scan.
+/// the sequence's tiles in one pipeline. At a chunk's first tile the state
+/// is stored as the one entering the chunk and the chunk is discretized
+/// (while the next tiles' copies are in flight), then the state is scaled
+/// by the chunk's decay exp(ld_last); each tile adds X^T (w o B). No chunk
+/// state goes to memory and no program passes them. Every P block saves
+/// the same dt' and ld (the same bits) for the scan.
 void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
                      KernelConfigAttr config, const ProgramBuffers &in,
                      Block &block) {
@@ -460,38 +479,49 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   Value xTiles = p.staged({kTileSteps, s.chainRows});
   Value bTiles = p.staged({kTileSteps, s.state});
-  Value final = p.loop(zero, lb.index(s.chunks), init, [&](Value c, Value acc) {
-    StoreOp::create(b, loc, acc, arg(Entering),
-                    ValueRange{batch, c, head, p0, zero},
-                    b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
-    Value t0 = lb.muli(c, lb.index(s.chunk));
-    auto stepOf = [&](Value k) {
-      return lb.addi(t0, lb.muli(k, lb.index(kTileSteps)));
-    };
-    Value length = p.chunkLength(c);
-    return p.pipelined(
-        lb.ceilDiv(length, lb.index(kTileSteps)),
-        [&]() -> SmallVector<Value> {
-          Value total = ReadOp::create(b, loc, b.getF32Type(), logDecay,
-                                       lb.subi(length, one));
-          Value zeros = SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
-          return {ScaleAddOp::create(b, loc, type, acc, lb.exp(total), zeros)};
-        },
-        [&](Value k, Value stage) {
-          p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
-                      stepOf(k), {head}, group, p0);
-        },
-        [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
-          return {p.addTile(accs[0], p.stageOf(xTiles, stage),
-                            p.stageOf(bTiles, stage), weights, arg(Cos),
-                            arg(Sin), batch, stepOf(k), k)};
-        },
-        // The discretization while the chunk's first tiles load.
-        [&] {
+  // Tile k is tile j of chunk c; the last chunk has only its steps' tiles.
+  int64_t perChunk = llvm::divideCeil(s.chunk, kTileSteps);
+  int64_t tiles = (s.chunks - 1) * perChunk +
+                  llvm::divideCeil(s.steps - (s.chunks - 1) * s.chunk,
+                                   kTileSteps);
+  auto chunkOf = [&](Value k) { return lb.divi(k, lb.index(perChunk)); };
+  auto pieceOf = [&](Value k) { return lb.remi(k, lb.index(perChunk)); };
+  auto stepOf = [&](Value k) {
+    return lb.addi(lb.muli(chunkOf(k), lb.index(s.chunk)),
+                   lb.muli(pieceOf(k), lb.index(kTileSteps)));
+  };
+  auto firstOfChunk = [&](Value k) {
+    return lb.cmpi(arith::CmpIPredicate::eq, pieceOf(k), zero);
+  };
+  Value final = p.pipelined(
+      lb.index(tiles), [&]() -> SmallVector<Value> { return {init}; },
+      [&](Value k, Value stage) {
+        p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
+                    stepOf(k), {head}, group, p0);
+      },
+      [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
+        Value c = chunkOf(k);
+        Value total = ReadOp::create(b, loc, b.getF32Type(), logDecay,
+                                     lb.subi(p.chunkLength(c), one));
+        Value factor = arith::SelectOp::create(b, loc, firstOfChunk(k),
+                                               lb.exp(total), lb.f32(1.0));
+        Value zeros = SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
+        Value acc = ScaleAddOp::create(b, loc, type, accs[0], factor, zeros);
+        return {p.addTile(acc, p.stageOf(xTiles, stage),
+                          p.stageOf(bTiles, stage), weights, arg(Cos),
+                          arg(Sin), batch, stepOf(k), pieceOf(k))};
+      },
+      /*whileCopying=*/nullptr,
+      [&](Value k, ValueRange accs) {
+        lb.ifThen(firstOfChunk(k), [&] {
+          Value c = chunkOf(k);
+          StoreOp::create(b, loc, accs[0], arg(Entering),
+                          ValueRange{batch, c, head, p0, zero},
+                          b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
           p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
                        logDecay, weights, /*totals=*/Value(), arg(Saved));
-        })[0];
-  });
+        });
+      })[0];
   StoreOp::create(b, loc, final, arg(Final), ValueRange{batch, head, p0, zero},
                   b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
 }
