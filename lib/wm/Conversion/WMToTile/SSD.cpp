@@ -1,4 +1,4 @@
-//===- SSD.cpp - wm.ssd to three tile programs ----------------------------===//
+//===- SSD.cpp - wm.ssd to tile programs ----------------------------------===//
 //
 // The chunked form of spec section 2 on tensor cores. Per chunk of Lc steps
 // (the op's chunk_size within [64, 256]: every chunk length gives the same
@@ -10,6 +10,9 @@
 //   ssd_state_passing (b, h, N / 16): S <- exp(total_c) S + state_c over the
 //     chunks in order, writing the state entering each chunk in 16 bits and
 //     the final state in f32;
+//   ssd_state_chain   (P block, h, b), where B H fills the GPU, in place of
+//     the two above: one CTA carries its rows of a head's state through
+//     the chunks, scaling by exp(total_c) and adding the chunk's tiles;
 //   ssd_chunk_scan    (block of 64 or 128 rows of a chunk, b, h):
 //     y_t = exp(ld_t) C_t S_in^T + sum_{s<=t} (C_t . B_s) exp(ld_t - ld_s)
 //     dt'_s x_s, then D x and the z gate.
