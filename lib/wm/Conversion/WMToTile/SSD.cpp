@@ -253,6 +253,12 @@ public:
                             lb.muli(k, lb.index(kTileSteps)),
                             /*transpose_rhs=*/false, /*transpose_lhs=*/true);
   }
+  /// h0 at `at` (row_dim 2) where the op has it, else zeros.
+  Value initialState(Value h0, TileType type, ValueRange at) {
+    if (!h0)
+      return SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
+    return LoadOp::create(b, loc, type, h0, at, /*row_dim=*/2);
+  }
   Value stageOf(Value buffer, Value stage) {
     return StageOp::create(b, loc, buffer, stage);
   }
@@ -289,7 +295,7 @@ public:
             function_ref<SmallVector<Value>(Value, Value, ValueRange)> body,
             function_ref<void()> whileCopying = nullptr,
             function_ref<void(Value, ValueRange)> prepare = nullptr) {
-    Value zero = lb.index(0), one = lb.index(1);
+    Value zero = lb.index(0);
     int64_t ahead = std::max<int64_t>(stages - 1, 1);
     CommitOp::create(b, loc);
     for (int64_t i = 0; i < ahead; ++i) {
@@ -397,12 +403,8 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
   Value column = lb.muli(block.getArgument(2), lb.index(kPassColumns));
   Value zero = lb.index(0);
   TileType type = p.tile({s.channels, kPassColumns});
-  Value init = arg(H0) ? LoadOp::create(b, loc, type, arg(H0),
-                                        ValueRange{batch, head, zero, column},
-                                        /*row_dim=*/2)
-                             .getResult()
-                       : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
-                             .getResult();
+  Value init =
+      p.initialState(arg(H0), type, ValueRange{batch, head, zero, column});
   // The states and decays of chunks c0 .. c0 + count - 1, loaded together.
   auto load = [&](Value c0, int64_t count) {
     SmallVector<Value> group;
@@ -473,12 +475,8 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value zero = lb.index(0), one = lb.index(1);
   TileType type = p.tile({s.chainRows, s.state});
-  Value init = arg(H0) ? LoadOp::create(b, loc, type, arg(H0),
-                                        ValueRange{batch, head, p0, zero},
-                                        /*row_dim=*/2)
-                             .getResult()
-                       : SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0))
-                             .getResult();
+  Value init =
+      p.initialState(arg(H0), type, ValueRange{batch, head, p0, zero});
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   Value xTiles = p.staged({kTileSteps, s.chainRows});
   Value bTiles = p.staged({kTileSteps, s.state});
