@@ -118,7 +118,9 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   # The state chain's rows of P per CTA, or chunk states and
                   # state passing as two programs.
                   "_nochain": {"ssd_chain_rows": -1}, "_c32": {"ssd_chain_rows": 32},
-                  "_c64": {"ssd_chain_rows": 64}}
+                  "_c64": {"ssd_chain_rows": 64},
+                  # No register bound for three chunk-scan CTAs per SM.
+                  "_k0": {"ssd_scan_ctas": -1}}
 
 
 def bench_configs():

@@ -22,16 +22,18 @@ def build(main, opt, dtype, tables="f32", **attrs):
     return build_ssd(main, opt, dtype, name="ssd_programs", tables=tables, **attrs)
 
 
-def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0, **attrs):
+def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
+        scan_ctas=0, **attrs):
     fn = build(main, opt, dtype, tables=tables, **attrs).compile(
         "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads,
-        ssd_chain_rows=chain)
+        ssd_chain_rows=chain, ssd_scan_ctas=scan_ctas)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
-def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0, **attrs):
-    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, **attrs)
+def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
+          scan_ctas=0, **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, scan_ctas, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -80,14 +82,16 @@ def test_options(options, rows):
 def test_heads_of_a_group_share_the_logits(heads, rows):
     """Chunk-scan CTAs over several heads of a group (one C B^T for them all,
     each head its own decay, x, D and z) give the numbers of one head per
-    CTA, bit for bit. H / G = 6 takes 3 heads where 4 are asked for."""
+    CTA, bit for bit. H / G = 6 takes 3 heads where 4 are asked for. Several
+    64-row heads take a register bound (min_ctas) and the entering states
+    after the tile loop by default: one head is asked for the same."""
     main, opt = make_inputs(np.random.default_rng(11), 2, 150, 12, 32, 2, 32, R=16,
                             dtype="bf16", D_shape=(12,), z=True, dt_bias=True, h0=True)
     chunk = 128 if rows else 64
     y, state = check(main, opt, ssd_rows=rows, ssd_heads=heads, chunk_size=chunk,
                      dt_softplus=True)
     y1, state1 = run(main, opt, ssd_rows=rows, ssd_heads=1, chunk_size=chunk,
-                     dt_softplus=True)
+                     scan_ctas=0 if rows else 3, dt_softplus=True)
     np.testing.assert_array_equal(y, y1)
     np.testing.assert_array_equal(state, state1)
 
@@ -114,6 +118,20 @@ def test_state_chain_options(options):
     main, opt = make_inputs(np.random.default_rng(12), 2, 200, 4, 64, 2, 32, R=32,
                             dtype="bf16", **options)
     check(main, opt, chain=32, chunk_size=64, dt_softplus=True, dt_limit=(0.001, 0.5))
+
+
+@pytest.mark.parametrize("scan_ctas", [-1, 2])
+@pytest.mark.parametrize("rows", [0, 128])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
+def test_scan_ctas(case, rows, scan_ctas):
+    """With a register bound (scan_ctas 2) the chunk scan adds the entering
+    state's part after its tile loop, the state loaded into the tiles' bytes;
+    without one (-1) it starts from that part."""
+    B, T, H, P, G, N, R, chunk = case
+    main, opt = make_inputs(np.random.default_rng(T + 1), B, T, H, P, G, N, R=R,
+                            dtype="bf16", h0=True)
+    check(main, opt, ssd_rows=rows, scan_ctas=scan_ctas, chunk_size=max(chunk, rows),
+          dt_softplus=True)
 
 
 def test_f16_and_dt_limit():
@@ -179,6 +197,8 @@ def test_bad_ssd_rows_is_refused():
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_heads=9)
     with pytest.raises(wm.CompileError, match="ssd-chain-rows must be -1"):
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chain_rows=48)
+    with pytest.raises(wm.CompileError, match="ssd-scan-ctas must be -1"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_scan_ctas=9)
 
 
 @pytest.mark.parametrize("shape, limit", [

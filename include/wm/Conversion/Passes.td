@@ -95,6 +95,10 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "128; the largest common divisor with P is taken); -1: chunk "
            "states and state passing as two programs; 0: the default of "
            "WMToTile/SSD.cpp">,
+    Option<"ssdScanCtas", "ssd-scan-ctas", "int64_t", /*default=*/"0",
+           "CTAs per SM the registers of a wm.ssd chunk-scan CTA must leave "
+           "room for (1 to 8: ptxas's .minnctapersm); -1: no bound; 0: the "
+           "default of WMToTile/SSD.cpp">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

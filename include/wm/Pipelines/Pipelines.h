@@ -77,6 +77,12 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: rows of P per SSD state-chain CTA, "
                      "16 to 128 (-1: no chain; 0: automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdScanCtas{
+      *this, "ssd-scan-ctas",
+      llvm::cl::desc("With gpu-kernels: CTAs per SM an SSD chunk-scan CTA's "
+                     "registers leave room for, 1 to 8 (-1: no bound; 0: "
+                     "automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -126,6 +132,12 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Rows of P per SSD state-chain CTA, 16 to 128 (-1: no "
                      "chain, chunk states and state passing apart; 0: "
                      "automatic)"),
+      llvm::cl::init(0)};
+  Option<int64_t> ssdScanCtas{
+      *this, "ssd-scan-ctas",
+      llvm::cl::desc("CTAs per SM an SSD chunk-scan CTA's registers leave "
+                     "room for, 1 to 8 (ptxas's .minnctapersm; -1: no bound; "
+                     "0: automatic)"),
       llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "

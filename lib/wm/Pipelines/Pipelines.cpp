@@ -32,7 +32,7 @@ static void buildWMToLoops(OpPassManager &pm,
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
         options.deterministic, options.gradWarps, options.ssdRows,
-        options.ssdHeads, options.ssdChainRows}));
+        options.ssdHeads, options.ssdChainRows, options.ssdScanCtas}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -96,7 +96,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.mmaWarpRows, options.wgmma,
                             options.deterministic, options.gradWarps,
                             options.ssdRows, options.ssdHeads,
-                            options.ssdChainRows}));
+                            options.ssdChainRows, options.ssdScanCtas}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -8,6 +8,10 @@
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=8" | FileCheck %s --check-prefix=HEADS
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=HEADSGPU
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-heads=9" 2>&1 | FileCheck %s --check-prefix=BADHEADS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2 ssd-scan-ctas=-1" | FileCheck %s --check-prefix=NOCTAS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-scan-ctas=2" | FileCheck %s --check-prefix=CTAS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-scan-ctas=2" --convert-wm-tile-to-gpu --convert-gpu-to-nvvm | FileCheck %s --check-prefix=CTASGPU
+// RUN: not wm-opt %s --convert-wm-to-gpu="ssd-scan-ctas=9" 2>&1 | FileCheck %s --check-prefix=BADCTAS
 // wm.ssd on the GPU, three programs (ssd-chain-rows.mlir: two): the chunk states (dt' and the log-decay sums saved
 // for the scan), the state passing over the chunks, the chunk scan; B and C
 // rotated in shared memory as they land, no rotated copy in global memory.
@@ -85,9 +89,13 @@
 // own dt' and ld, entering state, x tiles, decay mask and output.
 // HEADS: wm_tile.program "ssd_chunk_state" grid [2, 4, 1]
 // HEADS: wm_tile.program "ssd_chunk_scan" grid [1, 4, 1]
+// Several 64-row heads: registers for three CTAs per SM (min_ctas), and the
+// entering states, loaded after the tile loop, in the B and x tiles' bytes
+// (phase 2 over phase 1).
+// HEADS-SAME: min_ctas = 3
+// HEADS-COUNT-2: wm_tile.alloc_shared {phase = 2 : i64} : <32x32xbf16>
 // HEADS-COUNT-4: wm_tile.copy_async {{.*}} {row_dim = 4 : i64} : memref<1x2x4x2x64xf32>, <64xf32>
-// HEADS-COUNT-2: wm_tile.copy_async {{.*}} {row_dim = 3 : i64} : memref<1x4x2x32x32xbf16>, <32x32xbf16>
-// HEADS-COUNT-2: wm_tile.scale_rows
+// HEADS-NOT: memref<1x4x2x32x32xbf16>, <32x32xbf16>
 // HEADS: scf.for {{.*}} iter_args({{.*}}, {{.*}}) -> (!wm_tile.tile<64x32xf32>, !wm_tile.tile<64x32xf32>)
 // HEADS-COUNT-2: wm_tile.copy_async {{.*}} : memref<1x200x2x32xbf16>, <64x32xbf16>
 // HEADS: wm_tile.copy_async {{.*}} : memref<1x200x1x32xbf16>, <64x32xbf16>
@@ -101,10 +109,36 @@
 // HEADS: wm_tile.matmul {{.*}} acc
 // HEADS: wm_tile.skip_shared
 // HEADS: scf.yield
+// HEADS-NEXT: }
+// HEADS-NEXT: wm_tile.barrier
+// HEADS-COUNT-2: wm_tile.copy_async {{.*}} {row_dim = 3 : i64} : memref<1x4x2x32x32xbf16>, <32x32xbf16>
+// HEADS: wm_tile.wait 0
+// HEADS-NEXT: wm_tile.barrier
+// HEADS: wm_tile.scale_rows
+// HEADS: wm_tile.scale_add
+// HEADS: wm_tile.scale_rows
+// HEADS: wm_tile.scale_add
 // HEADS-COUNT-2: wm_tile.store {{.*}} {row_dim = 1 : i64, scale = 1.000000e+00 : f32} : <64x32xf32>, memref<1x200x2x32xbf16>
 // HEADSGPU: gpu.func @ssd_chunk_scan
 // HEADSGPU: nvvm.mma.sync
 // BADHEADS: ssd-heads must be in [0, 8] (0: automatic), got 9
+// ssd-scan-ctas=-1: no register bound, and the entering states load with C,
+// their part the tile loop's first accumulators.
+// NOCTAS: wm_tile.program "ssd_chunk_scan"
+// NOCTAS-NOT: min_ctas
+// NOCTAS-NOT: phase
+// NOCTAS-COUNT-2: wm_tile.copy_async {{.*}} {row_dim = 3 : i64} : memref<1x4x2x32x32xbf16>, <32x32xbf16>
+// NOCTAS-COUNT-2: wm_tile.scale_rows
+// NOCTAS: scf.for
+// NOCTAS-NOT: wm_tile.scale_add
+// NOCTAS: wm_tile.store
+// Asked for: the bound and the state-last form with one head too; the
+// kernel carries the bound to PTX as .minnctapersm.
+// CTAS: wm_tile.program "ssd_chunk_scan" {{.*}} min_ctas = 2>
+// CTAS: wm_tile.alloc_shared {phase = 2 : i64}
+// CTASGPU: llvm.func @ssd_chunk_scan
+// CTASGPU-SAME: nvvm.minctasm = 2 : i32
+// BADCTAS: ssd-scan-ctas must be -1 (no bound), 0 (automatic) or at most 8, got 9
 
 // The prefix sums of discretize on warp 0, the 4-byte copies of the saved
 // dt' and ld, the rotary by 16-byte chunks, the products on mma.sync.

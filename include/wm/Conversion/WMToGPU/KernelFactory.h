@@ -47,7 +47,7 @@ public:
     auto config = tile::KernelConfigAttr::get(
         ctx, threads / 32, kRowKernelWarpRows, /*stages=*/1,
         /*candidates=*/kRowKernelTileKeys, /*tile_keys=*/kRowKernelTileKeys,
-        /*q_in_registers=*/false, /*wgmma=*/false);
+        /*q_in_registers=*/false, /*wgmma=*/false, /*min_ctas=*/0);
     SmallVector<int64_t> grid = {
         static_cast<int64_t>(llvm::divideCeil(total, threads))};
     tile::ProgramOp::create(

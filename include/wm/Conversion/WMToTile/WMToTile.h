@@ -83,9 +83,14 @@ LogicalResult checkSsdPrograms(SsdOp op);
 
 /// The dynamic shared memory one CTA may opt in to on sm_90 (227 KiB).
 constexpr int64_t kMaxSharedBytesSm90 = 232448;
+/// Shared memory per sm_90 SM, and what the hardware reserves of it per CTA.
+constexpr int64_t kSharedBytesPerSmSm90 = 233472;
+constexpr int64_t kReservedSharedBytesPerCta = 1024;
 
 /// The most heads one chunk-scan CTA takes (`ssd-heads`).
 constexpr int64_t kMaxSsdHeads = 8;
+/// The most CTAs per SM `ssd-scan-ctas` may ask registers for.
+constexpr int64_t kMaxSsdScanCtas = 8;
 
 /// The kernel heuristics of the SSD programs; 0 picks the default.
 struct SsdKernelOptions {
@@ -99,6 +104,9 @@ struct SsdKernelOptions {
   /// Rows of P per CTA of the state chain (chunk states and state passing
   /// as one program; a divisor of P is taken); -1: the two programs.
   int64_t chainRows = 0;
+  /// CTAs per SM the chunk scan's registers leave room for (its config's
+  /// min_ctas); -1: no bound.
+  int64_t scanCtas = 0;
 };
 
 /// The programs of spec section 2's chunked form (SSD.cpp), with the

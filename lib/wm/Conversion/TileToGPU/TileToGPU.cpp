@@ -2,7 +2,7 @@
 //
 // Each wm_tile.program becomes a gpu.func in @wm_kernels launched where the
 // program was: shared buffers are laid out in order in dynamic shared
-// memory, the grid is the linear block index, and the region is cloned into
+// memory (those of nonzero phases overlapping), the grid is the linear block index, and the region is cloned into
 // the kernel. A dialect conversion then maps every tile op (and the scf ops
 // carrying tiles) onto the threads of the CTA, by the patterns of
 // Memory.cpp, Matmul.cpp, Attention.cpp, Select.cpp and Gradients.cpp.
@@ -16,6 +16,8 @@
 
 #include "mlir/Dialect/SCF/Transforms/Patterns.h"
 #include "mlir/IR/IRMapping.h"
+
+#include <map>
 
 namespace mlir::wm {
 #define GEN_PASS_DEF_CONVERTWMTILETOGPU
@@ -95,16 +97,33 @@ TileToGPUTypeConverter::TileToGPUTypeConverter(KernelConfigAttr config) {
 
 namespace {
 
-/// The program's shared buffers at consecutive 16-byte aligned word offsets;
-/// returns the words they take.
+/// The program's shared buffers at consecutive 16-byte aligned word offsets,
+/// phase 0 first, then each phase from the same offset after them (the
+/// verifier checked that phases are never live together); returns the words
+/// they take.
 int64_t layOutShared(ProgramOp program) {
-  int64_t words = 0;
-  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>()) {
+  std::map<int64_t, int64_t> ends;
+  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>())
+    ends[alloc.getPhase()] = 0;
+  int64_t base = 0;
+  auto place = [&](AllocSharedOp alloc) {
+    int64_t &end = ends[alloc.getPhase()];
+    int64_t at = alloc.getPhase() ? base + end : end;
     alloc->setAttr("wm_tile.offset",
                    IntegerAttr::get(IntegerType::get(program.getContext(), 64),
-                                    words));
-    words += llvm::alignTo(sharedWords(alloc.getType()), 4);
-  }
+                                    at));
+    end += llvm::alignTo(sharedWords(alloc.getType()), 4);
+  };
+  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>())
+    if (alloc.getPhase() == 0)
+      place(alloc);
+  base = ends[0];
+  int64_t words = base;
+  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>())
+    if (alloc.getPhase() != 0) {
+      place(alloc);
+      words = std::max(words, base + ends[alloc.getPhase()]);
+    }
   return words;
 }
 
@@ -193,6 +212,9 @@ FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
   // The heuristics' choice stays visible on the kernel (and to lit).
   Builder attrs(ctx);
   func->setAttr("wm_tile.config", config);
+  if (int64_t ctas = config.getMinCtas())
+    func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                  attrs.getI32IntegerAttr(ctas));
   func->setAttr("wm_tile.shared_bytes", attrs.getI64IntegerAttr(4 * words));
   program.erase();
   return func;

@@ -439,6 +439,12 @@ struct ConvertWMToGPUPass
                          << ssdChainRows.getValue();
       return signalPassFailure();
     }
+    if (ssdScanCtas < -1 || ssdScanCtas > kMaxSsdScanCtas) {
+      module.emitError() << "ssd-scan-ctas must be -1 (no bound), 0 "
+                            "(automatic) or at most "
+                         << kMaxSsdScanCtas << ", got " << ssdScanCtas.getValue();
+      return signalPassFailure();
+    }
     if (failed(checkStaticShapes(module, getArgument())))
       return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -455,7 +461,8 @@ struct ConvertWMToGPUPass
                                              SsdKernelOptions{ssdRows,
                                                               mmaWarpRows,
                                                               ssdHeads,
-                                                              ssdChainRows},
+                                                              ssdChainRows,
+                                                              ssdScanCtas},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

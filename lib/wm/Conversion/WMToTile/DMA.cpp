@@ -308,7 +308,7 @@ mlir::wm::chooseAttentionConfig(DmaThresholdAttentionOp op,
   int64_t stages = rowTiles == 1 ? 2 : 1;
   return KernelConfigAttr::get(op.getContext(), warps, 16 * rowTiles, stages,
                                wgmma ? kWgmmaCandidates : kMmaCandidates,
-                               tileKeys, qInRegisters, wgmma);
+                               tileKeys, qInRegisters, wgmma, /*min_ctas=*/0);
 }
 
 ProgramOp mlir::wm::buildAttentionProgram(OpBuilder &b,

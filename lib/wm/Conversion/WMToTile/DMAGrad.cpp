@@ -272,7 +272,8 @@ KernelConfigAttr mlir::wm::attentionGradConfig(DmaAttentionGradOp op,
   return KernelConfigAttr::get(op.getContext(), warps, kGradWarpRows,
                                /*stages=*/1, kGradCandidateWords / warps,
                                warps * kGradWarpRows,
-                               /*q_in_registers=*/false, /*wgmma=*/false);
+                               /*q_in_registers=*/false, /*wgmma=*/false,
+                               /*min_ctas=*/0);
 }
 
 ProgramOp mlir::wm::buildAttentionGradProgram(OpBuilder &b,

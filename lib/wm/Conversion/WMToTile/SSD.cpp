@@ -79,6 +79,15 @@ constexpr int64_t kChainRows = 64;
 /// SM (v41 against v42: 0.478 against 0.476 ms there).
 constexpr int64_t kStateStages = 2;
 constexpr int64_t kScanStages = 1;
+/// CTAs per SM the registers of a chunk-scan CTA of several heads of 64 rows
+/// leave room for (`ssd-scan-ctas`): 168 registers, from 213 at (2, 4096,
+/// 80, 64, 128), 12 bytes spilled; the entering states in the tiles' bytes
+/// let three such CTAs share an SM.
+constexpr int64_t kScanCtas = 3;
+/// The chunk scan's shared phases: its B and x tiles, then (after the tile
+/// loop) the entering states in the same bytes.
+constexpr int64_t kTilePhase = 1;
+constexpr int64_t kStatePhase = 2;
 /// Chunk lengths the programs take; others are brought into range.
 constexpr int64_t kMinChunk = 64;
 constexpr int64_t kMaxChunk = 256;
@@ -115,12 +124,13 @@ struct SsdShape {
     // 0.505 ms on the TransXSSM layer).
     headsFirst = groups < heads;
   }
-  /// Shared bytes of a chunk-scan CTA over `count` heads (16-bit tiles).
-  int64_t scanShared(int64_t count) const {
-    int64_t perHead = 2 * (channels * state + kScanStages * kTileSteps *
-                                                  channels) +
-                      2 * 4 * chunk;
-    return 2 * (rows + kScanStages * kTileSteps) * state + count * perHead;
+  /// Shared bytes of a chunk-scan CTA over `count` heads (16-bit tiles),
+  /// with the entering states in the tiles' bytes if `stateLast`.
+  int64_t scanShared(int64_t count, bool stateLast = false) const {
+    int64_t tiles = 2 * kScanStages * kTileSteps * (state + count * channels);
+    int64_t states = 2 * count * channels * state;
+    return 2 * rows * state + count * 2 * 4 * chunk +
+           (stateLast ? std::max(tiles, states) : tiles + states);
   }
   /// The grid of a chunk program over `pieces` pieces of the sequence and
   /// `slots` sets of heads, and its (head slot, piece, batch) indices.
@@ -137,6 +147,11 @@ struct SsdShape {
       chunk, chunks;
   /// Rows of P per state-chain CTA; 0: chunk states and state passing.
   int64_t chainRows = 0;
+  /// CTAs per SM the chunk scan's registers leave room for (0: no bound).
+  int64_t scanCtas = 0;
+  /// The chunk scan loads the entering states after its tile loop, into the
+  /// tiles' bytes: where that lets scanCtas CTAs share an SM.
+  bool stateLast = false;
   Type half;
   bool softplus, headsFirst;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -165,11 +180,12 @@ private:
 };
 
 KernelConfigAttr config(MLIRContext *ctx, int64_t warps, int64_t warpRows,
-                        int64_t stages) {
+                        int64_t stages, int64_t minCtas) {
   return KernelConfigAttr::get(ctx, warps, warpRows, stages,
                                /*candidates=*/kTileSteps,
                                /*tile_keys=*/kTileSteps,
-                               /*q_in_registers=*/false, /*wgmma=*/false);
+                               /*q_in_registers=*/false, /*wgmma=*/false,
+                               minCtas);
 }
 
 /// The pieces the three program bodies share.
@@ -182,8 +198,9 @@ public:
   TileType tile(ArrayRef<int64_t> dims) {
     return TileType::get(dims, b.getF32Type());
   }
-  Value shared(ArrayRef<int64_t> dims, Type element) {
-    return AllocSharedOp::create(b, loc, SharedType::get(dims, element));
+  /// A shared buffer; those of different nonzero `phase`s share bytes.
+  Value shared(ArrayRef<int64_t> dims, Type element, int64_t phase = 0) {
+    return AllocSharedOp::create(b, loc, SharedType::get(dims, element), phase);
   }
   Value vector() { return shared({s.chunk}, b.getF32Type()); }
   /// Steps of chunk `c` before the end of the sequence.
@@ -277,10 +294,10 @@ public:
                         stageOf(bTiles, stage), /*row_dim=*/1);
   }
   /// A shared buffer of one tile per copy stage.
-  Value staged(ArrayRef<int64_t> dims) {
+  Value staged(ArrayRef<int64_t> dims, int64_t phase = 0) {
     SmallVector<int64_t> shape = {stages};
     llvm::append_range(shape, dims);
-    return shared(shape, s.half);
+    return shared(shape, s.half, phase);
   }
   /// A loop over `count` (at least 1) tiles: `issue(k, stage)` starts tile
   /// k's copies, `body(k, stage, accs)` returns the next accs. With S > 1
@@ -551,20 +568,24 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   Value t0 = lb.muli(c, lb.index(s.chunk));
   Value r0 = lb.muli(rowBlock, lb.index(s.rows));
   Value rowT = lb.addi(t0, r0);
-  // Per head: its index, dt' and ld, entering state and x tiles.
+  // Per head: its index, dt' and ld, entering state and x tiles. With
+  // stateLast the B and x tiles (phase 1) are dead when the entering states
+  // (phase 2) load into their bytes, after the tile loop.
   struct Head {
     Value index, steps, logDecay, enter, xTiles;
   };
+  int64_t tilePhase = s.stateLast ? kTilePhase : 0;
+  int64_t statePhase = s.stateLast ? kStatePhase : 0;
   SmallVector<Head> heads;
   for (int64_t j = 0; j < s.scanHeads; ++j)
     heads.push_back({lb.addi(firstHead, lb.index(j)), p.vector(), p.vector(),
-                     p.shared({s.channels, s.state}, s.half),
-                     p.staged({kTileSteps, s.channels})});
+                     p.shared({s.channels, s.state}, s.half, statePhase),
+                     p.staged({kTileSteps, s.channels}, tilePhase)});
   auto each = [&](auto field) {
     return llvm::map_to_vector(heads, [&](const Head &h) { return h.*field; });
   };
   Value cTile = p.shared({s.rows, s.state}, s.half);
-  Value bTiles = p.staged({kTileSteps, s.state});
+  Value bTiles = p.staged({kTileSteps, s.state}, tilePhase);
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     // dt' and ld as the chunk-state program saved them.
@@ -576,11 +597,31 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                             vector, /*row_dim=*/4);
     CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
                         cTile, /*row_dim=*/1);
-    for (const Head &h : heads)
-      CopyAsyncOp::create(b, loc, arg(Entering),
-                          ValueRange{batch, c, h.index, zero, zero}, h.enter,
-                          /*row_dim=*/3);
+    auto loadStates = [&] {
+      for (const Head &h : heads)
+        CopyAsyncOp::create(b, loc, arg(Entering),
+                            ValueRange{batch, c, h.index, zero, zero}, h.enter,
+                            /*row_dim=*/3);
+    };
     TileType accType = p.tile({s.rows, s.channels});
+    // The entering state's part, exp(ld_t) C_t S_in^T, added to `accs` if
+    // given.
+    auto addStates = [&](ArrayRef<Value> accs) {
+      return llvm::map_to_vector(llvm::enumerate(heads), [&](auto jh) {
+        const Head &h = jh.value();
+        Value fromState = MatmulOp::create(b, loc, accType, cTile, h.enter,
+                                           Value(), /*transpose_rhs=*/true);
+        Value decay =
+            DecayRowsOp::create(b, loc, p.tile({s.rows}), h.logDecay, r0);
+        Value y = ScaleRowsOp::create(b, loc, accType, fromState, decay);
+        return accs.empty() ? y
+                            : ScaleAddOp::create(b, loc, accType, y,
+                                                 lb.f32(1.0), accs[jh.index()])
+                                  .getResult();
+      });
+    };
+    if (!s.stateLast)
+      loadStates();
     auto stepOf = [&](Value j) {
       return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
     };
@@ -592,16 +633,13 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     SmallVector<Value> accs = p.pipelined(
         tiles,
         [&] {
-          // The entering state's part: exp(ld_t) C_t S_in^T.
           p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
           BarrierOp::create(b, loc);
-          return llvm::map_to_vector(heads, [&](const Head &h) -> Value {
-            Value fromState = MatmulOp::create(b, loc, accType, cTile, h.enter,
-                                               Value(), /*transpose_rhs=*/true);
-            Value decay =
-                DecayRowsOp::create(b, loc, p.tile({s.rows}), h.logDecay, r0);
-            return ScaleRowsOp::create(b, loc, accType, fromState, decay);
-          });
+          if (!s.stateLast)
+            return addStates({});
+          Value zeros =
+              SplatOp::create(b, loc, accType, b.getF32FloatAttr(0.0));
+          return SmallVector<Value>(heads.size(), zeros);
         },
         [&](Value j, Value stage) {
           p.copyTiles(arg(X), arg(Bm), each(&Head::xTiles), bTiles, stage,
@@ -636,6 +674,14 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           }
           return next;
         });
+    if (s.stateLast) {
+      BarrierOp::create(b, loc);
+      loadStates();
+      CommitOp::create(b, loc);
+      WaitOp::create(b, loc, 0);
+      BarrierOp::create(b, loc);
+      accs = addStates(accs);
+    }
     for (auto [h, acc] : llvm::zip_equal(heads, accs)) {
       SmallVector<Value> rows = {batch, rowT, h.index, zero};
       Value y = acc;
@@ -695,6 +741,19 @@ int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
                   s.channels);
 }
 
+/// The CTAs per SM the chunk scan's registers leave room for: those asked
+/// for, none where told so, else kScanCtas for CTAs of several heads of 64
+/// rows (whose registers take two to an SM otherwise) where their shared
+/// memory fits that many.
+int64_t scanCtas(const SsdShape &s, const SsdKernelOptions &options) {
+  if (options.scanCtas)
+    return std::max<int64_t>(options.scanCtas, 0);
+  int64_t perCta = s.scanShared(s.scanHeads, /*stateLast=*/true) +
+                   kReservedSharedBytesPerCta;
+  bool fits = kScanCtas * perCta <= kSharedBytesPerSmSm90;
+  return s.rows == kNarrowScanRows && s.scanHeads > 1 && fits ? kScanCtas : 0;
+}
+
 } // namespace
 
 LogicalResult mlir::wm::checkSsdPrograms(SsdOp op) {
@@ -730,6 +789,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   MLIRContext *ctx = op.getContext();
   SsdShape s = scanShape(op, options);
   s.chainRows = chainRows(s, options);
+  s.scanCtas = scanCtas(s, options);
+  s.stateLast = s.scanCtas > 0;
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
@@ -747,9 +808,9 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
                         KernelConfigAttr, const ProgramBuffers &, Block &);
   auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
                      int64_t rowsPerWarp, int64_t stages,
-                     ArrayRef<Value> buffers, Body body) {
+                     ArrayRef<Value> buffers, Body body, int64_t minCtas = 0) {
     ProgramBuffers in(buffers);
-    KernelConfigAttr kernel = config(ctx, warps, rowsPerWarp, stages);
+    KernelConfigAttr kernel = config(ctx, warps, rowsPerWarp, stages, minCtas);
     ProgramOp::create(host, loc, name, grid, kernel, in.values(),
                       [&](OpBuilder &b, Block &block) {
                         body(b, loc, s, kernel, in, block);
@@ -781,5 +842,5 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
           s.rows / scanWarpRows, scanWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
            saved, buf.y},
-          buildChunkScan);
+          buildChunkScan, s.scanCtas);
 }

@@ -314,7 +314,8 @@ KernelConfigAttr mlir::wm::selectConfig(MLIRContext *context) {
   return KernelConfigAttr::get(context, kSelectWarps, kSelectWarpRows,
                                /*stages=*/1, /*candidates=*/kSortSlots,
                                /*tile_keys=*/kSelectRows,
-                               /*q_in_registers=*/false, /*wgmma=*/false);
+                               /*q_in_registers=*/false, /*wgmma=*/false,
+                               /*min_ctas=*/0);
 }
 
 ProgramOp mlir::wm::buildSelectProgram(OpBuilder &b, DmaSelectOp op,

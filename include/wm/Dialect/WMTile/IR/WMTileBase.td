@@ -114,12 +114,15 @@ def WMTile_KernelConfigAttr : AttrDef<WMTile_Dialect, "KernelConfig"> {
     the K/V copy pipeline (1 or 2), `candidates`: capacity of the compacted
     key list, `tile_keys`: keys per tile, `q_in_registers`: the Q tile is
     kept as mma A fragments, `wgmma`: warpgroup MMA (sm_90a) instead of
-    mma.sync. The bench sweeps these; lit checks them.
+    mma.sync, `min_ctas`: CTAs per SM the kernel's registers must leave room
+    for (ptxas's `.minnctapersm`; 0, the default, sets no bound). The bench
+    sweeps these; lit checks them.
   }];
   let parameters = (ins "int64_t":$warps, "int64_t":$warp_rows,
                         "int64_t":$stages, "int64_t":$candidates,
                         "int64_t":$tile_keys, "bool":$q_in_registers,
-                        "bool":$wgmma);
+                        "bool":$wgmma,
+                        DefaultValuedParameter<"int64_t", "0">:$min_ctas);
   let assemblyFormat = "`<` struct(params) `>`";
   let extraClassDeclaration = [{
     int64_t getThreads() const { return 32 * getWarps(); }

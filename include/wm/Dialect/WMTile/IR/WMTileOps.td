@@ -66,7 +66,20 @@ def WMTile_AllocSharedOp : WMTile_Op<"alloc_shared", [HasParent<"ProgramOp">]> {
   let description = [{
     Lives for the whole instance. Only at the top of a program's region, so
     the GPU lowering can lay out shared memory statically.
+
+    A nonzero `phase` lets buffers that are never live together share bytes:
+    the GPU lowering lays each phase's buffers out from the same offset, after
+    those of phase 0 (the default, never shared). The program uses the phases
+    in increasing order, each after the previous one's last use (loops
+    counted whole), with a `wm_tile.barrier` between them; the verifier
+    checks this. Contents do not carry over from one phase to the next.
+
+    ```mlir
+    %tiles = wm_tile.alloc_shared {phase = 1} : !wm_tile.shared<1x64x128xbf16>
+    %state = wm_tile.alloc_shared {phase = 2} : !wm_tile.shared<64x128xbf16>
+    ```
   }];
+  let arguments = (ins DefaultValuedAttr<I64Attr, "0">:$phase);
   let results = (outs WMTile_AnyShared:$buffer);
   let assemblyFormat = "attr-dict `:` type($buffer)";
 }

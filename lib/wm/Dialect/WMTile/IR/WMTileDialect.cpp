@@ -106,11 +106,14 @@ ShapedType SharedType::cloneWith(std::optional<ArrayRef<int64_t>> shape,
 // Config
 //===----------------------------------------------------------------------===//
 
+/// Resident CTAs per SM on sm_90.
+static constexpr int64_t kMaxCtasPerSm = 32;
+
 LogicalResult
 KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                          int64_t warps, int64_t warpRows, int64_t stages,
                          int64_t candidates, int64_t tileKeys,
-                         bool qInRegisters, bool wgmma) {
+                         bool qInRegisters, bool wgmma, int64_t minCtas) {
   if (warps < 1 || warps > 32)
     return emitError() << "warps must be in [1, 32], got " << warps;
   if (warpRows != 16 && warpRows != 32)
@@ -125,5 +128,8 @@ KernelConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << tileKeys << "), got " << candidates;
   if (qInRegisters && warpRows != 16)
     return emitError() << "q_in_registers needs warp_rows = 16";
+  if (minCtas < 0 || minCtas > kMaxCtasPerSm)
+    return emitError() << "min_ctas must be in [0, " << kMaxCtasPerSm
+                       << "], got " << minCtas;
   return success();
 }

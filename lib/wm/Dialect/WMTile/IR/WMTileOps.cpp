@@ -8,6 +8,9 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace mlir::wm::tile;
@@ -16,6 +19,90 @@ using namespace mlir::wm::tile;
 #include "wm/Dialect/WMTile/IR/WMTileOps.cpp.inc"
 
 namespace {
+
+/// Pre-order positions of the ops of a program, and the last position inside
+/// each op.
+struct ProgramOrder {
+  explicit ProgramOrder(ProgramOp program) : program(program) {
+    unsigned next = 0;
+    program.getBodyBlock().walk<WalkOrder::PreOrder>(
+        [&](Operation *op) { first[op] = last[op] = next++; });
+    program.getBodyBlock().walk<WalkOrder::PostOrder>([&](Operation *op) {
+      if (Operation *parent = op->getParentOp(); parent != program)
+        last[parent] = std::max(last[parent], last[op]);
+    });
+  }
+  /// The positions a use by `op` spans: its outermost enclosing loop, whose
+  /// iterations all touch the buffer, or the op itself.
+  std::pair<unsigned, unsigned> span(Operation *op) const {
+    Operation *outer = op;
+    for (Operation *p = op->getParentOp(); p != program; p = p->getParentOp())
+      if (isa<LoopLikeOpInterface>(p))
+        outer = p;
+    return {first.lookup(outer), last.lookup(outer)};
+  }
+  ProgramOp program;
+  DenseMap<Operation *, unsigned> first, last;
+};
+
+/// Phased shared buffers (alloc_shared's `phase`) are used in increasing
+/// phase order, a barrier between consecutive phases at a level that encloses
+/// both: the GPU lowering gives them the same bytes.
+LogicalResult verifySharedPhases(ProgramOp program) {
+  std::map<int64_t, std::pair<unsigned, unsigned>> spans;
+  std::map<int64_t, Operation *> firstUse;
+  ProgramOrder order(program);
+  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>()) {
+    int64_t phase = alloc.getPhase();
+    if (phase < 0)
+      return alloc.emitOpError() << "phase must be non-negative, got " << phase;
+    if (phase == 0)
+      continue;
+    SmallVector<Value> views = {alloc.getResult()};
+    while (!views.empty()) {
+      Value view = views.pop_back_val();
+      for (Operation *user : view.getUsers()) {
+        if (auto stage = dyn_cast<StageOp>(user))
+          views.push_back(stage.getResult());
+        auto [lo, hi] = order.span(user);
+        auto [it, fresh] = spans.try_emplace(phase, lo, hi);
+        if (fresh || lo < it->second.first)
+          firstUse[phase] = user;
+        it->second.first = std::min(it->second.first, lo);
+        it->second.second = std::max(it->second.second, hi);
+      }
+    }
+  }
+  for (auto it = spans.begin(); it != spans.end() && std::next(it) != spans.end();
+       ++it) {
+    auto [phase, span] = *it;
+    auto [later, laterSpan] = *std::next(it);
+    Operation *use = firstUse[later];
+    if (laterSpan.first <= span.second)
+      return use->emitOpError()
+             << "uses a phase " << later << " shared buffer while phase "
+             << phase << "'s are live (loops count whole)";
+    bool separated = false;
+    program.getBodyBlock().walk([&](BarrierOp barrier) {
+      unsigned at = order.first.lookup(barrier);
+      if (at <= span.second || at >= laterSpan.first)
+        return;
+      // The barrier runs whenever both phases do: its enclosing ops hold the
+      // uses on both sides.
+      bool enclosing = true;
+      for (Operation *p = barrier->getParentOp(); p != program;
+           p = p->getParentOp())
+        enclosing &= order.first.lookup(p) < span.first &&
+                     order.last.lookup(p) >= laterSpan.first;
+      separated |= enclosing;
+    });
+    if (!separated)
+      return use->emitOpError()
+             << "needs a wm_tile.barrier after the last use of phase " << phase
+             << " shared buffers, enclosing both phases";
+  }
+  return success();
+}
 
 /// `shape` as 4x64 for messages.
 std::string dims(ArrayRef<int64_t> shape) {
@@ -133,7 +220,9 @@ LogicalResult ProgramOp::verify() {
     }
     return WalkResult::advance();
   });
-  return failure(parallel.wasInterrupted());
+  if (parallel.wasInterrupted())
+    return failure();
+  return verifySharedPhases(*this);
 }
 
 LogicalResult StageOp::verify() {
