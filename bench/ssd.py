@@ -119,8 +119,9 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   # state passing as two programs.
                   "_nochain": {"ssd_chain_rows": -1}, "_c32": {"ssd_chain_rows": 32},
                   "_c64": {"ssd_chain_rows": 64},
-                  # No register bound for three chunk-scan CTAs per SM.
-                  "_k0": {"ssd_scan_ctas": -1}}
+                  # No register bound on the chunk scan (the default bounds
+                  # several 64-row heads to three CTAs per SM), or five.
+                  "_k0": {"ssd_scan_ctas": -1}, "_k5": {"ssd_scan_ctas": 5}}
 
 
 def bench_configs():
