@@ -56,12 +56,15 @@ constexpr int64_t kWideScanState = 128;
 /// gain with 64 rows).
 constexpr int64_t kWarpRows = 16;
 constexpr int64_t kWideScanWarpRows = 32;
-/// Heads of a group per chunk-scan CTA from N = 128 on when `ssd-heads` is
-/// 0 (they share the logits C B^T), in 64-row CTAs (H200, v55: 0.402
-/// against 0.431 ms at (2, 4096, 80, 64, 128, 1), 0.625 against 0.657 at
-/// (8, 2048, 64, 64, 128, 8); 4 heads 0.478 and 0.736; at N = 64 two heads
-/// took 0.239 against 0.224 ms at (1, 16384, 32, 64, 64, 1)).
+/// Heads of a group per chunk-scan CTA from N = kSharedHeadsMinState on
+/// when `ssd-heads` is 0 (they share the logits C B^T), in 64-row CTAs
+/// (H200, v55: 0.402 against 0.431 ms at (2, 4096, 80, 64, 128, 1), 0.625
+/// against 0.657 at (8, 2048, 64, 64, 128, 8); 4 heads 0.478 and 0.736. At
+/// N = 64 two heads took 0.239 against 0.224 ms at (1, 16384, 32, 64, 64, 1)
+/// in v55, and 0.195 against 0.204 in v63, bounded to three CTAs per SM
+/// with the entering states in the tiles' bytes).
 constexpr int64_t kSharedScanHeads = 2;
+constexpr int64_t kSharedHeadsMinState = 64;
 /// The state chain (chunk states and state passing as one program, one
 /// CTA per P block of a head walking its chunks) is the default from
 /// kChainMinHeads instances of (b, h) on, in CTAs of kChainRows rows of P:
@@ -696,17 +699,18 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   });
 }
 
-/// The chunk scan's rows and heads per CTA: those asked for, else where N
-/// is wide two heads of 64 rows when the group has them and they fit two
-/// CTAs to an SM, or one head of 128 rows; else one head of 64 rows. A
+/// The chunk scan's rows and heads per CTA: those asked for, else from N =
+/// kSharedHeadsMinState on two heads of 64 rows when the group has them and
+/// they fit two CTAs to an SM; else where N is wide one head of 128 rows,
+/// else one head of 64 rows. A
 /// count of heads becomes the largest divisor of H / G up to it whose
 /// tiles fit (in one CTA to an SM where asked for); several heads take
 /// 64-row CTAs unless told otherwise.
 SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
   int64_t perGroup = op.getX().getType().getDimSize(2) /
                      op.getB().getType().getDimSize(2);
-  bool wide = op.getB().getType().getDimSize(3) >= kWideScanState &&
-              op.getChunkSize() >= kWideScanRows;
+  int64_t state = op.getB().getType().getDimSize(3);
+  bool wide = state >= kWideScanState && op.getChunkSize() >= kWideScanRows;
   auto fitting = [&](int64_t rows, int64_t asked, int64_t budget) {
     SsdShape s(op, rows, std::min(asked, perGroup));
     while (s.scanHeads > 1 && (perGroup % s.scanHeads != 0 ||
@@ -714,9 +718,10 @@ SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
       --s.scanHeads;
     return s;
   };
+  bool shared = state >= kSharedHeadsMinState && options.rows != kWideScanRows;
   int64_t asked = options.heads ? options.heads
-                  : wide && options.rows != kWideScanRows ? kSharedScanHeads
-                                                          : 1;
+                  : shared      ? kSharedScanHeads
+                                : 1;
   if (asked > 1) {
     SsdShape s = fitting(options.rows ? options.rows : kNarrowScanRows, asked,
                          options.heads ? kMaxSharedBytesSm90
