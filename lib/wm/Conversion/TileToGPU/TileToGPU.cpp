@@ -2,10 +2,11 @@
 //
 // Each wm_tile.program becomes a gpu.func in @wm_kernels launched where the
 // program was: shared buffers are laid out in order in dynamic shared
-// memory (those of nonzero phases overlapping), the grid is the linear block index, and the region is cloned into
-// the kernel. A dialect conversion then maps every tile op (and the scf ops
-// carrying tiles) onto the threads of the CTA, by the patterns of
-// Memory.cpp, Matmul.cpp, Attention.cpp, Select.cpp and Gradients.cpp.
+// memory (those of nonzero phases overlapping), the grid is the linear block
+// index, and the region is cloned into the kernel. A dialect conversion then
+// maps every tile op (and the scf ops carrying tiles) onto the threads of
+// the CTA, by the patterns of Memory.cpp, Matmul.cpp, Attention.cpp,
+// Select.cpp and Gradients.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -103,8 +104,6 @@ namespace {
 /// they take.
 int64_t layOutShared(ProgramOp program) {
   std::map<int64_t, int64_t> ends;
-  for (auto alloc : program.getBodyBlock().getOps<AllocSharedOp>())
-    ends[alloc.getPhase()] = 0;
   int64_t base = 0;
   auto place = [&](AllocSharedOp alloc) {
     int64_t &end = ends[alloc.getPhase()];

@@ -128,12 +128,12 @@ struct SsdShape {
     headsFirst = groups < heads;
   }
   /// Shared bytes of a chunk-scan CTA over `count` heads (16-bit tiles),
-  /// with the entering states in the tiles' bytes if `stateLast`.
-  int64_t scanShared(int64_t count, bool stateLast = false) const {
+  /// with the entering states in the tiles' bytes if `statesInTiles`.
+  int64_t scanShared(int64_t count, bool statesInTiles = false) const {
     int64_t tiles = 2 * kScanStages * kTileSteps * (state + count * channels);
     int64_t states = 2 * count * channels * state;
     return 2 * rows * state + count * 2 * 4 * chunk +
-           (stateLast ? std::max(tiles, states) : tiles + states);
+           (statesInTiles ? std::max(tiles, states) : tiles + states);
   }
   /// The grid of a chunk program over `pieces` pieces of the sequence and
   /// `slots` sets of heads, and its (head slot, piece, batch) indices.
@@ -154,7 +154,7 @@ struct SsdShape {
   int64_t scanCtas = 0;
   /// The chunk scan loads the entering states after its tile loop, into the
   /// tiles' bytes: where that lets scanCtas CTAs share an SM.
-  bool stateLast = false;
+  bool stateLast() const { return scanCtas > 0; }
   Type half;
   bool softplus, headsFirst;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -200,6 +200,9 @@ public:
 
   TileType tile(ArrayRef<int64_t> dims) {
     return TileType::get(dims, b.getF32Type());
+  }
+  Value zeros(TileType type) {
+    return SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
   }
   /// A shared buffer; those of different nonzero `phase`s share bytes.
   Value shared(ArrayRef<int64_t> dims, Type element, int64_t phase = 0) {
@@ -276,7 +279,7 @@ public:
   /// h0 at `at` (row_dim 2) where the op has it, else zeros.
   Value initialState(Value h0, TileType type, ValueRange at) {
     if (!h0)
-      return SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
+      return zeros(type);
     return LoadOp::create(b, loc, type, h0, at, /*row_dim=*/2);
   }
   Value stageOf(Value buffer, Value stage) {
@@ -388,8 +391,7 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   Value state = p.pipelined(
       pieces,
       [&]() -> SmallVector<Value> {
-        return {SplatOp::create(b, loc, p.tile({s.channels, s.state}),
-                                b.getF32FloatAttr(0.0))};
+        return {p.zeros(p.tile({s.channels, s.state}))};
       },
       [&](Value k, Value stage) {
         p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
@@ -526,8 +528,8 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
                                      lb.subi(p.chunkLength(c), one));
         Value factor = arith::SelectOp::create(b, loc, firstOfChunk(k),
                                                lb.exp(total), lb.f32(1.0));
-        Value zeros = SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
-        Value acc = ScaleAddOp::create(b, loc, type, accs[0], factor, zeros);
+        Value acc =
+            ScaleAddOp::create(b, loc, type, accs[0], factor, p.zeros(type));
         return {p.addTile(acc, p.stageOf(xTiles, stage),
                           p.stageOf(bTiles, stage), weights, arg(Cos),
                           arg(Sin), batch, stepOf(k), pieceOf(k))};
@@ -577,8 +579,8 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   struct Head {
     Value index, steps, logDecay, enter, xTiles;
   };
-  int64_t tilePhase = s.stateLast ? kTilePhase : 0;
-  int64_t statePhase = s.stateLast ? kStatePhase : 0;
+  int64_t tilePhase = s.stateLast() ? kTilePhase : 0;
+  int64_t statePhase = s.stateLast() ? kStatePhase : 0;
   SmallVector<Head> heads;
   for (int64_t j = 0; j < s.scanHeads; ++j)
     heads.push_back({lb.addi(firstHead, lb.index(j)), p.vector(), p.vector(),
@@ -623,7 +625,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                                   .getResult();
       });
     };
-    if (!s.stateLast)
+    if (!s.stateLast())
       loadStates();
     auto stepOf = [&](Value j) {
       return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
@@ -638,11 +640,9 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
         [&] {
           p.rotate(cTile, arg(Cos), arg(Sin), batch, rowT);
           BarrierOp::create(b, loc);
-          if (!s.stateLast)
+          if (!s.stateLast())
             return addStates({});
-          Value zeros =
-              SplatOp::create(b, loc, accType, b.getF32FloatAttr(0.0));
-          return SmallVector<Value>(heads.size(), zeros);
+          return SmallVector<Value>(heads.size(), p.zeros(accType));
         },
         [&](Value j, Value stage) {
           p.copyTiles(arg(X), arg(Bm), each(&Head::xTiles), bTiles, stage,
@@ -677,7 +677,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
           }
           return next;
         });
-    if (s.stateLast) {
+    if (s.stateLast()) {
       BarrierOp::create(b, loc);
       loadStates();
       CommitOp::create(b, loc);
@@ -753,7 +753,7 @@ int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
 int64_t scanCtas(const SsdShape &s, const SsdKernelOptions &options) {
   if (options.scanCtas)
     return std::max<int64_t>(options.scanCtas, 0);
-  int64_t perCta = s.scanShared(s.scanHeads, /*stateLast=*/true) +
+  int64_t perCta = s.scanShared(s.scanHeads, /*statesInTiles=*/true) +
                    kReservedSharedBytesPerCta;
   bool fits = kScanCtas * perCta <= kSharedBytesPerSmSm90;
   return s.rows == kNarrowScanRows && s.scanHeads > 1 && fits ? kScanCtas : 0;
@@ -795,7 +795,6 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   SsdShape s = scanShape(op, options);
   s.chainRows = chainRows(s, options);
   s.scanCtas = scanCtas(s, options);
-  s.stateLast = s.scanCtas > 0;
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
