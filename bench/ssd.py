@@ -74,6 +74,11 @@ CONFIGS = [
            dt_bias=True, h0=True, batch_rope=True, options={"ssd_chain_rows": 32}),
     config("s_chain128_T513_G1_P32_N64_posA", 2, 513, 4, 32, 1, 64, chunk=64,
            positive_a=True, options={"ssd_chain_rows": 128}),
+    # The chain in pieces (each after the first from zero, then the fix-up
+    # program), with A > 0 so that every chunk passes on its whole state.
+    config("s_pieces3_T1500_G2_P64_N128_posA_rope", 1, 1500, 4, 64, 2, 128, R=64,
+           chunk=128, h0=True, positive_a=True,
+           options={"ssd_chain_rows": 64, "ssd_chain_pieces": 3}),
 ]
 # (name, B, T, H, P, N, G, rope, chunk, mamba_ssm Triton fastest seen ms, target ms)
 BENCH = [
@@ -121,7 +126,10 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   "_c64": {"ssd_chain_rows": 64},
                   # No register bound on the chunk scan (the default bounds
                   # several 64-row heads to three CTAs per SM), or five.
-                  "_k0": {"ssd_scan_ctas": -1}, "_k5": {"ssd_scan_ctas": 5}}
+                  "_k0": {"ssd_scan_ctas": -1}, "_k5": {"ssd_scan_ctas": 5},
+                  # The state chain in one piece per head, or in 3 or 4.
+                  "_p1": {"ssd_chain_pieces": 1}, "_p3": {"ssd_chain_pieces": 3},
+                  "_p4": {"ssd_chain_pieces": 4}}
 
 
 def bench_configs():

@@ -23,17 +23,18 @@ def build(main, opt, dtype, tables="f32", **attrs):
 
 
 def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
-        scan_ctas=0, **attrs):
+        scan_ctas=0, pieces=0, **attrs):
     fn = build(main, opt, dtype, tables=tables, **attrs).compile(
         "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads,
-        ssd_chain_rows=chain, ssd_scan_ctas=scan_ctas)
+        ssd_chain_rows=chain, ssd_scan_ctas=scan_ctas, ssd_chain_pieces=pieces)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
 def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
-          scan_ctas=0, **attrs):
-    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, scan_ctas, **attrs)
+          scan_ctas=0, pieces=0, **attrs):
+    y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, scan_ctas,
+                   pieces, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -120,6 +121,27 @@ def test_state_chain_options(options):
     check(main, opt, chain=32, chunk_size=64, dt_softplus=True, dt_limit=(0.001, 0.5))
 
 
+@pytest.mark.parametrize("pieces", [2, 3, 16])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
+def test_chain_pieces(case, pieces):
+    """The chain in pieces, each after the first from zero, and the fix-up
+    program adding the decayed state entering each piece (E_q from the
+    pieces' final states): against the reference with h0, and against the
+    chain in one piece (other roundings: the pieces' states are rounded to
+    16 bits before the fix-up). 16 pieces take one per chunk. A is scaled
+    down so that each chunk passes on most of its state (exp(-1.4) over 128
+    steps), not the exp(-70) of make_inputs' A."""
+    B, T, H, P, G, N, R, chunk = case
+    main, opt = make_inputs(np.random.default_rng(T + 2), B, T, H, P, G, N, R=R,
+                            dtype="bf16", h0=True)
+    main = list(main)
+    main[2] = (main[2] * 0.01).astype(np.float32)
+    y, state = check(main, opt, chain=16, pieces=pieces, chunk_size=chunk,
+                     dt_softplus=True)
+    y1, state1 = run(main, opt, chain=16, pieces=1, chunk_size=chunk, dt_softplus=True)
+    assert rel_error(y, y1) <= 1e-2 and rel_error(state, state1) <= 1e-5
+
+
 @pytest.mark.parametrize("scan_ctas", [-1, 2])
 @pytest.mark.parametrize("rows", [0, 128])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))
@@ -199,6 +221,8 @@ def test_bad_ssd_rows_is_refused():
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chain_rows=48)
     with pytest.raises(wm.CompileError, match="ssd-scan-ctas must be -1"):
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_scan_ctas=9)
+    with pytest.raises(wm.CompileError, match=r"ssd-chain-pieces must be in \[0, 16\]"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chain_pieces=17)
 
 
 @pytest.mark.parametrize("shape, limit", [

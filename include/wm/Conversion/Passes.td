@@ -99,6 +99,11 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "CTAs per SM the registers of a wm.ssd chunk-scan CTA must leave "
            "room for (1 to 8: ptxas's .minnctapersm); -1: no bound; 0: the "
            "default of WMToTile/SSD.cpp">,
+    Option<"ssdChainPieces", "ssd-chain-pieces", "int64_t", /*default=*/"0",
+           "Pieces of each head's chunks the wm.ssd state chain walks in "
+           "parallel, 1 to 16 (each after the first from zero, a fix-up "
+           "program adding what enters it); 0: the default of "
+           "WMToTile/SSD.cpp">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

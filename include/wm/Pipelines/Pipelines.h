@@ -83,6 +83,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
                      "registers leave room for, 1 to 8 (-1: no bound; 0: "
                      "automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdChainPieces{
+      *this, "ssd-chain-pieces",
+      llvm::cl::desc("With gpu-kernels: pieces of each head's chunks the SSD "
+                     "state chain walks in parallel, 1 to 16 (0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -138,6 +143,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("CTAs per SM an SSD chunk-scan CTA's registers leave "
                      "room for, 1 to 8 (ptxas's .minnctapersm; -1: no bound; "
                      "0: automatic)"),
+      llvm::cl::init(0)};
+  Option<int64_t> ssdChainPieces{
+      *this, "ssd-chain-pieces",
+      llvm::cl::desc("Pieces of each head's chunks the SSD state chain walks "
+                     "in parallel, 1 to 16 (0: automatic)"),
       llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "

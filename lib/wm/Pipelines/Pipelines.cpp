@@ -32,7 +32,8 @@ static void buildWMToLoops(OpPassManager &pm,
         options.threadsPerBlock, options.tensorCores, options.blockSelect,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
         options.deterministic, options.gradWarps, options.ssdRows,
-        options.ssdHeads, options.ssdChainRows, options.ssdScanCtas}));
+        options.ssdHeads, options.ssdChainRows, options.ssdScanCtas,
+        options.ssdChainPieces}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -96,7 +97,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.mmaWarpRows, options.wgmma,
                             options.deterministic, options.gradWarps,
                             options.ssdRows, options.ssdHeads,
-                            options.ssdChainRows, options.ssdScanCtas}));
+                            options.ssdChainRows, options.ssdScanCtas,
+        options.ssdChainPieces}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -91,6 +91,8 @@ constexpr int64_t kReservedSharedBytesPerCta = 1024;
 constexpr int64_t kMaxSsdHeads = 8;
 /// The most CTAs per SM `ssd-scan-ctas` may ask registers for.
 constexpr int64_t kMaxSsdScanCtas = 8;
+/// The most pieces `ssd-chain-pieces` may split each head's chain into.
+constexpr int64_t kMaxSsdChainPieces = 16;
 
 /// The kernel heuristics of the SSD programs; 0 picks the default.
 struct SsdKernelOptions {
@@ -107,6 +109,8 @@ struct SsdKernelOptions {
   /// CTAs per SM the chunk scan's registers leave room for (its config's
   /// min_ctas); -1: no bound.
   int64_t scanCtas = 0;
+  /// Pieces of each head's chunks the state chain walks in parallel.
+  int64_t chainPieces = 0;
 };
 
 /// The programs of spec section 2's chunked form (SSD.cpp), with the

@@ -445,6 +445,12 @@ struct ConvertWMToGPUPass
                          << kMaxSsdScanCtas << ", got " << ssdScanCtas.getValue();
       return signalPassFailure();
     }
+    if (ssdChainPieces < 0 || ssdChainPieces > kMaxSsdChainPieces) {
+      module.emitError() << "ssd-chain-pieces must be in [0, "
+                         << kMaxSsdChainPieces << "] (0: automatic), got "
+                         << ssdChainPieces.getValue();
+      return signalPassFailure();
+    }
     if (failed(checkStaticShapes(module, getArgument())))
       return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -462,7 +468,8 @@ struct ConvertWMToGPUPass
                                                               mmaWarpRows,
                                                               ssdHeads,
                                                               ssdChainRows,
-                                                              ssdScanCtas},
+                                                              ssdScanCtas,
+                                                              ssdChainPieces},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -75,6 +75,10 @@ constexpr int64_t kSharedHeadsMinState = 64;
 /// four copy stages gained nothing over kStateStages.
 constexpr int64_t kChainMinHeads = 128;
 constexpr int64_t kChainRows = 64;
+/// The chain splits each head's chunks into pieces, walked in parallel,
+/// until it has this many CTAs (two per SM of the H200's 132): its CTAs are
+/// one latency-bound warp per SM sub-partition each.
+constexpr int64_t kChainFillCtas = 264;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -150,6 +154,12 @@ struct SsdShape {
       chunk, chunks;
   /// Rows of P per state-chain CTA; 0: chunk states and state passing.
   int64_t chainRows = 0;
+  /// Pieces of the chunks each head's chain walks in parallel: each piece
+  /// after the first starts from zero, and ssd_state_fix adds what enters.
+  int64_t chainPieces = 1;
+  int64_t chunksPerPiece() const {
+    return llvm::divideCeil(chunks, chainPieces);
+  }
   /// CTAs per SM the chunk scan's registers leave room for (0: no bound).
   int64_t scanCtas = 0;
   /// The chunk scan loads the entering states after its tile loop, into the
@@ -483,7 +493,9 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
 /// (while the next tiles' copies are in flight), then the state is scaled
 /// by the chunk's decay exp(ld_last); each tile adds X^T (w o B). No chunk
 /// state goes to memory and no program passes them. Every P block saves
-/// the same dt' and ld (the same bits) for the scan.
+/// the same dt' and ld (the same bits) for the scan. With chainPieces > 1,
+/// instance p of a P block walks piece p of the chunks from zero (from h0
+/// for the first) and stores its last state as the piece's final state.
 void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
                      KernelConfigAttr config, const ProgramBuffers &in,
                      Block &block) {
@@ -492,13 +504,24 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
-  Value p0 = lb.muli(block.getArgument(0), lb.index(s.chainRows));
+  bool pieces = s.chainPieces > 1;
+  Value blockIndex = block.getArgument(0), piece;
+  if (pieces) {
+    Value pBlocks = lb.index(s.channels / s.chainRows);
+    piece = lb.divi(blockIndex, pBlocks);
+    blockIndex = lb.remi(blockIndex, pBlocks);
+  }
+  Value p0 = lb.muli(blockIndex, lb.index(s.chainRows));
   Value head = block.getArgument(1), batch = block.getArgument(2);
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value zero = lb.index(0), one = lb.index(1);
   TileType type = p.tile({s.chainRows, s.state});
+  // Pieces after the first read h0 from rows past P's end: zeros.
+  Value h0Row =
+      pieces ? lb.addi(p0, lb.muli(lb.mini(piece, one), lb.index(s.channels)))
+             : p0;
   Value init =
-      p.initialState(arg(H0), type, ValueRange{batch, head, p0, zero});
+      p.initialState(arg(H0), type, ValueRange{batch, head, h0Row, zero});
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
   Value xTiles = p.staged({kTileSteps, s.chainRows});
   Value bTiles = p.staged({kTileSteps, s.state});
@@ -507,8 +530,22 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
   int64_t tiles = (s.chunks - 1) * perChunk +
                   llvm::divideCeil(s.steps - (s.chunks - 1) * s.chunk,
                                    kTileSteps);
-  auto chunkOf = [&](Value k) { return lb.divi(k, lb.index(perChunk)); };
-  auto pieceOf = [&](Value k) { return lb.remi(k, lb.index(perChunk)); };
+  // The piece's tiles [kFirst, kEnd): k counts from kFirst.
+  Value count = lb.index(tiles), kFirst;
+  if (pieces) {
+    int64_t pieceTiles = s.chunksPerPiece() * perChunk;
+    kFirst = lb.muli(piece, lb.index(pieceTiles));
+    Value kEnd =
+        lb.mini(lb.addi(kFirst, lb.index(pieceTiles)), lb.index(tiles));
+    count = lb.subi(kEnd, kFirst);
+  }
+  auto tileOf = [&](Value k) { return pieces ? lb.addi(kFirst, k) : k; };
+  auto chunkOf = [&](Value k) {
+    return lb.divi(tileOf(k), lb.index(perChunk));
+  };
+  auto pieceOf = [&](Value k) {
+    return lb.remi(tileOf(k), lb.index(perChunk));
+  };
   auto stepOf = [&](Value k) {
     return lb.addi(lb.muli(chunkOf(k), lb.index(s.chunk)),
                    lb.muli(pieceOf(k), lb.index(kTileSteps)));
@@ -517,7 +554,7 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
     return lb.cmpi(arith::CmpIPredicate::eq, pieceOf(k), zero);
   };
   Value final = p.pipelined(
-      lb.index(tiles), [&]() -> SmallVector<Value> { return {init}; },
+      count, [&]() -> SmallVector<Value> { return {init}; },
       [&](Value k, Value stage) {
         p.copyTiles(arg(X), arg(Bm), {xTiles}, bTiles, stage, batch,
                     stepOf(k), {head}, group, p0);
@@ -545,8 +582,74 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
                        logDecay, weights, /*totals=*/Value(), arg(Saved));
         });
       })[0];
-  StoreOp::create(b, loc, final, arg(Final), ValueRange{batch, head, p0, zero},
-                  b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
+  if (pieces)
+    StoreOp::create(b, loc, final, arg(Final),
+                    ValueRange{batch, piece, head, p0, zero},
+                    b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+  else
+    StoreOp::create(b, loc, final, arg(Final),
+                    ValueRange{batch, head, p0, zero}, b.getI64IntegerAttr(2),
+                    b.getF32FloatAttr(1.0));
+}
+
+/// After a chain in pieces: the states entering the chunks of pieces q >= 1
+/// and the final state lack exp(sum of the chunk totals since piece q's
+/// first chunk) E_q, with E_q the state entering piece q: E_1 = F_0 and
+/// E_{q+1} = exp(piece q's totals) E_q + F_q over the pieces' final states
+/// F. Instance (i, h, b) adds it to the state entering chunk c = i + the
+/// chunks of a piece, the final state at c = chunks.
+void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
+                   KernelConfigAttr config, const ProgramBuffers &in,
+                   Block &block) {
+  enum { PieceFinals, Saved, Entering, Final };
+  b.setInsertionPointToStart(&block);
+  SsdProgram p(b, loc, s, config);
+  LoopBuilder &lb = p.lb;
+  auto arg = [&](unsigned i) { return in.in(block, 3, i); };
+  Value perPiece = lb.index(s.chunksPerPiece());
+  Value c = lb.addi(block.getArgument(0), perPiece);
+  Value head = block.getArgument(1), batch = block.getArgument(2);
+  Value zero = lb.index(0), one = lb.index(1);
+  TileType type = p.tile({s.channels, s.state});
+  // exp of the chunk totals (ld at each chunk's last step) over [from, to).
+  auto decay = [&](Value from, Value to) {
+    return lb.exp(lb.reduce(from, to, lb.f32(0.0), [&](Value j, Value sum) {
+      Value last = lb.subi(p.chunkLength(j), one);
+      return lb.add(sum, lb.load(arg(Saved), {batch, head, j, one, last}));
+    }));
+  };
+  auto pieceFinal = [&](Value q) {
+    return LoadOp::create(b, loc, type, arg(PieceFinals),
+                          ValueRange{batch, q, head, zero, zero},
+                          /*row_dim=*/3)
+        .getResult();
+  };
+  Value q = lb.mini(lb.divi(c, perPiece), lb.index(s.chainPieces - 1));
+  Value entering = p.loop(one, q, pieceFinal(zero), [&](Value r, Value e) {
+    Value first = lb.muli(r, perPiece);
+    return ScaleAddOp::create(b, loc, type, e,
+                              decay(first, lb.addi(first, perPiece)),
+                              pieceFinal(r))
+        .getResult();
+  });
+  Value factor = decay(lb.muli(q, perPiece), c);
+  auto fixed = [&](Value partial) {
+    return ScaleAddOp::create(b, loc, type, entering, factor, partial);
+  };
+  lb.ifThenElse(
+      lb.cmpi(arith::CmpIPredicate::eq, c, lb.index(s.chunks)),
+      [&] {
+        StoreOp::create(b, loc, fixed(pieceFinal(q)), arg(Final),
+                        ValueRange{batch, head, zero, zero},
+                        b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
+      },
+      [&] {
+        SmallVector<Value> at = {batch, c, head, zero, zero};
+        Value partial = LoadOp::create(b, loc, type, arg(Entering), at,
+                                       /*row_dim=*/3);
+        StoreOp::create(b, loc, fixed(partial), arg(Entering), at,
+                        b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+      });
 }
 
 /// Program 3: one block of s.rows outputs of a chunk, for s.scanHeads
@@ -746,6 +849,20 @@ int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
                   s.channels);
 }
 
+/// The pieces of each head's chunks the state chain walks in parallel:
+/// those asked for, else enough for kChainFillCtas CTAs; no piece empty.
+int64_t chainPieces(const SsdShape &s, const SsdKernelOptions &options) {
+  if (!s.chainRows)
+    return 1;
+  int64_t ctas = s.batch * s.heads * (s.channels / s.chainRows);
+  int64_t asked = options.chainPieces
+                      ? options.chainPieces
+                      : llvm::divideCeil(kChainFillCtas, ctas);
+  int64_t perPiece =
+      llvm::divideCeil(s.chunks, std::clamp<int64_t>(asked, 1, s.chunks));
+  return llvm::divideCeil(s.chunks, perPiece);
+}
+
 /// The CTAs per SM the chunk scan's registers leave room for: those asked
 /// for, none where told so, else kScanCtas for CTAs of several heads of 64
 /// rows (whose registers take two to an SM otherwise) where their shared
@@ -794,6 +911,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   MLIRContext *ctx = op.getContext();
   SsdShape s = scanShape(op, options);
   s.chainRows = chainRows(s, options);
+  s.chainPieces = chainPieces(s, options);
   s.scanCtas = scanCtas(s, options);
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
@@ -821,11 +939,24 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
                       });
   };
   if (s.chainRows) {
-    program("ssd_state_chain", {s.channels / s.chainRows, s.heads, s.batch},
+    Value finals = buf.finalState;
+    if (s.chainPieces > 1)
+      finals = memref::AllocOp::create(
+          host, loc,
+          MemRefType::get({s.batch, s.chainPieces, s.heads, s.channels,
+                           s.state},
+                          f32));
+    program("ssd_state_chain",
+            {s.chainPieces * (s.channels / s.chainRows), s.heads, s.batch},
             s.chainRows / kWarpRows, kWarpRows, kStateStages,
             {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, buf.h0,
-             entering, buf.finalState, saved},
+             entering, finals, saved},
             buildStateChain);
+    if (s.chainPieces > 1)
+      program("ssd_state_fix",
+              {s.chunks - s.chunksPerPiece() + 1, s.heads, s.batch},
+              channelWarps, kWarpRows, /*stages=*/1,
+              {finals, saved, entering, buf.finalState}, buildStateFix);
   } else {
     Value states = memref::AllocOp::create(host, loc,
                                            MemRefType::get(stateShape, f32));
