@@ -7,15 +7,16 @@
 // fewer than kChainFillCtas (264), so each head's 3 chunks (T = 300 in
 // chunks of 128) split into 3 pieces of one chunk. Each piece after the
 // first starts from zero (h0's rows past P: zeros) and stores its last
-// state as the piece's final state (B, pieces, H, P, N); ssd_state_fix then
-// adds exp(totals since the piece's start) E_q to the states entering the
-// chunks of pieces 1.. and to the final state.
+// state as the piece's final state (B, pieces, H, P, N); ssd_state_fix, one
+// instance per piece after the first, then adds exp(totals since the piece's
+// start) E_q to the states entering its chunks, and the last to the final
+// state.
 
 // CHECK-LABEL: func.func @many_heads
 // CHECK: %[[FINALS:.*]] = memref.alloc() : memref<2x3x64x64x128xf32>
 // CHECK: wm_tile.program "ssd_state_chain" grid [3, 64, 2]
 // CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x3x64x64x128xf32>
-// CHECK: wm_tile.program "ssd_state_fix" grid [3, 64, 2] config <warps = 4, warp_rows = 16, stages = 1
+// CHECK: wm_tile.program "ssd_state_fix" grid [2, 64, 2] config <warps = 4, warp_rows = 16, stages = 1
 // CHECK-SAME: (%[[FINALS]],
 // E_1 = F_0, then E_{q+1} = exp(piece q's totals) E_q + F_q.
 // CHECK: wm_tile.load {{.*}} : memref<2x3x64x64x128xf32> -> <64x128xf32>
@@ -23,21 +24,24 @@
 // CHECK: scf.for {{.*}} -> (f32)
 // CHECK: math.exp
 // CHECK: wm_tile.scale_add
-// The final state, else the state entering chunk c, fixed in place.
-// CHECK: scf.if
-// CHECK: wm_tile.scale_add
-// CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x64x64x128xf32>
-// CHECK: } else {
+// The piece's entering states fixed in place, the decay carried along.
+// CHECK: scf.for {{.*}} -> (f32)
 // CHECK: wm_tile.load {{.*}} : memref<2x3x64x64x128xbf16> -> <64x128xf32>
 // CHECK: wm_tile.scale_add
 // CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x3x64x64x128xbf16>
+// CHECK: math.exp
+// CHECK: arith.mulf
+// The last piece's instance: the final state.
+// CHECK: scf.if
+// CHECK: wm_tile.scale_add
+// CHECK: wm_tile.store {{.*}} : <64x128xf32>, memref<2x64x64x128xf32>
 // CHECK: wm_tile.program "ssd_chunk_scan"
 
-// Two pieces of 2 and 1 chunks: the fix-up runs for chunk 2 and the final
-// state.
+// Two pieces of 2 and 1 chunks: one fix-up instance per head, for chunk 2
+// and the final state.
 // TWO: memref.alloc() : memref<2x2x64x64x128xf32>
 // TWO: wm_tile.program "ssd_state_chain" grid [2, 64, 2]
-// TWO: wm_tile.program "ssd_state_fix" grid [2, 64, 2]
+// TWO: wm_tile.program "ssd_state_fix" grid [1, 64, 2]
 
 // ONE: wm_tile.program "ssd_state_chain" grid [1, 64, 2]
 // ONE-NOT: ssd_state_fix
