@@ -142,6 +142,17 @@ def test_chain_pieces(case, pieces):
     assert rel_error(y, y1) <= 1e-2 and rel_error(state, state1) <= 1e-5
 
 
+def test_chain_pieces_fix_groups():
+    """9 chunks in 2 pieces of 5 and 4: the fix-up instances take 4 chunks
+    each, so the second piece's second instance has none and the first one
+    stores the final state."""
+    main, opt = make_inputs(np.random.default_rng(5), 1, 570, 2, 32, 1, 16, R=16,
+                            dtype="bf16", h0=True)
+    main = list(main)
+    main[2] = (main[2] * 0.01).astype(np.float32)
+    check(main, opt, chain=16, pieces=2, chunk_size=64, dt_softplus=True)
+
+
 @pytest.mark.parametrize("scan_ctas", [-1, 2])
 @pytest.mark.parametrize("rows", [0, 128])
 @pytest.mark.parametrize("case", CASES, ids=lambda c: "B{}T{}H{}P{}G{}N{}R{}c{}".format(*c))

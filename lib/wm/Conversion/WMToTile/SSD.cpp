@@ -79,6 +79,10 @@ constexpr int64_t kChainRows = 64;
 /// until it has this many CTAs (two per SM of the H200's 132): its CTAs are
 /// one latency-bound warp per SM sub-partition each.
 constexpr int64_t kChainFillCtas = 264;
+/// Chunks of a piece each ssd_state_fix instance fixes, one after the
+/// other (H200, v65: 0.029 ms at (2, 4096, 80, 64, 128) with the piece's 8
+/// chunks per instance, 0.034 with one per instance, each reloading E_q).
+constexpr int64_t kFixChunks = 4;
 /// Copy stages of the B/x tiles. The chunk-state CTAs are small enough for
 /// two. In the chunk scan a second stage cost more in occupancy than it hid
 /// with 64-row CTAs (v39 against v40: 0.56 against 0.64 ms at (2, 4096, 80,
@@ -159,6 +163,10 @@ struct SsdShape {
   int64_t chainPieces = 1;
   int64_t chunksPerPiece() const {
     return llvm::divideCeil(chunks, chainPieces);
+  }
+  /// ssd_state_fix instances per piece: kFixChunks chunks each.
+  int64_t fixGroups() const {
+    return llvm::divideCeil(chunksPerPiece(), kFixChunks);
   }
   /// CTAs per SM the chunk scan's registers leave room for (0: no bound).
   int64_t scanCtas = 0;
@@ -593,12 +601,11 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
 }
 
 /// After a chain in pieces: the states entering the chunks of piece q >= 1
-/// (instance (q - 1, h, b)) lack exp(the chunk totals since the piece's
-/// first chunk) E_q, with E_q the state entering the piece: E_1 = F_0 and
-/// E_{q+1} = exp(piece q's totals) E_q + F_q over the pieces' final states
-/// F. The last piece's instance also stores the final state, F_q plus
-/// E_q decayed through the whole piece. (One instance per chunk took 0.034
-/// ms at (2, 4096, 80, 64, 128) on the H200, each reloading E_q.)
+/// lack exp(the chunk totals since the piece's first chunk) E_q, with E_q
+/// the state entering the piece: E_1 = F_0 and E_{q+1} = exp(piece q's
+/// totals) E_q + F_q over the pieces' final states F. Instance (g, h, b)
+/// fixes kFixChunks chunks of a piece; the one with the last chunk also
+/// stores the final state, F_q plus E_q decayed through the whole piece.
 void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
                    KernelConfigAttr config, const ProgramBuffers &in,
                    Block &block) {
@@ -609,7 +616,8 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   Value perPiece = lb.index(s.chunksPerPiece());
   Value one = lb.index(1), zero = lb.index(0);
-  Value q = lb.addi(block.getArgument(0), one);
+  Value groups = lb.index(s.fixGroups());
+  Value q = lb.addi(lb.divi(block.getArgument(0), groups), one);
   Value head = block.getArgument(1), batch = block.getArgument(2);
   TileType type = p.tile({s.channels, s.state});
   // Chunk j's total, ld at its last step.
@@ -632,10 +640,17 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
     return ScaleAddOp::create(b, loc, type, e, lb.exp(sum), pieceFinal(r))
         .getResult();
   });
-  Value first = lb.muli(q, perPiece);
-  Value end = lb.mini(lb.addi(first, perPiece), lb.index(s.chunks));
-  // exp(the totals before chunk c in the piece), carried through its chunks.
-  Value factor = p.loop(first, end, lb.f32(1.0), [&](Value c, Value f) {
+  Value pieceFirst = lb.muli(q, perPiece);
+  Value first = lb.addi(pieceFirst, lb.muli(lb.remi(block.getArgument(0), groups),
+                                            lb.index(kFixChunks)));
+  Value pieceEnd = lb.mini(lb.addi(pieceFirst, perPiece), lb.index(s.chunks));
+  Value end = lb.mini(lb.addi(first, lb.index(kFixChunks)), pieceEnd);
+  Value before = lb.reduce(pieceFirst, first, lb.f32(0.0),
+                           [&](Value j, Value acc) {
+                             return lb.add(acc, total(j));
+                           });
+  // exp(the totals before chunk c in the piece), carried through the chunks.
+  Value factor = p.loop(first, end, lb.exp(before), [&](Value c, Value f) {
     SmallVector<Value> at = {batch, c, head, zero, zero};
     Value partial =
         LoadOp::create(b, loc, type, arg(Entering), at, /*row_dim=*/3);
@@ -644,8 +659,9 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
                     b.getF32FloatAttr(1.0));
     return lb.mul(f, lb.exp(total(c)));
   });
-  lb.ifThen(lb.cmpi(arith::CmpIPredicate::eq, q, lb.index(s.chainPieces - 1)),
-            [&] {
+  Value last = lb.andi(lb.cmpi(arith::CmpIPredicate::ult, first, end),
+                      lb.cmpi(arith::CmpIPredicate::eq, end, lb.index(s.chunks)));
+  lb.ifThen(last, [&] {
               Value fixed = ScaleAddOp::create(b, loc, type, entering, factor,
                                                pieceFinal(q));
               StoreOp::create(b, loc, fixed, arg(Final),
@@ -955,7 +971,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
              entering, finals, saved},
             buildStateChain);
     if (s.chainPieces > 1)
-      program("ssd_state_fix", {s.chainPieces - 1, s.heads, s.batch},
+      program("ssd_state_fix",
+              {(s.chainPieces - 1) * s.fixGroups(), s.heads, s.batch},
               channelWarps, kWarpRows, /*stages=*/1,
               {finals, saved, entering, buf.finalState}, buildStateFix);
   } else {
