@@ -625,6 +625,11 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
     Value last = lb.subi(p.chunkLength(j), one);
     return lb.load(arg(Saved), {batch, head, j, one, last});
   };
+  auto totals = [&](Value from, Value to) {
+    return lb.reduce(from, to, lb.f32(0.0), [&](Value j, Value acc) {
+      return lb.add(acc, total(j));
+    });
+  };
   auto pieceFinal = [&](Value r) {
     return LoadOp::create(b, loc, type, arg(PieceFinals),
                           ValueRange{batch, r, head, zero, zero},
@@ -633,24 +638,18 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
   };
   Value entering = p.loop(one, q, pieceFinal(zero), [&](Value r, Value e) {
     Value first = lb.muli(r, perPiece);
-    Value sum = lb.reduce(first, lb.addi(first, perPiece), lb.f32(0.0),
-                          [&](Value j, Value acc) {
-                            return lb.add(acc, total(j));
-                          });
+    Value sum = totals(first, lb.addi(first, perPiece));
     return ScaleAddOp::create(b, loc, type, e, lb.exp(sum), pieceFinal(r))
         .getResult();
   });
   Value pieceFirst = lb.muli(q, perPiece);
-  Value first = lb.addi(pieceFirst, lb.muli(lb.remi(block.getArgument(0), groups),
-                                            lb.index(kFixChunks)));
+  Value group = lb.remi(block.getArgument(0), groups);
+  Value first = lb.addi(pieceFirst, lb.muli(group, lb.index(kFixChunks)));
   Value pieceEnd = lb.mini(lb.addi(pieceFirst, perPiece), lb.index(s.chunks));
   Value end = lb.mini(lb.addi(first, lb.index(kFixChunks)), pieceEnd);
-  Value before = lb.reduce(pieceFirst, first, lb.f32(0.0),
-                           [&](Value j, Value acc) {
-                             return lb.add(acc, total(j));
-                           });
   // exp(the totals before chunk c in the piece), carried through the chunks.
-  Value factor = p.loop(first, end, lb.exp(before), [&](Value c, Value f) {
+  Value before = lb.exp(totals(pieceFirst, first));
+  Value factor = p.loop(first, end, before, [&](Value c, Value f) {
     SmallVector<Value> at = {batch, c, head, zero, zero};
     Value partial =
         LoadOp::create(b, loc, type, arg(Entering), at, /*row_dim=*/3);
@@ -659,15 +658,16 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
                     b.getF32FloatAttr(1.0));
     return lb.mul(f, lb.exp(total(c)));
   });
-  Value last = lb.andi(lb.cmpi(arith::CmpIPredicate::ult, first, end),
-                      lb.cmpi(arith::CmpIPredicate::eq, end, lb.index(s.chunks)));
-  lb.ifThen(last, [&] {
-              Value fixed = ScaleAddOp::create(b, loc, type, entering, factor,
-                                               pieceFinal(q));
-              StoreOp::create(b, loc, fixed, arg(Final),
-                              ValueRange{batch, head, zero, zero},
-                              b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
-            });
+  Value hasLast =
+      lb.andi(lb.cmpi(arith::CmpIPredicate::ult, first, end),
+              lb.cmpi(arith::CmpIPredicate::eq, end, lb.index(s.chunks)));
+  lb.ifThen(hasLast, [&] {
+    Value fixed =
+        ScaleAddOp::create(b, loc, type, entering, factor, pieceFinal(q));
+    StoreOp::create(b, loc, fixed, arg(Final),
+                    ValueRange{batch, head, zero, zero},
+                    b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
+  });
 }
 
 /// Program 3: one block of s.rows outputs of a chunk, for s.scanHeads
