@@ -127,9 +127,11 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   # No register bound on the chunk scan (the default bounds
                   # several 64-row heads to three CTAs per SM), or five.
                   "_k0": {"ssd_scan_ctas": -1}, "_k5": {"ssd_scan_ctas": 5},
-                  # The state chain in one piece per head, or in 3 or 4.
-                  "_p1": {"ssd_chain_pieces": 1}, "_p3": {"ssd_chain_pieces": 3},
-                  "_p4": {"ssd_chain_pieces": 4}}
+                  # The programs' chunk (by default chunk_size, at most 128
+                  # with the state chain), and the chain in two pieces.
+                  "_ch256": {"ssd_chunk": 256}, "_ch64": {"ssd_chunk": 64},
+                  "_p2": {"ssd_chain_pieces": 2},
+                  "_ch256p2": {"ssd_chunk": 256, "ssd_chain_pieces": 2}}
 
 
 def bench_configs():

@@ -23,18 +23,19 @@ def build(main, opt, dtype, tables="f32", **attrs):
 
 
 def run(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
-        scan_ctas=0, pieces=0, **attrs):
+        scan_ctas=0, pieces=0, gpu_chunk=0, **attrs):
     fn = build(main, opt, dtype, tables=tables, **attrs).compile(
         "cpu", gpu_kernels=True, ssd_rows=ssd_rows, ssd_heads=ssd_heads,
-        ssd_chain_rows=chain, ssd_scan_ctas=scan_ctas, ssd_chain_pieces=pieces)
+        ssd_chain_rows=chain, ssd_scan_ctas=scan_ctas, ssd_chain_pieces=pieces,
+        ssd_chunk=gpu_chunk)
     y, state = fn(*main, *opt.values())
     return np.asarray(y, np.float64), np.asarray(state)
 
 
 def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=0,
-          scan_ctas=0, pieces=0, **attrs):
+          scan_ctas=0, pieces=0, gpu_chunk=0, **attrs):
     y, state = run(main, opt, dtype, ssd_rows, tables, ssd_heads, chain, scan_ctas,
-                   pieces, **attrs)
+                   pieces, gpu_chunk, **attrs)
     ref_attrs = {k: v for k, v in attrs.items() if k != "chunk_size"}
     want_y, want_state = ref.ssd(*main, **opt, **ref_attrs)
     assert not np.isnan(y).any() and not np.isnan(state).any()
@@ -107,8 +108,11 @@ def test_state_chain(case, chain):
     B, T, H, P, G, N, R, chunk = case
     main, opt = make_inputs(np.random.default_rng(T + 1), B, T, H, P, G, N, R=R,
                             dtype="bf16")
+    # The chain takes chunks of at most 128 steps: the two programs too here.
+    same = min(max(chunk, 64), 128)
     y, state = check(main, opt, chain=chain, chunk_size=chunk, dt_softplus=True)
-    y2, state2 = run(main, opt, chain=-1, chunk_size=chunk, dt_softplus=True)
+    y2, state2 = run(main, opt, chain=-1, gpu_chunk=same, chunk_size=chunk,
+                     dt_softplus=True)
     assert rel_error(y, y2) <= 1e-3 and rel_error(state, state2) <= 1e-5
 
 
@@ -140,6 +144,25 @@ def test_chain_pieces(case, pieces):
                      dt_softplus=True)
     y1, state1 = run(main, opt, chain=16, pieces=1, chunk_size=chunk, dt_softplus=True)
     assert rel_error(y, y1) <= 1e-2 and rel_error(state, state1) <= 1e-5
+
+
+@pytest.mark.parametrize("gpu_chunk", [0, 64, 128, 256])
+@pytest.mark.parametrize("chain", [-1, 32])
+def test_gpu_chunk(chain, gpu_chunk):
+    """The programs' chunk (ssd_chunk; by default chunk_size, at most 128
+    with the chain) against the reference, with a slow decay so that the
+    states passed between chunks matter, and against 256-step chunks."""
+    main, opt = make_inputs(np.random.default_rng(9), 2, 700, 4, 64, 2, 32, R=32,
+                            dtype="bf16", h0=True)
+    main = list(main)
+    main[2] = (main[2] * 0.01).astype(np.float32)
+    y, state = check(main, opt, chain=chain, gpu_chunk=gpu_chunk, chunk_size=256,
+                     dt_softplus=True)
+    y2, state2 = run(main, opt, chain=chain, gpu_chunk=256, chunk_size=256,
+                     dt_softplus=True)
+    # Other chunks round other intermediates (the scaled x tiles, the
+    # entering states) to 16 bits: near 2e-3 apart.
+    assert rel_error(y, y2) <= 5e-3 and rel_error(state, state2) <= 5e-3
 
 
 def test_chain_pieces_fix_groups():
@@ -234,6 +257,8 @@ def test_bad_ssd_rows_is_refused():
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_scan_ctas=9)
     with pytest.raises(wm.CompileError, match=r"ssd-chain-pieces must be in \[0, 16\]"):
         build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chain_pieces=17)
+    with pytest.raises(wm.CompileError, match="ssd-chunk must be 0"):
+        build(main, opt, "bf16", chunk_size=64).compile("sm_90a", ssd_chunk=96)
 
 
 @pytest.mark.parametrize("shape, limit", [

@@ -104,6 +104,10 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "parallel, 1 to 16 (each after the first from zero, a fix-up "
            "program adding what enters it); 0: the default of "
            "WMToTile/SSD.cpp">,
+    Option<"ssdChunk", "ssd-chunk", "int64_t", /*default=*/"0",
+           "Steps per chunk of the wm.ssd programs (64, 128 or 256; every "
+           "chunk length gives the same result); 0: the op's chunk_size "
+           "brought into [64, 256], at most 128 with the state chain">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

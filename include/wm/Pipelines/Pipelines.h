@@ -88,6 +88,11 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: pieces of each head's chunks the SSD "
                      "state chain walks in parallel, 1 to 16 (0: automatic)"),
       llvm::cl::init(0)};
+  Option<int64_t> ssdChunk{
+      *this, "ssd-chunk",
+      llvm::cl::desc("With gpu-kernels: steps per SSD chunk, 64, 128 or 256 "
+                     "(0: automatic)"),
+      llvm::cl::init(0)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -148,6 +153,11 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       *this, "ssd-chain-pieces",
       llvm::cl::desc("Pieces of each head's chunks the SSD state chain walks "
                      "in parallel, 1 to 16 (0: automatic)"),
+      llvm::cl::init(0)};
+  Option<int64_t> ssdChunk{
+      *this, "ssd-chunk",
+      llvm::cl::desc("Steps per SSD chunk, 64, 128 or 256 (0: the op's "
+                     "chunk_size, at most 128 with the state chain)"),
       llvm::cl::init(0)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "

@@ -1,11 +1,10 @@
-// RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-chain-pieces=3" | FileCheck %s
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-chain-pieces=2" | FileCheck %s --check-prefix=TWO
-// RUN: wm-opt %s --convert-wm-to-gpu="ssd-chain-pieces=1" | FileCheck %s --check-prefix=ONE
+// RUN: wm-opt %s --convert-wm-to-gpu | FileCheck %s --check-prefix=ONE
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-chain-pieces=2" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-chain-pieces=17" 2>&1 | FileCheck %s --check-prefix=BAD
-// The state chain in pieces: B H = 128 heads in 64-row CTAs are 128 CTAs,
-// fewer than kChainFillCtas (264), so each head's 3 chunks (T = 300 in
-// chunks of 128) split into 3 pieces of one chunk. Each piece after the
+// The state chain in pieces, where asked for (one by default): each head's
+// 3 chunks (T = 300 in chunks of 128) in 3 pieces of one chunk. Each piece after the
 // first starts from zero (h0's rows past P: zeros) and stores its last
 // state as the piece's final state (B, pieces, H, P, N); ssd_state_fix, one
 // instance per piece after the first, then adds exp(totals since the piece's
@@ -43,6 +42,7 @@
 // TWO: wm_tile.program "ssd_state_chain" grid [2, 64, 2]
 // TWO: wm_tile.program "ssd_state_fix" grid [1, 64, 2]
 
+// By default one piece.
 // ONE: wm_tile.program "ssd_state_chain" grid [1, 64, 2]
 // ONE-NOT: ssd_state_fix
 // ONE: wm_tile.program "ssd_chunk_scan"

@@ -1,14 +1,14 @@
-// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-pieces=1" | FileCheck %s
+// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu | FileCheck %s
 // RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-rows=16" | FileCheck %s --check-prefix=SIXTEEN
 // RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-rows=-1" | FileCheck %s --check-prefix=OFF
-// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-pieces=1" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
+// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=GPU
 // RUN: not wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chain-rows=48" 2>&1 | FileCheck %s --check-prefix=BAD
 // The state chain: one program that carries each (b, h, P block) state
 // through the sequence's tiles in one pipeline, in place of the chunk states
 // and the state passing. Automatic from B H = 128 on, in 64-row (4-warp)
 // CTAs; asked rows are brought to a divisor of P. T = 300 in chunks of 128:
-// 2 + 2 + 1 tiles of 64 steps. (One piece: ssd-chain-pieces.mlir has the
-// chain in pieces.)
+// 2 + 2 + 1 tiles of 64 steps. (ssd-chain-pieces.mlir has the chain in
+// pieces.)
 
 // CHECK-LABEL: func.func @many_heads
 // CHECK-NOT: ssd_chunk_state
@@ -56,9 +56,8 @@ func.func @many_heads(%in_x_buffer: memref<2x300x64x64xbf16>, %in_dt_buffer: mem
 // CHECK: wm_tile.program "ssd_chunk_state"
 // CHECK: wm_tile.program "ssd_state_passing"
 // SIXTEEN-LABEL: func.func @few_heads
-// Asked for with 4 instances of (b, h): in pieces, one per chunk.
-// SIXTEEN: wm_tile.program "ssd_state_chain" grid [4, 4, 1] config <warps = 1, warp_rows = 16
-// SIXTEEN: wm_tile.program "ssd_state_fix" grid [3, 4, 1]
+// SIXTEEN: wm_tile.program "ssd_state_chain" grid [1, 4, 1] config <warps = 1, warp_rows = 16
+// SIXTEEN-NOT: ssd_state_fix
 func.func @few_heads(%in_x_buffer: memref<1x200x4x16xbf16>, %in_dt_buffer: memref<1x200x4xf32>, %in_a_buffer: memref<4xf32>, %in_b_buffer: memref<1x200x1x16xbf16>, %in_c_buffer: memref<1x200x1x16xbf16>, %out0: memref<1x200x4x16xbf16>, %out1: memref<1x4x16x16xf32>) attributes {llvm.emit_c_interface} {
   %in_x = bufferization.to_tensor %in_x_buffer restrict : memref<1x200x4x16xbf16> to tensor<1x200x4x16xbf16>
   %in_dt = bufferization.to_tensor %in_dt_buffer restrict : memref<1x200x4xf32> to tensor<1x200x4xf32>

@@ -111,6 +111,9 @@ struct SsdKernelOptions {
   int64_t scanCtas = 0;
   /// Pieces of each head's chunks the state chain walks in parallel.
   int64_t chainPieces = 0;
+  /// Steps per chunk (64, 128 or 256): every chunk length gives the same
+  /// result; 0: the op's chunk_size in [64, 256], at most 128 with the chain.
+  int64_t chunk = 0;
 };
 
 /// The programs of spec section 2's chunked form (SSD.cpp), with the

@@ -451,6 +451,12 @@ struct ConvertWMToGPUPass
                          << ssdChainPieces.getValue();
       return signalPassFailure();
     }
+    if (!llvm::is_contained({0, 64, 128, 256}, ssdChunk.getValue())) {
+      module.emitError() << "ssd-chunk must be 0 (automatic), 64, 128 or "
+                            "256, got "
+                         << ssdChunk.getValue();
+      return signalPassFailure();
+    }
     if (failed(checkStaticShapes(module, getArgument())))
       return signalPassFailure();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
@@ -469,7 +475,8 @@ struct ConvertWMToGPUPass
                                                               ssdHeads,
                                                               ssdChainRows,
                                                               ssdScanCtas,
-                                                              ssdChainPieces},
+                                                              ssdChainPieces,
+                                                              ssdChunk},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

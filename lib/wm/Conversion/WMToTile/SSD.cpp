@@ -75,10 +75,15 @@ constexpr int64_t kSharedHeadsMinState = 64;
 /// four copy stages gained nothing over kStateStages.
 constexpr int64_t kChainMinHeads = 128;
 constexpr int64_t kChainRows = 64;
-/// The chain splits each head's chunks into pieces, walked in parallel,
-/// until it has this many CTAs (two per SM of the H200's 132): its CTAs are
-/// one latency-bound warp per SM sub-partition each.
-constexpr int64_t kChainFillCtas = 264;
+/// With the state chain, chunks of at most kChainMaxChunk steps unless
+/// `ssd-chunk` says: the chunk scan's work within a chunk (each 64-row
+/// block multiplies the tiles before it) shrinks more than the chain's per
+/// chunk work grows (H200, v66: 0.307 against 0.331 ms at (2, 4096, 80, 64,
+/// 128, 1) with chunk_size 256, and 0.318 with 256 steps in two pieces;
+/// 0.436 against 0.450 at (8, 2048, 64, 64, 128, 8); 64 steps 0.327 and
+/// 0.432). Without the chain 128 steps gained 1% at (1, 16384, 32, 64, 64)
+/// and lost 10% on the TransXSSM layer.
+constexpr int64_t kChainMaxChunk = 128;
 /// Chunks of a piece each ssd_state_fix instance fixes, one after the
 /// other (H200, v65: 0.029 ms at (2, 4096, 80, 64, 128) with the piece's 8
 /// chunks per instance, 0.034 with one per instance, each reloading E_q).
@@ -114,7 +119,8 @@ constexpr int64_t kMaxState = 256;
 
 /// The extents and options of one wm.ssd.
 struct SsdShape {
-  SsdShape(SsdOp op, int64_t scanRows, int64_t headsPerScan)
+  SsdShape(SsdOp op, int64_t scanRows, int64_t headsPerScan,
+           int64_t stepsPerChunk)
       : rows(scanRows), scanHeads(headsPerScan) {
     auto x = op.getX().getType();
     batch = x.getDimSize(0), steps = x.getDimSize(1), heads = x.getDimSize(2);
@@ -122,8 +128,7 @@ struct SsdShape {
     groups = op.getB().getType().getDimSize(2);
     state = op.getB().getType().getDimSize(3);
     half = x.getElementType();
-    chunk = std::clamp<int64_t>(static_cast<int64_t>(op.getChunkSize()),
-                                std::max(kMinChunk, rows), kMaxChunk);
+    chunk = std::max(stepsPerChunk, rows);
     chunks = llvm::divideCeil(steps, chunk);
     softplus = op.getDtSoftplus();
     if (std::optional<ArrayRef<double>> limit = op.getDtLimit())
@@ -158,8 +163,10 @@ struct SsdShape {
       chunk, chunks;
   /// Rows of P per state-chain CTA; 0: chunk states and state passing.
   int64_t chainRows = 0;
-  /// Pieces of the chunks each head's chain walks in parallel: each piece
-  /// after the first starts from zero, and ssd_state_fix adds what enters.
+  /// Pieces of the chunks each head's chain walks in parallel (only where
+  /// asked: at (2, 4096, 80) two took 0.318 against 0.331 ms with 256-step
+  /// chunks, 0.316 against 0.307 with 128, v66): each piece after the
+  /// first starts from zero, and ssd_state_fix adds what enters.
   int64_t chainPieces = 1;
   int64_t chunksPerPiece() const {
     return llvm::divideCeil(chunks, chainPieces);
@@ -827,13 +834,35 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
 /// count of heads becomes the largest divisor of H / G up to it whose
 /// tiles fit (in one CTA to an SM where asked for); several heads take
 /// 64-row CTAs unless told otherwise.
+/// Whether the state chain replaces the chunk states and the state passing:
+/// asked for, or from kChainMinHeads instances of (b, h) on.
+bool chainOn(int64_t instances, const SsdKernelOptions &options) {
+  return options.chainRows > 0 ||
+         (options.chainRows == 0 && instances >= kChainMinHeads);
+}
+
+/// The programs' steps per chunk: those asked for, else the op's chunk_size
+/// brought into [kMinChunk, kMaxChunk], at most kChainMaxChunk with the
+/// state chain.
+int64_t gpuChunk(SsdOp op, const SsdKernelOptions &options) {
+  if (options.chunk)
+    return options.chunk;
+  int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(op.getChunkSize()),
+                                      kMinChunk, kMaxChunk);
+  auto x = op.getX().getType();
+  return chainOn(x.getDimSize(0) * x.getDimSize(2), options)
+             ? std::min(chunk, kChainMaxChunk)
+             : chunk;
+}
+
 SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
   int64_t perGroup = op.getX().getType().getDimSize(2) /
                      op.getB().getType().getDimSize(2);
   int64_t state = op.getB().getType().getDimSize(3);
-  bool wide = state >= kWideScanState && op.getChunkSize() >= kWideScanRows;
+  int64_t chunk = gpuChunk(op, options);
+  bool wide = state >= kWideScanState && chunk >= kWideScanRows;
   auto fitting = [&](int64_t rows, int64_t asked, int64_t budget) {
-    SsdShape s(op, rows, std::min(asked, perGroup));
+    SsdShape s(op, rows, std::min(asked, perGroup), chunk);
     while (s.scanHeads > 1 && (perGroup % s.scanHeads != 0 ||
                                s.scanShared(s.scanHeads) > budget))
       --s.scanHeads;
@@ -852,32 +881,25 @@ SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
   }
   int64_t rows = options.rows ? options.rows
                               : (wide ? kWideScanRows : kNarrowScanRows);
-  return SsdShape(op, rows, 1);
+  return SsdShape(op, rows, 1, chunk);
 }
 
-/// The state chain's rows of P per CTA: those asked for (a divisor of P
-/// taken), none where told so, else kChainRows where B H reaches
-/// kChainMinHeads.
+/// The state chain's rows of P per CTA where it runs: those asked for (a
+/// divisor of P taken), else kChainRows.
 int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
-  if (options.chainRows < 0)
-    return 0;
-  if (options.chainRows == 0 && s.batch * s.heads < kChainMinHeads)
+  if (!chainOn(s.batch * s.heads, options))
     return 0;
   return std::gcd(options.chainRows ? options.chainRows : kChainRows,
                   s.channels);
 }
 
 /// The pieces of each head's chunks the state chain walks in parallel:
-/// those asked for, else enough for kChainFillCtas CTAs; no piece empty.
+/// those asked for (default one), no piece empty.
 int64_t chainPieces(const SsdShape &s, const SsdKernelOptions &options) {
-  if (!s.chainRows)
+  if (!s.chainRows || options.chainPieces <= 1)
     return 1;
-  int64_t ctas = s.batch * s.heads * (s.channels / s.chainRows);
-  int64_t asked = options.chainPieces
-                      ? options.chainPieces
-                      : llvm::divideCeil(kChainFillCtas, ctas);
   int64_t perPiece =
-      llvm::divideCeil(s.chunks, std::clamp<int64_t>(asked, 1, s.chunks));
+      llvm::divideCeil(s.chunks, std::min(options.chainPieces, s.chunks));
   return llvm::divideCeil(s.chunks, perPiece);
 }
 
