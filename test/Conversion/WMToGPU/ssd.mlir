@@ -4,9 +4,9 @@
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=WIDEGPU
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-rows=128 mma-warp-rows=16" | FileCheck %s --check-prefix=WARPROWS
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-rows=96" 2>&1 | FileCheck %s --check-prefix=BAD
-// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2" | FileCheck %s --check-prefix=HEADS
-// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=8" | FileCheck %s --check-prefix=HEADS
-// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=HEADSGPU
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2 ssd-scan-ctas=3" | FileCheck %s --check-prefix=HEADS
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=8 ssd-chunk=256" | FileCheck %s --check-prefix=HEADS256
+// RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2 ssd-scan-ctas=3" --convert-wm-tile-to-gpu | FileCheck %s --check-prefix=HEADSGPU
 // RUN: not wm-opt %s --convert-wm-to-gpu="ssd-heads=9" 2>&1 | FileCheck %s --check-prefix=BADHEADS
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-heads=2 ssd-scan-ctas=-1" | FileCheck %s --check-prefix=NOCTAS
 // RUN: wm-opt %s --convert-wm-to-gpu="ssd-scan-ctas=2" | FileCheck %s --check-prefix=CTAS
@@ -89,9 +89,13 @@
 // own dt' and ld, entering state, x tiles, decay mask and output.
 // HEADS: wm_tile.program "ssd_chunk_state" grid [2, 4, 1]
 // HEADS: wm_tile.program "ssd_chunk_scan" grid [1, 4, 1]
-// Several 64-row heads: registers for three CTAs per SM (min_ctas), and the
-// entering states, loaded after the tile loop, in the B and x tiles' bytes
-// (phase 2 over phase 1).
+// Several 64-row heads bounded to three CTAs per SM (min_ctas; by default
+// with 256-step chunks, HEADS256, asked for in HEADS): the entering states,
+// loaded after the tile loop, in the B and x tiles' bytes (phase 2 over
+// phase 1).
+// HEADS256: wm_tile.program "ssd_chunk_scan" grid [1, 4, 1]
+// HEADS256-SAME: min_ctas = 3
+// HEADS256: wm_tile.alloc_shared {phase = 2 : i64} : <32x32xbf16>
 // HEADS-SAME: min_ctas = 3
 // HEADS-COUNT-2: wm_tile.alloc_shared {phase = 2 : i64} : <32x32xbf16>
 // HEADS-COUNT-4: wm_tile.copy_async {{.*}} {row_dim = 4 : i64} : memref<1x2x4x2x64xf32>, <64xf32>

@@ -98,8 +98,13 @@ constexpr int64_t kScanStages = 1;
 /// CTAs per SM the registers of a chunk-scan CTA of several heads of 64 rows
 /// leave room for (`ssd-scan-ctas`): 168 registers, from 213 at (2, 4096,
 /// 80, 64, 128), 12 bytes spilled; the entering states in the tiles' bytes
-/// let three such CTAs share an SM.
+/// let three such CTAs share an SM. Only with chunks of kBoundMinChunk steps
+/// or more: with 128-step ones (avg. 1.5 tiles per CTA) the unbounded,
+/// states-first CTAs were faster (H200, v66: 0.297 against 0.307 ms at (2,
+/// 4096, 80, 64, 128, 1), 0.414 against 0.434 at (8, 2048, 64, 64, 128, 8);
+/// with 256 steps 0.197 against 0.213 at (1, 16384, 32, 64, 64, 1)).
 constexpr int64_t kScanCtas = 3;
+constexpr int64_t kBoundMinChunk = 256;
 /// The chunk scan's shared phases: its B and x tiles, then (after the tile
 /// loop) the entering states in the same bytes.
 constexpr int64_t kTilePhase = 1;
@@ -905,15 +910,17 @@ int64_t chainPieces(const SsdShape &s, const SsdKernelOptions &options) {
 
 /// The CTAs per SM the chunk scan's registers leave room for: those asked
 /// for, none where told so, else kScanCtas for CTAs of several heads of 64
-/// rows (whose registers take two to an SM otherwise) where their shared
-/// memory fits that many.
+/// rows (whose registers take two to an SM otherwise) over chunks of
+/// kBoundMinChunk steps or more, where their shared memory fits that many.
 int64_t scanCtas(const SsdShape &s, const SsdKernelOptions &options) {
   if (options.scanCtas)
     return std::max<int64_t>(options.scanCtas, 0);
   int64_t perCta = s.scanShared(s.scanHeads, /*statesInTiles=*/true) +
                    kReservedSharedBytesPerCta;
   bool fits = kScanCtas * perCta <= kSharedBytesPerSmSm90;
-  return s.rows == kNarrowScanRows && s.scanHeads > 1 && fits ? kScanCtas : 0;
+  bool bound = s.rows == kNarrowScanRows && s.scanHeads > 1 &&
+               s.chunk >= kBoundMinChunk && fits;
+  return bound ? kScanCtas : 0;
 }
 
 } // namespace
