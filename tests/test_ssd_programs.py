@@ -45,6 +45,14 @@ def check(main, opt, dtype="bf16", ssd_rows=0, tables="f32", ssd_heads=0, chain=
     return y, state
 
 
+def slow_decay(main):
+    """`main` with A scaled down, so that each chunk passes on most of its
+    state (exp(-1.4) over 128 steps), not the exp(-70) of make_inputs' A:
+    then the states passed between chunks matter."""
+    x, dt, a, b, c = main
+    return x, dt, (a * 0.01).astype(np.float32), b, c
+
+
 # (B, T, H, P, G, N, R, chunk): T not a multiple of the chunk, every G form.
 CASES = [
     (1, 200, 4, 32, 1, 16, None, 64),
@@ -132,14 +140,11 @@ def test_chain_pieces(case, pieces):
     program adding the decayed state entering each piece (E_q from the
     pieces' final states): against the reference with h0, and against the
     chain in one piece (other roundings: the pieces' states are rounded to
-    16 bits before the fix-up). 16 pieces take one per chunk. A is scaled
-    down so that each chunk passes on most of its state (exp(-1.4) over 128
-    steps), not the exp(-70) of make_inputs' A."""
+    16 bits before the fix-up). 16 pieces take one per chunk; a slow decay."""
     B, T, H, P, G, N, R, chunk = case
     main, opt = make_inputs(np.random.default_rng(T + 2), B, T, H, P, G, N, R=R,
                             dtype="bf16", h0=True)
-    main = list(main)
-    main[2] = (main[2] * 0.01).astype(np.float32)
+    main = slow_decay(main)
     y, state = check(main, opt, chain=16, pieces=pieces, chunk_size=chunk,
                      dt_softplus=True)
     y1, state1 = run(main, opt, chain=16, pieces=1, chunk_size=chunk, dt_softplus=True)
@@ -150,12 +155,11 @@ def test_chain_pieces(case, pieces):
 @pytest.mark.parametrize("chain", [-1, 32])
 def test_gpu_chunk(chain, gpu_chunk):
     """The programs' chunk (ssd_chunk; by default chunk_size, at most 128
-    with the chain) against the reference, with a slow decay so that the
-    states passed between chunks matter, and against 256-step chunks."""
+    with the chain) against the reference, with a slow decay, and against
+    256-step chunks."""
     main, opt = make_inputs(np.random.default_rng(9), 2, 700, 4, 64, 2, 32, R=32,
                             dtype="bf16", h0=True)
-    main = list(main)
-    main[2] = (main[2] * 0.01).astype(np.float32)
+    main = slow_decay(main)
     y, state = check(main, opt, chain=chain, gpu_chunk=gpu_chunk, chunk_size=256,
                      dt_softplus=True)
     y2, state2 = run(main, opt, chain=chain, gpu_chunk=256, chunk_size=256,
@@ -171,8 +175,7 @@ def test_chain_pieces_fix_groups():
     stores the final state."""
     main, opt = make_inputs(np.random.default_rng(5), 1, 570, 2, 32, 1, 16, R=16,
                             dtype="bf16", h0=True)
-    main = list(main)
-    main[2] = (main[2] * 0.01).astype(np.float32)
+    main = slow_decay(main)
     check(main, opt, chain=16, pieces=2, chunk_size=64, dt_softplus=True)
 
 

@@ -98,7 +98,7 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.deterministic, options.gradWarps,
                             options.ssdRows, options.ssdHeads,
                             options.ssdChainRows, options.ssdScanCtas,
-        options.ssdChainPieces, options.ssdChunk}));
+                            options.ssdChainPieces, options.ssdChunk}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

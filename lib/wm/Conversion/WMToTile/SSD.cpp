@@ -234,6 +234,11 @@ public:
   Value zeros(TileType type) {
     return SplatOp::create(b, loc, type, b.getF32FloatAttr(0.0));
   }
+  /// `tile` into rows of `dst` from `at` (rows along `rowDim`), unscaled.
+  void store(Value tile, Value dst, ValueRange at, int64_t rowDim) {
+    StoreOp::create(b, loc, tile, dst, at, b.getI64IntegerAttr(rowDim),
+                    b.getF32FloatAttr(1.0));
+  }
   /// A shared buffer; those of different nonzero `phase`s share bytes.
   Value shared(ArrayRef<int64_t> dims, Type element, int64_t phase = 0) {
     return AllocSharedOp::create(b, loc, SharedType::get(dims, element), phase);
@@ -437,9 +442,7 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
         p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
                      logDecay, weights, arg(Totals), arg(Saved));
       })[0];
-  StoreOp::create(b, loc, state, arg(States),
-                  ValueRange{batch, c, head, zero, zero},
-                  b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+  p.store(state, arg(States), ValueRange{batch, c, head, zero, zero}, 3);
 }
 
 /// Program 2: the states entering each chunk, and the final state.
@@ -476,10 +479,9 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
   auto chain = [&](Value c0, ValueRange group, Value acc) {
     int64_t count = group.size() / 2;
     for (int64_t u = 0; u < count; ++u) {
-      StoreOp::create(b, loc, acc, arg(Entering),
-                      ValueRange{batch, lb.addi(c0, lb.index(u)), head, zero,
-                                 column},
-                      b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+      p.store(acc, arg(Entering),
+              ValueRange{batch, lb.addi(c0, lb.index(u)), head, zero, column},
+              3);
       acc = ScaleAddOp::create(b, loc, type, acc, group[count + u], group[u]);
     }
     return acc;
@@ -501,9 +503,7 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
     Value c0 = lb.index(unrolled);
     final = chain(c0, load(c0, s.chunks - unrolled), final);
   }
-  StoreOp::create(b, loc, final, arg(Final),
-                  ValueRange{batch, head, zero, column}, b.getI64IntegerAttr(2),
-                  b.getF32FloatAttr(1.0));
+  p.store(final, arg(Final), ValueRange{batch, head, zero, column}, 2);
 }
 
 /// Programs 1 and 2 as one, where there are enough heads to fill the GPU:
@@ -595,21 +595,17 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
       [&](Value k, ValueRange accs) {
         lb.ifThen(firstOfChunk(k), [&] {
           Value c = chunkOf(k);
-          StoreOp::create(b, loc, accs[0], arg(Entering),
-                          ValueRange{batch, c, head, p0, zero},
-                          b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
+          p.store(accs[0], arg(Entering), ValueRange{batch, c, head, p0, zero},
+                  3);
           p.discretize(arg(Dt), arg(A), arg(DtBias), batch, head, c, steps,
                        logDecay, weights, /*totals=*/Value(), arg(Saved));
         });
       })[0];
+  // The final state, or the piece's: (B, H, P, N) or (B, pieces, H, P, N).
+  SmallVector<Value> at = {batch, head, p0, zero};
   if (pieces)
-    StoreOp::create(b, loc, final, arg(Final),
-                    ValueRange{batch, piece, head, p0, zero},
-                    b.getI64IntegerAttr(3), b.getF32FloatAttr(1.0));
-  else
-    StoreOp::create(b, loc, final, arg(Final),
-                    ValueRange{batch, head, p0, zero}, b.getI64IntegerAttr(2),
-                    b.getF32FloatAttr(1.0));
+    at.insert(at.begin() + 1, piece);
+  p.store(final, arg(Final), at, at.size() - 2);
 }
 
 /// After a chain in pieces: the states entering the chunks of piece q >= 1
@@ -666,8 +662,7 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
     Value partial =
         LoadOp::create(b, loc, type, arg(Entering), at, /*row_dim=*/3);
     Value fixed = ScaleAddOp::create(b, loc, type, entering, f, partial);
-    StoreOp::create(b, loc, fixed, arg(Entering), at, b.getI64IntegerAttr(3),
-                    b.getF32FloatAttr(1.0));
+    p.store(fixed, arg(Entering), at, 3);
     return lb.mul(f, lb.exp(total(c)));
   });
   Value hasLast =
@@ -676,9 +671,7 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
   lb.ifThen(hasLast, [&] {
     Value fixed =
         ScaleAddOp::create(b, loc, type, entering, factor, pieceFinal(q));
-    StoreOp::create(b, loc, fixed, arg(Final),
-                    ValueRange{batch, head, zero, zero},
-                    b.getI64IntegerAttr(2), b.getF32FloatAttr(1.0));
+    p.store(fixed, arg(Final), ValueRange{batch, head, zero, zero}, 2);
   });
 }
 
@@ -826,8 +819,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                                     /*row_dim=*/1);
         y = GateOp::create(b, loc, accType, acc, gate);
       }
-      StoreOp::create(b, loc, y, arg(Y), rows, b.getI64IntegerAttr(1),
-                      b.getF32FloatAttr(1.0));
+      p.store(y, arg(Y), rows, 1);
     }
   });
 }
