@@ -39,6 +39,8 @@ def config(name, B, T, H, P, G, N, R=None, chunk=256, D=None, z=False, dt_bias=F
 # The issue's matrix: T not a multiple of the chunk, G in {1, 2, 8, H},
 # P in {32, 64, 128}, N in {16, 64, 128}, chunk in {64, 128, 256}, rope on and
 # off, A > 0, D / z / dt_bias each on and off.
+# The overlap check's configuration (see overlap_check).
+OVERLAP = "s_overlap_T8192_H128_G8_P64_N64_c64"
 CONFIGS = [
     config("s_T1000_G1_P64_N64_c256", 1, 1000, 8, 64, 1, 64),
     config("s_T1000_G2_P32_N16_c64_rope", 2, 1000, 8, 32, 2, 16, R=16, chunk=64,
@@ -79,6 +81,12 @@ CONFIGS = [
     config("s_pieces3_T1500_G2_P64_N128_posA_rope", 1, 1500, 4, 64, 2, 128, R=64,
            chunk=128, h0=True, positive_a=True,
            options={"ssd_chain_rows": 64, "ssd_chain_pieces": 3}),
+    # The chunk scan overlapping the chain (the default with the chain in one
+    # piece): 128 chunks per head, so that the scan's CTAs wait for most of
+    # theirs; the same programs in stream order must give the same bits.
+    config(OVERLAP, 1, 8192, 128, 64, 8, 64, chunk=64, dt_bias=True, h0=True),
+    config(OVERLAP + "_off", 1, 8192, 128, 64, 8, 64, chunk=64, dt_bias=True, h0=True,
+           options={"ssd_overlap": False}),
 ]
 # (name, B, T, H, P, N, G, rope, chunk, mamba_ssm Triton fastest seen ms, target ms)
 BENCH = [
@@ -89,6 +97,8 @@ BENCH = [
     ("b_small", 2, 1000, 8, 32, 16, 2, True, 64, 0.80, 0.05),
 ]
 RANDOM_COUNT = 40
+# Calls, each on fresh inputs, of the overlap check.
+OVERLAP_CALLS = 8
 
 
 def random_configs(count=RANDOM_COUNT, seed=13):
@@ -131,7 +141,9 @@ BENCH_VARIANTS = {"_r128": {"ssd_rows": 128},
                   # with the state chain), and the chain in two pieces.
                   "_ch256": {"ssd_chunk": 256}, "_ch64": {"ssd_chunk": 64},
                   "_p2": {"ssd_chain_pieces": 2},
-                  "_ch256p2": {"ssd_chunk": 256, "ssd_chain_pieces": 2}}
+                  "_ch256p2": {"ssd_chunk": 256, "ssd_chain_pieces": 2},
+                  # The chunk scan after the state chain, not overlapping it.
+                  "_ov0": {"ssd_overlap": False}}
 
 
 def bench_configs():
@@ -250,6 +262,21 @@ def reference_kwargs(c, kw):
     return out
 
 
+def overlap_check(by_name):
+    """Whether the overlapping programs equal those in stream order bit for
+    bit, over OVERLAP_CALLS calls on fresh inputs (a scan CTA reading an
+    entering state before the chain wrote it would differ)."""
+    import torch
+    from wm import gpu
+    arts = [gpu.CompiledArtifact(os.path.join(ARTIFACTS, n)) for n in (OVERLAP, OVERLAP + "_off")]
+    for seed in range(OVERLAP_CALLS):
+        inputs, _ = make_inputs(by_name[OVERLAP], 5000 + seed)
+        (y, s), (y_off, s_off) = [art(*inputs) for art in arts]
+        if not (torch.equal(y, y_off) and torch.equal(s, s_off)):
+            return False
+    return True
+
+
 def run_one(c, inputs, kw):
     """(y, state) of the artifact with poisoned outputs."""
     from wm import gpu
@@ -316,6 +343,9 @@ def run_all(out_path, only=None):
         ok = ey <= TOLERANCE and es <= TOLERANCE
         extra.append(("split run (600 + 400 from h0) vs whole", f"{ey:.2e}", f"{es:.2e}", "",
                       "PASS" if ok else "FAIL"))
+    if OVERLAP in results and OVERLAP + "_off" in results:
+        extra.append((f"overlapping scan == stream order, bitwise, {OVERLAP_CALLS} calls",
+                      "", "", "", "PASS" if overlap_check(by_name) else "FAIL"))
     tried, failed_configs = len(names), failed
     rows += extra
     for r in extra:

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "wm/Conversion/Passes.h"
+#include "wm/Conversion/WMToGPU/KernelFactory.h"
 #include "wm/Conversion/WMToGPU/TileChunks.h"
 #include "wm/Dialect/WM/IR/WMDialect.h"
 #include "wm/Dialect/WM/Transforms/Passes.h"
@@ -420,12 +421,14 @@ public:
         }
         args.push_back(llvm::json::Object{{"buffer", names[operand]}});
       }
-      launches.push_back(llvm::json::Object{
-          {"kernel", launch.getKernelName().getValue()},
-          {"grid", std::move(*grid)},
-          {"block", std::move(*block)},
-          {"shared_bytes", sharedBytes},
-          {"args", std::move(args)}});
+      llvm::json::Object step{{"kernel", launch.getKernelName().getValue()},
+                              {"grid", std::move(*grid)},
+                              {"block", std::move(*block)},
+                              {"shared_bytes", sharedBytes},
+                              {"args", std::move(args)}};
+      if (launch->hasAttr(wm::kOverlapPreviousAttr))
+        step["overlap_previous"] = true;
+      launches.push_back(std::move(step));
       return WalkResult::advance();
     });
     if (walk.wasInterrupted())

@@ -59,6 +59,9 @@ class Launch:
     block: Tuple[int, int, int]
     shared_bytes: int
     args: Tuple[Arg, ...]
+    # May start while the previous launch runs (programmatic dependent
+    # launch); the kernel waits for what it needs through flags.
+    overlap_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,8 +168,11 @@ class _Parser:
                       f"more than {MAX_THREADS_PER_BLOCK}")
         shared = self.integer(self.field(value, "shared_bytes", path), f"{path}.shared_bytes", 0)
         args = self.lst(self.field(value, "args", path), f"{path}.args")
+        overlap = value.get("overlap_previous", False)
+        if not isinstance(overlap, bool):
+            self.fail(f"{path}.overlap_previous", f"expected true or false, got {overlap!r}")
         return Launch(kernel, grid, block, shared, tuple(
-            self.arg(a, f"{path}.args[{i}]", tensors) for i, a in enumerate(args)))
+            self.arg(a, f"{path}.args[{i}]", tensors) for i, a in enumerate(args)), overlap)
 
 
 def parse_manifest(data: Any, source: str = "manifest") -> Manifest:
@@ -203,6 +209,8 @@ def parse_manifest(data: Any, source: str = "manifest") -> Manifest:
                      for i, l in enumerate(p.lst(p.field(data, "launches", ""), "launches")))
     if not launches:
         p.fail("launches", "expected at least one launch")
+    if launches[0].overlap_previous:
+        p.fail("launches[0].overlap_previous", "the first launch has no previous one to overlap")
     # An output no kernel receives would come back as uninitialized memory.
     passed = {a.value for l in launches for a in l.args if a.kind == "buffer"}
     for i, spec in enumerate(groups["outputs"]):
@@ -344,7 +352,7 @@ class CompiledArtifact:
                     else getattr(rt.KernelArg, a.kind)(a.value) for a in launch.args]
             slots = [slot[a.value] if a.kind == "buffer" else -1 for a in launch.args]
             plan.add(kernels[launch.kernel], launch.grid, launch.block,
-                     launch.shared_bytes, args, slots)
+                     launch.shared_bytes, args, slots, launch.overlap_previous)
         loaded = self._loaded[index] = _Loaded(ctx, module, plan, m.buffers)
         return loaded
 

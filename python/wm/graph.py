@@ -38,10 +38,10 @@ CPU_OPTIONS = {"block_q": "block", "block_k": "block", "skip_blocks": "bool",
                "compact_keys": "bool", "tile_programs": "bool", "mma_warps": "count",
                "mma_warp_rows": "count", "wgmma": "bool", "gpu_kernels": "bool",
                "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "grad_warps": "count",
-               "ssd_rows": "count", "ssd_heads": "count", "ssd_chain_rows": "count_or_off", "ssd_scan_ctas": "count_or_off", "ssd_chain_pieces": "count", "ssd_chunk": "count",
+               "ssd_rows": "count", "ssd_heads": "count", "ssd_chain_rows": "count_or_off", "ssd_scan_ctas": "count_or_off", "ssd_chain_pieces": "count", "ssd_chunk": "count", "ssd_overlap": "bool",
                "threads_per_block": "threads"}
 GPU_OPTIONS = {"chip": "chip", "features": "text", "format": "format", "block_k": "block",
-               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "grad_warps": "count", "ssd_rows": "count", "ssd_heads": "count", "ssd_chain_rows": "count_or_off", "ssd_scan_ctas": "count_or_off", "ssd_chain_pieces": "count", "ssd_chunk": "count", "wgmma": "bool",
+               "tensor_cores": "bool", "block_select": "bool", "deterministic": "bool", "grad_warps": "count", "ssd_rows": "count", "ssd_heads": "count", "ssd_chain_rows": "count_or_off", "ssd_scan_ctas": "count_or_off", "ssd_chain_pieces": "count", "ssd_chunk": "count", "ssd_overlap": "bool", "wgmma": "bool",
                "mma_warps": "count", "mma_warp_rows": "count", "threads_per_block": "threads"}
 # CUDA's limit on the threads of one block.
 MAX_THREADS_PER_BLOCK = 1024
@@ -437,7 +437,7 @@ class Graph:
         programs the GPU pipeline launches (with its tensor_cores,
         block_select, deterministic, grad_warps, ssd_rows, ssd_heads,
         ssd_chain_rows, ssd_scan_ctas, ssd_chain_pieces, ssd_chunk,
-        threads_per_block),
+        ssd_overlap, threads_per_block),
         for DMA and SSD graphs."""
         self._check_complete()
         if target == "cpu":

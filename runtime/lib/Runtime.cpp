@@ -33,6 +33,30 @@ constexpr int CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 97;
 constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
 constexpr int CU_JIT_ERROR_LOG_BUFFER = 5;
 constexpr int CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6;
+constexpr int CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6;
+
+/// cuda.h's CUlaunchAttribute: an id, padding to 8 bytes, a 64-byte union
+/// (of which we set `programmaticStreamSerializationAllowed`, an int).
+struct CUlaunchAttribute {
+  int id;
+  char pad[4];
+  union {
+    char bytes[64];
+    int programmaticStreamSerializationAllowed;
+  } value;
+};
+static_assert(sizeof(CUlaunchAttribute) == 72, "cuda.h's layout");
+
+/// cuda.h's CUlaunchConfig.
+struct CUlaunchConfig {
+  unsigned gridDimX, gridDimY, gridDimZ;
+  unsigned blockDimX, blockDimY, blockDimZ;
+  unsigned sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+};
+static_assert(sizeof(CUlaunchConfig) == 56, "cuda.h's layout");
 
 constexpr const char *kDriverLib = "libcuda.so.1";
 
@@ -54,6 +78,8 @@ struct Driver {
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned,
                              unsigned, unsigned, unsigned, unsigned, CUstream,
                              void **, void **);
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig *, CUfunction, void **,
+                               void **);
   CUresult (*cuMemAlloc)(CUdeviceptr *, std::size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemcpyHtoD)(CUdeviceptr, const void *, std::size_t);
@@ -113,6 +139,7 @@ LoadedDriver loadDriver() {
   resolve(d.cuModuleGetFunction, "cuModuleGetFunction");
   resolve(d.cuFuncSetAttribute, "cuFuncSetAttribute");
   resolve(d.cuLaunchKernel, "cuLaunchKernel");
+  resolve(d.cuLaunchKernelEx, "cuLaunchKernelEx");
   resolve(d.cuMemAlloc, "cuMemAlloc_v2");
   resolve(d.cuMemFree, "cuMemFree_v2");
   resolve(d.cuMemcpyHtoD, "cuMemcpyHtoD_v2");
@@ -387,13 +414,33 @@ void checkLaunchShape(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
 /// check; it takes one pointer per parameter, to the value to copy.
 void enqueue(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
              std::int64_t sharedBytes, std::uintptr_t stream,
-             const std::vector<KernelArg> &args) {
+             const std::vector<KernelArg> &args, bool overlapPrevious = false) {
   std::vector<void *> params(args.size());
   for (std::size_t i = 0; i < args.size(); ++i) {
     if (args[i].kind == KernelArg::Kind::Ptr && args[i].value.ptr == 0)
       throw Error(launchName(kernel) + ": argument " + std::to_string(i) +
                   " is a null device pointer");
     params[i] = const_cast<void *>(static_cast<const void *>(&args[i].value));
+  }
+  if (overlapPrevious) {
+    CUlaunchAttribute overlap{};
+    overlap.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    overlap.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{static_cast<unsigned>(grid[0]),
+                          static_cast<unsigned>(grid[1]),
+                          static_cast<unsigned>(grid[2]),
+                          static_cast<unsigned>(block[0]),
+                          static_cast<unsigned>(block[1]),
+                          static_cast<unsigned>(block[2]),
+                          static_cast<unsigned>(sharedBytes),
+                          reinterpret_cast<CUstream>(stream),
+                          &overlap,
+                          1};
+    check(driver().cuLaunchKernelEx(
+              &config, static_cast<CUfunction>(kernel.handle()),
+              params.empty() ? nullptr : params.data(), nullptr),
+          "cuLaunchKernelEx(" + kernel.name() + ", overlapping the previous)");
+    return;
   }
   check(driver().cuLaunchKernel(
             static_cast<CUfunction>(kernel.handle()),
@@ -419,7 +466,7 @@ void launch(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
 
 void LaunchPlan::add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
                      std::int64_t sharedBytes, std::vector<KernelArg> args,
-                     std::vector<int> slots) {
+                     std::vector<int> slots, bool overlapPrevious) {
   checkLaunchShape(kernel, grid, block, sharedBytes);
   if (slots.size() != args.size())
     throw Error(launchName(kernel) + ": " + std::to_string(slots.size()) +
@@ -437,8 +484,11 @@ void LaunchPlan::add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
                   " has slot " + std::to_string(slots[i]) + ", outside [-1, " +
                   std::to_string(slotCount_) + ")");
   }
-  steps_.push_back(
-      {kernel, grid, block, sharedBytes, std::move(args), std::move(slots)});
+  if (overlapPrevious && steps_.empty())
+    throw Error(launchName(kernel) +
+                ": the first step has no previous one to overlap");
+  steps_.push_back({kernel, grid, block, sharedBytes, std::move(args),
+                    std::move(slots), overlapPrevious});
 }
 
 void LaunchPlan::run(std::uintptr_t stream,
@@ -454,7 +504,8 @@ void LaunchPlan::run(std::uintptr_t stream,
     for (std::size_t i = 0; i < args.size(); ++i)
       if (step.slots[i] >= 0)
         args[i].value.ptr = pointers[step.slots[i]];
-    enqueue(step.kernel, step.grid, step.block, step.sharedBytes, stream, args);
+    enqueue(step.kernel, step.grid, step.block, step.sharedBytes, stream, args,
+            step.overlapPrevious);
   }
 }
 

@@ -154,13 +154,18 @@ PYBIND11_MODULE(_runtime, m) {
           [](LaunchPlan &plan, const Kernel &kernel,
              const std::vector<std::int64_t> &grid,
              const std::vector<std::int64_t> &block, std::int64_t sharedBytes,
-             std::vector<KernelArg> args, std::vector<int> slots) {
+             std::vector<KernelArg> args, std::vector<int> slots,
+             bool overlapPrevious) {
             plan.add(kernel, toDim3(grid, "grid"), toDim3(block, "block"),
-                     sharedBytes, std::move(args), std::move(slots));
+                     sharedBytes, std::move(args), std::move(slots),
+                     overlapPrevious);
           },
           py::arg("kernel"), py::arg("grid"), py::arg("block"),
           py::arg("shared_bytes"), py::arg("args"), py::arg("slots"),
-          "slots[i]: the pointer slot filling args[i], or -1.")
+          py::arg("overlap_previous") = false,
+          "slots[i]: the pointer slot filling args[i], or -1. "
+          "overlap_previous: the kernel may start while the previous step "
+          "runs (programmatic dependent launch).")
       .def("run", &LaunchPlan::run, py::arg("stream"), py::arg("pointers"),
            "Launch every step on a CUstream handle, one pointer per slot.")
       .def("__len__", &LaunchPlan::size)

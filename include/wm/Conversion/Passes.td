@@ -108,6 +108,10 @@ def ConvertWMToGPU : Pass<"convert-wm-to-gpu", "::mlir::ModuleOp"> {
            "Steps per chunk of the wm.ssd programs (64, 128 or 256; every "
            "chunk length gives the same result); 0: the op's chunk_size "
            "brought into [64, 256], at most 128 with the state chain">,
+    Option<"ssdOverlap", "ssd-overlap", "bool", /*default=*/"true",
+           "With the wm.ssd state chain in one piece: the chunk scan starts "
+           "while the chain runs (programmatic dependent launch), each CTA "
+           "waiting for the chain CTAs' progress counts to pass its chunk">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::wm::tile::WMTileDialect",

@@ -93,6 +93,12 @@ struct CPUPipelineOptions : PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("With gpu-kernels: steps per SSD chunk, 64, 128 or 256 "
                      "(0: automatic)"),
       llvm::cl::init(0)};
+  Option<bool> ssdOverlap{
+      *this, "ssd-overlap",
+      llvm::cl::desc("With gpu-kernels: the SSD chunk scan overlaps the "
+                     "state chain (signals and waits; the CPU runs them in "
+                     "order)"),
+      llvm::cl::init(true)};
   Option<int64_t> threadsPerBlock{
       *this, "threads-per-block",
       llvm::cl::desc("With gpu-kernels: threads per block of the row kernels"),
@@ -159,6 +165,12 @@ struct GPUPipelineOptions : PassPipelineOptions<GPUPipelineOptions> {
       llvm::cl::desc("Steps per SSD chunk, 64, 128 or 256 (0: the op's "
                      "chunk_size, at most 128 with the state chain)"),
       llvm::cl::init(0)};
+  Option<bool> ssdOverlap{
+      *this, "ssd-overlap",
+      llvm::cl::desc("The SSD chunk scan starts while the state chain runs "
+                     "(programmatic dependent launch), each CTA waiting for "
+                     "its chunk's entering state"),
+      llvm::cl::init(true)};
   Option<bool> wgmma{*this, "wgmma",
                       llvm::cl::desc("The warpgroup wgmma attention config "
                                      "(not lowered to the GPU yet)"),

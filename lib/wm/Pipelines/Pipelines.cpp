@@ -33,7 +33,7 @@ static void buildWMToLoops(OpPassManager &pm,
         options.mmaWarps, options.mmaWarpRows, options.wgmma,
         options.deterministic, options.gradWarps, options.ssdRows,
         options.ssdHeads, options.ssdChainRows, options.ssdScanCtas,
-        options.ssdChainPieces, options.ssdChunk}));
+        options.ssdChainPieces, options.ssdChunk, options.ssdOverlap}));
     pm.addPass(createConvertWMTileToLoops());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -98,7 +98,8 @@ void mlir::wm::buildWMToNVVMPipeline(OpPassManager &pm,
                             options.deterministic, options.gradWarps,
                             options.ssdRows, options.ssdHeads,
                             options.ssdChainRows, options.ssdScanCtas,
-                            options.ssdChainPieces, options.ssdChunk}));
+                            options.ssdChainPieces, options.ssdChunk,
+                            options.ssdOverlap}));
   pm.addPass(createConvertWMTileToGPU());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

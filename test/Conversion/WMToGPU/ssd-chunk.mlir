@@ -12,15 +12,15 @@
 // CHECK: memref.alloc() : memref<2x3x64x64x128xbf16>
 // CHECK: memref.alloc() : memref<2x64x3x2x128xf32>
 // CHECK: wm_tile.program "ssd_state_chain"
-// CHECK: wm_tile.program "ssd_chunk_scan" grid [32, 6, 2]
+// CHECK: wm_tile.program "ssd_chunk_scan" grid [6, 32, 2]
 // C256-LABEL: func.func @many_heads
 // C256: memref.alloc() : memref<2x2x64x64x128xbf16>
 // C256: memref.alloc() : memref<2x64x2x2x256xf32>
-// C256: wm_tile.program "ssd_chunk_scan" grid [32, 8, 2]
+// C256: wm_tile.program "ssd_chunk_scan" grid [8, 32, 2]
 // C64-LABEL: func.func @many_heads
 // C64: memref.alloc() : memref<2x5x64x64x128xbf16>
 // C64: memref.alloc() : memref<2x64x5x2x64xf32>
-// C64: wm_tile.program "ssd_chunk_scan" grid [32, 5, 2]
+// C64: wm_tile.program "ssd_chunk_scan" grid [5, 32, 2]
 // BAD: ssd-chunk must be 0 (automatic), 64, 128 or 256, got 96
 func.func @many_heads(%in_x_buffer: memref<2x300x64x64xbf16>, %in_dt_buffer: memref<2x300x64xf32>, %in_a_buffer: memref<64xf32>, %in_b_buffer: memref<2x300x1x128xbf16>, %in_c_buffer: memref<2x300x1x128xbf16>, %out0: memref<2x300x64x64xbf16>, %out1: memref<2x64x64x128xf32>) attributes {llvm.emit_c_interface} {
   %in_x = bufferization.to_tensor %in_x_buffer restrict : memref<2x300x64x64xbf16> to tensor<2x300x64x64xbf16>

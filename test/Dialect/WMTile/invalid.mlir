@@ -252,3 +252,36 @@ func.func @parallel_step(%b: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+func.func @signal_indices(%flags: memref<2x3xi32>, %n: index) {
+  wm_tile.program "publish" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%flags) : memref<2x3xi32> {
+  ^bb0(%i: index, %f: memref<2x3xi32>):
+    // expected-error @below {{needs 2 indices into the flags, got 1}}
+    wm_tile.signal %f[%i] = %i : memref<2x3xi32>
+  }
+  return
+}
+
+// -----
+
+func.func @wait_indices(%flags: memref<2x3xi32>, %n: index) {
+  wm_tile.program "consume" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%flags) : memref<2x3xi32> {
+  ^bb0(%i: index, %f: memref<2x3xi32>):
+    // expected-error @below {{needs 2 indices into the flags, got 3}}
+    wm_tile.wait_signal %f[%i, %i, %i] at_least %i : memref<2x3xi32>
+  }
+  return
+}
+
+// -----
+
+func.func @signal_type(%flags: memref<2x3xf32>, %n: index) {
+  wm_tile.program "publish" grid [1] config <warps = 4, warp_rows = 16, stages = 1, candidates = 64, tile_keys = 64, q_in_registers = false, wgmma = false> (%flags) : memref<2x3xf32> {
+  ^bb0(%i: index, %f: memref<2x3xf32>):
+    // expected-error @below {{must be 1D/2D/3D/4D memref of 32-bit signless integer values}}
+    wm_tile.signal %f[%i, %i] = %i : memref<2x3xf32>
+  }
+  return
+}

@@ -20,6 +20,9 @@
 namespace mlir::wm {
 
 constexpr StringLiteral kKernelModule = "wm_kernels";
+/// On a gpu.launch_func: the kernel may start while the previous launch runs
+/// (programmatic dependent launch); the launch manifest carries it.
+constexpr StringLiteral kOverlapPreviousAttr = "wm.overlap_previous";
 
 /// The config fields a row kernel (no tiles) does not use, at their
 /// smallest valid values.
@@ -74,7 +77,8 @@ public:
       OpBuilder &host, Location loc, StringRef name, ValueRange buffers,
       int64_t blocks, int64_t threadsPerBlock, TypeRange workgroup,
       int64_t dynamicSharedBytes,
-      function_ref<void(OpBuilder &, ValueRange, ValueRange)> body) {
+      function_ref<void(OpBuilder &, ValueRange, ValueRange)> body,
+      bool overlapPrevious = false) {
     gpu::GPUModuleOp kernels = kernelModule(loc);
     // Built detached: the symbol table inserts it, renamed if two programs
     // share a name (a graph may select keys twice).
@@ -99,7 +103,7 @@ public:
 
     LoopBuilder hb(host, loc);
     Value one = hb.index(1);
-    gpu::LaunchFuncOp::create(
+    auto launch = gpu::LaunchFuncOp::create(
         host, loc, func, gpu::KernelDim3{hb.index(blocks), one, one},
         gpu::KernelDim3{hb.index(threadsPerBlock), one, one},
         dynamicSharedBytes ? arith::ConstantIntOp::create(
@@ -107,6 +111,8 @@ public:
                                  .getResult()
                            : Value(),
         buffers);
+    if (overlapPrevious)
+      launch->setAttr(kOverlapPreviousAttr, host.getUnitAttr());
     return func;
   }
 

@@ -114,6 +114,9 @@ struct SsdKernelOptions {
   /// Steps per chunk (64, 128 or 256): every chunk length gives the same
   /// result; 0: the op's chunk_size in [64, 256], at most 128 with the chain.
   int64_t chunk = 0;
+  /// With the state chain in one piece, the chunk scan starts while it
+  /// runs, each CTA waiting for the progress counts the chain publishes.
+  bool overlap = true;
 };
 
 /// The programs of spec section 2's chunked form (SSD.cpp), with the

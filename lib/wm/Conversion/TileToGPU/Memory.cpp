@@ -420,12 +420,94 @@ struct BarrierToGPU : TilePattern<BarrierOp> {
   }
 };
 
+/// Nanoseconds a waiting thread sleeps between polls of a flag.
+constexpr int32_t kPollSleepNs = 64;
+
+/// A pointer to the i32 flag at `indices` of global `flags`.
+Value flagPointer(Emitter &e, Value flags, MemRefType type, ValueRange at) {
+  return e.elementPointer(e.basePointer(flags), e.builder().getI32Type(),
+                          linearOffset(e, type, at));
+}
+
+/// Barrier; then thread 0: membar.gl, so that the CTA's writes the barrier
+/// ordered are performed GPU-wide, and a volatile store of the count.
+struct SignalToGPU : TilePattern<SignalOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(SignalOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    e.barrier();
+    e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.tid, e.index(0)), [&] {
+      NVVM::MembarOp::create(rewriter, op.getLoc(), NVVM::MemScopeKind::GPU);
+      Value ptr = flagPointer(e, adaptor.getFlags().front(),
+                              op.getFlags().getType(),
+                              singles(adaptor.getIndices()));
+      LLVM::StoreOp::create(rewriter, op.getLoc(),
+                            e.toI32(adaptor.getValue().front()), ptr,
+                            /*alignment=*/4, /*isVolatile=*/true);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Thread 0 polls the flag with volatile loads (L2, not its L1) until it
+/// reaches the count, then membar.gl; the barrier releases the CTA.
+struct WaitSignalToGPU : TilePattern<WaitSignalOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(WaitSignalOp op, OneToNOpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Emitter e(rewriter, op.getLoc());
+    Location loc = op.getLoc();
+    Value target = e.toI32(adaptor.getValue().front());
+    Type i32 = rewriter.getI32Type();
+    e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.tid, e.index(0)), [&] {
+      Value ptr = flagPointer(e, adaptor.getFlags().front(),
+                              op.getFlags().getType(),
+                              singles(adaptor.getIndices()));
+      scf::WhileOp::create(
+          rewriter, loc, TypeRange{}, ValueRange{},
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value seen = LLVM::LoadOp::create(b, l, i32, ptr, /*alignment=*/4,
+                                              /*isVolatile=*/true);
+            Value behind = arith::CmpIOp::create(b, l, CmpIPredicate::slt,
+                                                 seen, target);
+            scf::ConditionOp::create(b, l, behind, ValueRange{});
+          },
+          [&](OpBuilder &b, Location l, ValueRange) {
+            Value sleep = arith::ConstantIntOp::create(b, l, kPollSleepNs, 32);
+            NVVM::NanosleepOp::create(b, l, sleep);
+            scf::YieldOp::create(b, l);
+          });
+      NVVM::MembarOp::create(rewriter, loc, NVVM::MemScopeKind::GPU);
+    });
+    e.barrier();
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct LaunchDependentsToGPU : TilePattern<LaunchDependentsOp> {
+  using TilePattern::TilePattern;
+  LogicalResult
+  matchAndRewrite(LaunchDependentsOp op, OneToNOpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<NVVM::GriddepcontrolOp>(
+        op, NVVM::GridDepActionKind::launch_dependents);
+    return success();
+  }
+};
+
 } // namespace
 
 void tile::populateTileMemoryToGPUPatterns(TypeConverter &converter,
                                            RewritePatternSet &patterns,
                                            const KernelContext &kernel) {
   patterns.add<AllocSharedToGPU, StageToGPU, ReadToGPU, SplatToGPU, LoadToGPU,
-               CopyAsyncToGPU, GatherAsyncToGPU, CommitToGPU, WaitToGPU, BarrierToGPU>(
+               CopyAsyncToGPU, GatherAsyncToGPU, CommitToGPU, WaitToGPU,
+               BarrierToGPU, SignalToGPU, WaitSignalToGPU,
+               LaunchDependentsToGPU>(
       converter, patterns.getContext(), kernel);
 }

@@ -206,7 +206,8 @@ FailureOr<gpu::GPUFuncOp> outline(ProgramOp program, KernelFactory &factory,
           mapping.map(program.getBufferArgument(i), arg);
         for (Operation &op : body.without_terminator())
           b.clone(op, mapping);
-      });
+      },
+      program.getOverlapPrevious());
   distributeParallelLoops(func, kernel.tid, threads);
   // The heuristics' choice stays visible on the kernel (and to lit).
   Builder attrs(ctx);

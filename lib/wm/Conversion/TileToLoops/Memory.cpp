@@ -169,6 +169,21 @@ struct EraseToLoops : OpConversionPattern<Op> {
   }
 };
 
+/// The programs run one after another: the count is stored for any later
+/// reader, and every signal a wait_signal waits for was made before it.
+struct SignalToLoops : OpConversionPattern<SignalOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SignalOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Value count = arith::IndexCastOp::create(
+        rewriter, op.getLoc(), rewriter.getI32Type(), adaptor.getValue());
+    rewriter.replaceOpWithNewOp<memref::StoreOp>(op, count, adaptor.getFlags(),
+                                                 adaptor.getIndices());
+    return success();
+  }
+};
+
 } // namespace
 
 void tile::populateMemoryToLoopsPatterns(TypeConverter &converter,
@@ -176,5 +191,7 @@ void tile::populateMemoryToLoopsPatterns(TypeConverter &converter,
   patterns.add<AllocSharedToLoops, StageToLoops, ReadToLoops, SplatToLoops,
                LoadToLoops, CopyAsyncToLoops, GatherAsyncToLoops,
                EraseToLoops<CommitOp>, EraseToLoops<WaitOp>,
-               EraseToLoops<BarrierOp>>(converter, patterns.getContext());
+               EraseToLoops<BarrierOp>, SignalToLoops,
+               EraseToLoops<WaitSignalOp>, EraseToLoops<LaunchDependentsOp>>(
+      converter, patterns.getContext());
 }

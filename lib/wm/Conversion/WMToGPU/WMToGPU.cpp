@@ -476,7 +476,8 @@ struct ConvertWMToGPUPass
                                                               ssdChainRows,
                                                               ssdScanCtas,
                                                               ssdChainPieces,
-                                                              ssdChunk},
+                                                              ssdChunk,
+                                                              ssdOverlap},
                                              AttentionKernelOptions{
                                                  mmaWarps, mmaWarpRows, wgmma})))
         return signalPassFailure();

@@ -17,6 +17,11 @@
 //     y_t = exp(ld_t) C_t S_in^T + sum_{s<=t} (C_t . B_s) exp(ld_t - ld_s)
 //     dt'_s x_s, then D x and the z gate.
 //
+// With the chain in one piece, the scan is launched to overlap it: each
+// chain CTA publishes how many chunks' entering states it has stored, and
+// each scan CTA waits for its chunk's (the chain's CTAs all run before the
+// scan's first starts, so the waits always end).
+//
 // B and C are rotated in shared memory as they land (unified RoPE): no
 // rotated copy goes to global memory. Between the programs only the chunk
 // states (B, chunks, H, P, N) in f32 and in 16 bits, dt' and ld (B, H, T)
@@ -155,15 +160,20 @@ struct SsdShape {
   }
   /// The grid of a chunk program over `pieces` pieces of the sequence and
   /// `slots` sets of heads, and its (head slot, piece, batch) indices.
-  SmallVector<int64_t> grid(int64_t pieces, int64_t slots) const {
-    return headsFirst ? SmallVector<int64_t>{slots, pieces, batch}
+  /// The grid puts heads outermost where `headsOuter`, else the pieces.
+  SmallVector<int64_t> grid(int64_t pieces, int64_t slots,
+                            bool headsOuter) const {
+    return headsOuter ? SmallVector<int64_t>{slots, pieces, batch}
                       : SmallVector<int64_t>{pieces, slots, batch};
   }
-  std::array<Value, 3> indices(Block &block) const {
+  std::array<Value, 3> indices(Block &block, bool headsOuter) const {
     Value first = block.getArgument(0), second = block.getArgument(1);
-    return {headsFirst ? first : second, headsFirst ? second : first,
+    return {headsOuter ? first : second, headsOuter ? second : first,
             block.getArgument(2)};
   }
+  /// The chunk scan's grid: chunks outermost, in order, where it overlaps
+  /// the chain, so that its first CTAs wait least.
+  bool scanHeadsOuter() const { return headsFirst && !overlap; }
   int64_t rows, scanHeads, batch, steps, heads, channels, groups, state,
       chunk, chunks;
   /// Rows of P per state-chain CTA; 0: chunk states and state passing.
@@ -185,6 +195,8 @@ struct SsdShape {
   /// The chunk scan loads the entering states after its tile loop, into the
   /// tiles' bytes: where that lets scanCtas CTAs share an SM.
   bool stateLast() const { return scanCtas > 0; }
+  /// The chunk scan overlaps the state chain (see the file comment).
+  bool overlap = false;
   Type half;
   bool softplus, headsFirst;
   double dtMin = 0.0, dtMax = INFINITY;
@@ -412,7 +424,7 @@ void buildChunkState(OpBuilder &b, Location loc, const SsdShape &s,
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
-  std::array<Value, 3> at = s.indices(block);
+  std::array<Value, 3> at = s.indices(block, s.headsFirst);
   Value head = at[0], c = at[1], batch = at[2];
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value steps = p.vector(), logDecay = p.vector(), weights = p.vector();
@@ -519,7 +531,7 @@ void buildStatePassing(OpBuilder &b, Location loc, const SsdShape &s,
 void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
                      KernelConfigAttr config, const ProgramBuffers &in,
                      Block &block) {
-  enum { X, Dt, A, Bm, DtBias, Cos, Sin, H0, Entering, Final, Saved };
+  enum { X, Dt, A, Bm, DtBias, Cos, Sin, H0, Entering, Final, Saved, Progress };
   b.setInsertionPointToStart(&block);
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
@@ -536,6 +548,13 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
   Value group = lb.divi(head, lb.index(s.heads / s.groups));
   Value zero = lb.index(0), one = lb.index(1);
   TileType type = p.tile({s.chainRows, s.state});
+  // The overlapping scan reads this CTA's progress count: stale counts of
+  // an earlier call are reset before the scan may start.
+  SmallVector<Value> progressAt = {batch, head, blockIndex};
+  if (s.overlap) {
+    SignalOp::create(b, loc, arg(Progress), progressAt, zero);
+    LaunchDependentsOp::create(b, loc);
+  }
   // Pieces after the first read h0 from rows past P's end: zeros.
   Value h0Row =
       pieces ? lb.addi(p0, lb.muli(lb.mini(piece, one), lb.index(s.channels)))
@@ -581,6 +600,13 @@ void buildStateChain(OpBuilder &b, Location loc, const SsdShape &s,
       },
       [&](Value k, Value stage, ValueRange accs) -> SmallVector<Value> {
         Value c = chunkOf(k);
+        // Chunk c's entering state, dt' and ld are out (prepare, then the
+        // pipeline's barrier): c + 1 chunks are ready for the scan.
+        if (s.overlap)
+          lb.ifThen(firstOfChunk(k), [&] {
+            SignalOp::create(b, loc, arg(Progress), progressAt,
+                             lb.addi(c, one));
+          });
         Value total = ReadOp::create(b, loc, b.getF32Type(), logDecay,
                                      lb.subi(p.chunkLength(c), one));
         Value factor = arith::SelectOp::create(b, loc, firstOfChunk(k),
@@ -681,18 +707,22 @@ void buildStateFix(OpBuilder &b, Location loc, const SsdShape &s,
 void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
                     KernelConfigAttr config, const ProgramBuffers &in,
                     Block &block) {
-  enum { X, Bm, Cm, Skip, Gate, Cos, Sin, Entering, Saved, Y };
+  enum { X, Bm, Cm, Skip, Gate, Cos, Sin, Entering, Saved, Progress, Y };
   b.setInsertionPointToStart(&block);
   SsdProgram p(b, loc, s, config);
   LoopBuilder &lb = p.lb;
   auto arg = [&](unsigned i) { return in.in(block, 3, i); };
   int64_t blocks = s.chunk / s.rows;
-  // Longest blocks (most B/x tiles) first.
-  std::array<Value, 3> at = s.indices(block);
+  // Longest blocks (most B/x tiles) first; where the scan overlaps the
+  // chain, chunks in the chain's order.
+  std::array<Value, 3> at = s.indices(block, s.scanHeadsOuter());
   Value batch = at[2];
-  Value flat = lb.subi(lb.index(s.chunks * blocks - 1), at[1]);
+  Value last = lb.index(s.chunks * blocks - 1);
+  Value flat = s.overlap ? at[1] : lb.subi(last, at[1]);
   Value c = lb.divi(flat, lb.index(blocks));
   Value rowBlock = lb.remi(flat, lb.index(blocks));
+  if (s.overlap)
+    rowBlock = lb.subi(lb.index(blocks - 1), rowBlock);
   Value firstHead = lb.muli(at[0], lb.index(s.scanHeads));
   Value group = lb.divi(firstHead, lb.index(s.heads / s.groups));
   Value zero = lb.index(0);
@@ -719,6 +749,15 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   Value bTiles = p.staged({kTileSteps, s.state}, tilePhase);
   // The last chunk's blocks past the end have nothing to do.
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
+    CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
+                        cTile, /*row_dim=*/1);
+    // Every chain CTA of the heads has stored chunk c's entering state.
+    if (s.overlap)
+      for (const Head &h : heads)
+        for (int64_t pb = 0; pb < s.channels / s.chainRows; ++pb)
+          WaitSignalOp::create(b, loc, arg(Progress),
+                               ValueRange{batch, h.index, lb.index(pb)},
+                               lb.addi(c, lb.index(1)));
     // dt' and ld as the chunk-state program saved them.
     for (const Head &h : heads)
       for (auto [slot, vector] :
@@ -726,8 +765,6 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
         CopyAsyncOp::create(b, loc, arg(Saved),
                             ValueRange{batch, h.index, c, lb.index(slot), zero},
                             vector, /*row_dim=*/4);
-    CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
-                        cTile, /*row_dim=*/1);
     auto loadStates = [&] {
       for (const Head &h : heads)
         CopyAsyncOp::create(b, loc, arg(Entering),
@@ -952,6 +989,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   s.chainRows = chainRows(s, options);
   s.chainPieces = chainPieces(s, options);
   s.scanCtas = scanCtas(s, options);
+  s.overlap = options.overlap && s.chainRows && s.chainPieces == 1;
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
@@ -969,14 +1007,24 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
                         KernelConfigAttr, const ProgramBuffers &, Block &);
   auto program = [&](StringRef name, ArrayRef<int64_t> grid, int64_t warps,
                      int64_t rowsPerWarp, int64_t stages,
-                     ArrayRef<Value> buffers, Body body, int64_t minCtas = 0) {
+                     ArrayRef<Value> buffers, Body body, int64_t minCtas = 0,
+                     bool overlapPrevious = false) {
     ProgramBuffers in(buffers);
     KernelConfigAttr kernel = config(ctx, warps, rowsPerWarp, stages, minCtas);
-    ProgramOp::create(host, loc, name, grid, kernel, in.values(),
-                      [&](OpBuilder &b, Block &block) {
-                        body(b, loc, s, kernel, in, block);
-                      });
+    auto op = ProgramOp::create(host, loc, name, grid, kernel, in.values(),
+                                [&](OpBuilder &b, Block &block) {
+                                  body(b, loc, s, kernel, in, block);
+                                });
+    op.setOverlapPrevious(overlapPrevious);
   };
+  // Per chain CTA (b, h, P block): the chunks whose entering states it has
+  // stored.
+  Value progress;
+  if (s.overlap)
+    progress = memref::AllocOp::create(
+        host, loc,
+        MemRefType::get({s.batch, s.heads, s.channels / s.chainRows},
+                        host.getI32Type()));
   if (s.chainRows) {
     Value finals = buf.finalState;
     if (s.chainPieces > 1)
@@ -989,7 +1037,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
             {s.chainPieces * (s.channels / s.chainRows), s.heads, s.batch},
             s.chainRows / kWarpRows, kWarpRows, kStateStages,
             {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, buf.h0,
-             entering, finals, saved},
+             entering, finals, saved, progress},
             buildStateChain);
     if (s.chainPieces > 1)
       program("ssd_state_fix",
@@ -1001,7 +1049,8 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
                                            MemRefType::get(stateShape, f32));
     Value totals = memref::AllocOp::create(
         host, loc, MemRefType::get({s.batch, s.heads, s.chunks}, f32));
-    program("ssd_chunk_state", s.grid(s.chunks, s.heads), channelWarps,
+    program("ssd_chunk_state", s.grid(s.chunks, s.heads, s.headsFirst),
+            channelWarps,
             kWarpRows, kStateStages,
             {buf.x, buf.dt, buf.a, buf.b, buf.dtBias, buf.cos, buf.sin, states,
              totals, saved},
@@ -1012,9 +1061,10 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
             buildStatePassing);
   }
   program("ssd_chunk_scan",
-          s.grid(s.chunks * (s.chunk / s.rows), s.heads / s.scanHeads),
+          s.grid(s.chunks * (s.chunk / s.rows), s.heads / s.scanHeads,
+                 s.scanHeadsOuter()),
           s.rows / scanWarpRows, scanWarpRows, kScanStages,
           {buf.x, buf.b, buf.c, buf.skip, buf.gate, buf.cos, buf.sin, entering,
-           saved, buf.y},
-          buildChunkScan, s.scanCtas);
+           saved, progress, buf.y},
+          buildChunkScan, s.scanCtas, s.overlap);
 }

@@ -133,9 +133,12 @@ public:
   explicit LaunchPlan(std::size_t slotCount) : slotCount_(slotCount) {}
   /// `slots[i]` is the pointer slot (below slotCount) that fills args[i], or
   /// -1 to pass args[i] as given. Every kernel must belong to one context.
+  /// With `overlapPrevious` the kernel may start while the previous step
+  /// runs (cuLaunchKernelEx with programmatic stream serialization, sm_90
+  /// on): it must wait for that step's results itself.
   void add(const Kernel &kernel, const Dim3 &grid, const Dim3 &block,
            std::int64_t sharedBytes, std::vector<KernelArg> args,
-           std::vector<int> slots);
+           std::vector<int> slots, bool overlapPrevious = false);
   /// Launches every step in order on `stream`; `pointers` has one entry per
   /// slot, used or not.
   void run(std::uintptr_t stream,
@@ -150,6 +153,7 @@ private:
     std::int64_t sharedBytes;
     std::vector<KernelArg> args;
     std::vector<int> slots;
+    bool overlapPrevious;
   };
   std::vector<Step> steps_;
   std::size_t slotCount_;

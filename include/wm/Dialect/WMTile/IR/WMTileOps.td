@@ -33,7 +33,8 @@ def WMTile_ProgramOp : WMTile_Op<"program", [
   }];
   let arguments = (ins StrAttr:$kernel_name, DenseI64ArrayAttr:$grid,
                        WMTile_KernelConfigAttr:$config,
-                       Variadic<AnyMemRef>:$buffers);
+                       Variadic<AnyMemRef>:$buffers,
+                       UnitAttr:$overlap_previous);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
     $kernel_name `grid` $grid `config` $config `(` $buffers `)` `:`
@@ -220,6 +221,52 @@ def WMTile_WaitOp : WMTile_Op<"wait"> {
 
 def WMTile_BarrierOp : WMTile_Op<"barrier"> {
   let summary = "orders the CTA's shared-memory accesses (a no-op on the CPU)";
+  let assemblyFormat = "attr-dict";
+}
+
+def WMTile_SignalOp : WMTile_Op<"signal"> {
+  let summary = "publishes a progress count to later programs";
+  let description = [{
+    Collective: after a CTA barrier (so that every thread's global writes
+    before it are covered), one thread writes `value` to the i32 element
+    `flags[indices]` behind a GPU-scope fence. A program launched with
+    `overlap_previous` reads it with `wait_signal`. On the CPU, where the
+    programs run one after another, a plain store.
+  }];
+  let arguments = (ins MemRefRankOf<[I32], [1, 2, 3, 4]>:$flags,
+                       Variadic<Index>:$indices, Index:$value);
+  let assemblyFormat = [{
+    $flags `[` $indices `]` `=` $value attr-dict `:` type($flags)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_WaitSignalOp : WMTile_Op<"wait_signal"> {
+  let summary = "waits until an earlier program's progress count is reached";
+  let description = [{
+    Collective: one thread polls the i32 element `flags[indices]` until it
+    is at least `value`, then a GPU-scope fence and a CTA barrier, so that
+    what the signalling CTA wrote before its `signal` is visible to every
+    thread. The signalling program must be resident before this one
+    starts: it runs `launch_dependents` first, and this program has
+    `overlap_previous`. On the CPU, where the signal came first, nothing.
+  }];
+  let arguments = (ins MemRefRankOf<[I32], [1, 2, 3, 4]>:$flags,
+                       Variadic<Index>:$indices, Index:$value);
+  let assemblyFormat = [{
+    $flags `[` $indices `]` `at_least` $value attr-dict `:` type($flags)
+  }];
+  let hasVerifier = 1;
+}
+
+def WMTile_LaunchDependentsOp : WMTile_Op<"launch_dependents"> {
+  let summary = "lets the next program (one with overlap_previous) start";
+  let description = [{
+    Programmatic dependent launch (sm_90 `griddepcontrol.launch_dependents`):
+    once every CTA of this program has run it (or finished), the next
+    program, if launched with `overlap_previous`, may start while this one
+    runs; it must synchronize through `wait_signal`. A no-op on the CPU.
+  }];
   let assemblyFormat = "attr-dict";
 }
 

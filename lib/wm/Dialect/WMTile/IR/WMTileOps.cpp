@@ -668,6 +668,23 @@ LogicalResult DecayRowsOp::verify() {
   return verifyChunkVectors(*this, {getLogDecay().getType()});
 }
 
+/// One index per dimension of a flag buffer.
+static LogicalResult verifyFlagIndices(Operation *op, MemRefType flags,
+                                       size_t indices) {
+  if (static_cast<int64_t>(indices) != flags.getRank())
+    return op->emitOpError() << "needs " << flags.getRank()
+                             << " indices into the flags, got " << indices;
+  return success();
+}
+
+LogicalResult SignalOp::verify() {
+  return verifyFlagIndices(*this, getFlags().getType(), getIndices().size());
+}
+
+LogicalResult WaitSignalOp::verify() {
+  return verifyFlagIndices(*this, getFlags().getType(), getIndices().size());
+}
+
 LogicalResult RotateSharedOp::verify() {
   if (!isHalfMatrix(getBuffer().getType()))
     return emitOpError() << "rotates a 2-D bf16 or f16 buffer";
