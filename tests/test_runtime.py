@@ -79,6 +79,14 @@ MANIFEST = {
 }
 
 
+def test_parse_overlap_previous():
+    """A launch may overlap the previous one (absent: it does not)."""
+    data = copy.deepcopy(MANIFEST)
+    data["launches"][1]["overlap_previous"] = True
+    m = gpu.parse_manifest(data)
+    assert not m.launches[0].overlap_previous and m.launches[1].overlap_previous
+
+
 def test_parse_valid_manifest():
     m = gpu.parse_manifest(copy.deepcopy(MANIFEST))
     assert m.name == "dma_layer" and m.target == "sm_90a" and m.binary == "kernels.cubin"
@@ -133,6 +141,9 @@ BAD_MANIFESTS = [
     (_set(["launches", 1, "args", 4], {"f32": "x"}), "launches[1].args[4].f32: expected a number"),
     (_set(["launches", 1, "args", 4], {"f32": 1e39}), "does not fit in f32"),
     (_set(["launches", 1, "args", 3], {"buffer": "tau"}), "outputs[1]: output 'lse' is not passed"),
+    (_set(["launches", 1, "overlap_previous"], 1), "launches[1].overlap_previous: expected true"),
+    (_set(["launches", 0, "overlap_previous"], True),
+     "launches[0].overlap_previous: the first launch has no previous one"),
 ]
 
 

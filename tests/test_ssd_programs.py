@@ -116,9 +116,11 @@ def test_state_chain(case, chain):
     B, T, H, P, G, N, R, chunk = case
     main, opt = make_inputs(np.random.default_rng(T + 1), B, T, H, P, G, N, R=R,
                             dtype="bf16")
-    # The chain takes chunks of at most 128 steps: the two programs too here.
+    # Both at one chunk length (the chain's, at most 128 steps, without the
+    # overlapping scan).
     same = min(max(chunk, 64), 128)
-    y, state = check(main, opt, chain=chain, chunk_size=chunk, dt_softplus=True)
+    y, state = check(main, opt, chain=chain, gpu_chunk=same, chunk_size=chunk,
+                     dt_softplus=True)
     y2, state2 = run(main, opt, chain=-1, gpu_chunk=same, chunk_size=chunk,
                      dt_softplus=True)
     assert rel_error(y, y2) <= 1e-3 and rel_error(state, state2) <= 1e-5
@@ -145,9 +147,13 @@ def test_chain_pieces(case, pieces):
     main, opt = make_inputs(np.random.default_rng(T + 2), B, T, H, P, G, N, R=R,
                             dtype="bf16", h0=True)
     main = slow_decay(main)
-    y, state = check(main, opt, chain=16, pieces=pieces, chunk_size=chunk,
+    # One chunk length for both (the one piece's scan would overlap the
+    # chain at the op's chunk_size).
+    same = min(max(chunk, 64), 128)
+    y, state = check(main, opt, chain=16, pieces=pieces, gpu_chunk=same,
+                     chunk_size=chunk, dt_softplus=True)
+    y1, state1 = run(main, opt, chain=16, pieces=1, gpu_chunk=same, chunk_size=chunk,
                      dt_softplus=True)
-    y1, state1 = run(main, opt, chain=16, pieces=1, chunk_size=chunk, dt_softplus=True)
     assert rel_error(y, y1) <= 1e-2 and rel_error(state, state1) <= 1e-5
 
 
@@ -274,3 +280,32 @@ def test_gpu_refuses_shapes_it_cannot_tile(shape, limit):
     g = build(main, opt, "bf16", chunk_size=64)
     with pytest.raises(wm.CompileError, match=limit):
         g.compile("sm_90a")
+
+
+@pytest.mark.parametrize("H,P,overlap", [(64, 64, True), (320, 16, True), (64, 64, False)])
+def test_overlap_launches(tmp_path, H, P, overlap):
+    """The chunk scan's launch overlaps the state chain's (programmatic
+    dependent launch) where allowed and the chain has at most 264 CTAs: 64
+    heads of one P block do, 320 do not."""
+    main, opt = make_inputs(np.random.default_rng(4), 2, 100, H, P, 1, 32, dtype="bf16")
+    art = build(main, opt, "bf16", chunk_size=64).compile(
+        "sm_90a", path=str(tmp_path), ssd_overlap=overlap)
+    kernels = [l.kernel for l in art.manifest.launches]
+    assert kernels == ["ssd_state_chain", "ssd_chunk_scan"]
+    expect = overlap and 2 * H <= 264
+    assert [l.overlap_previous for l in art.manifest.launches] == [False, expect]
+    ptx = open(tmp_path / "kernels.ptx").read()
+    assert ("griddepcontrol.launch_dependents" in ptx) == expect
+    assert ("ld.acquire.gpu" in ptx) == expect
+
+
+def test_overlap_same_bits():
+    """On the CPU the programs run in order: the overlapping scan (chunks
+    outermost, waits) gives the bits of the one in stream order."""
+    main, opt = make_inputs(np.random.default_rng(6), 2, 300, 64, 32, 8, 32, R=32,
+                            dtype="bf16", h0=True)
+    fn = {ov: build(main, opt, "bf16", chunk_size=128).compile(
+        "cpu", gpu_kernels=True, ssd_overlap=ov) for ov in (True, False)}
+    (y, s), (y2, s2) = [fn[ov](*main, *opt.values()) for ov in (True, False)]
+    np.testing.assert_array_equal(np.asarray(y, np.float64), np.asarray(y2, np.float64))
+    np.testing.assert_array_equal(np.asarray(s), np.asarray(s2))

@@ -1,10 +1,11 @@
-// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu | FileCheck %s
+// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-overlap=false" | FileCheck %s
+// RUN: wm-opt %s --split-input-file --convert-wm-to-gpu | FileCheck %s --check-prefix=C256
 // RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chunk=256" | FileCheck %s --check-prefix=C256
 // RUN: wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chunk=64" | FileCheck %s --check-prefix=C64
 // RUN: not wm-opt %s --split-input-file --convert-wm-to-gpu="ssd-chunk=96" 2>&1 | FileCheck %s --check-prefix=BAD
 // The programs' steps per chunk (every length gives the same result): by
 // default the op's chunk_size, at most 128 where the state chain runs
-// (B H = 128 here); ssd-chunk sets it. The saved dt' and ld (B, H, chunks,
+// (B H = 128 here) without the overlapping scan; ssd-chunk sets it. The saved dt' and ld (B, H, chunks,
 // 2, chunk) and the entering states (B, chunks, H, P, N) show it: T = 300
 // in 3 chunks of 128, 2 of 256 or 5 of 64.
 
@@ -12,7 +13,7 @@
 // CHECK: memref.alloc() : memref<2x3x64x64x128xbf16>
 // CHECK: memref.alloc() : memref<2x64x3x2x128xf32>
 // CHECK: wm_tile.program "ssd_state_chain"
-// CHECK: wm_tile.program "ssd_chunk_scan" grid [6, 32, 2]
+// CHECK: wm_tile.program "ssd_chunk_scan" grid [32, 6, 2]
 // C256-LABEL: func.func @many_heads
 // C256: memref.alloc() : memref<2x2x64x64x128xbf16>
 // C256: memref.alloc() : memref<2x64x2x2x256xf32>

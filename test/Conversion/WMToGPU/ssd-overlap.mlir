@@ -24,6 +24,10 @@
 // CHECK-NEXT: wm_tile.signal %{{.*}}[%[[B]], %[[H]], %[[P]]] = %[[NEXT]]
 // CHECK: wm_tile.program "ssd_chunk_scan" grid [6, 32, 2]
 // CHECK-SAME: %[[PROGRESS]],
+// C and the first x and B tiles fly while the scan waits.
+// CHECK: wm_tile.copy_async
+// CHECK: wm_tile.copy_async
+// CHECK: wm_tile.copy_async
 // CHECK: wm_tile.copy_async
 // CHECK: wm_tile.wait_signal {{.*}} at_least
 // CHECK: wm_tile.wait_signal {{.*}} at_least
@@ -42,16 +46,15 @@
 // GPU-NOT: wm.overlap_previous
 // GPU: gpu.launch_func @wm_kernels::@ssd_chunk_scan {{.*}} {wm.overlap_previous}
 // GPU-LABEL: gpu.func @ssd_state_chain
-// GPU: nvvm.memory.barrier <gpu>
-// GPU: llvm.store volatile {{.*}} : i32, !llvm.ptr<1>
+// GPU: llvm.store {{.*}} atomic syncscope("device") release {alignment = 4 : i64} : i32, !llvm.ptr<1>
 // GPU: nvvm.griddepcontrol launch_dependents
-// GPU: nvvm.memory.barrier <gpu>
-// GPU: llvm.store volatile {{.*}} : i32, !llvm.ptr<1>
+// GPU: gpu.barrier
+// GPU: llvm.store {{.*}} atomic syncscope("device") release {alignment = 4 : i64} : i32, !llvm.ptr<1>
 // GPU-LABEL: gpu.func @ssd_chunk_scan
+// GPU: nvvm.cp.async
 // GPU: scf.while
-// GPU: llvm.load volatile {{.*}} : !llvm.ptr<1> -> i32
+// GPU: llvm.load {{.*}} atomic syncscope("device") acquire {alignment = 4 : i64} : !llvm.ptr<1> -> i32
 // GPU: nvvm.nanosleep
-// GPU: nvvm.memory.barrier <gpu>
 // GPU: gpu.barrier
 // GPU-NOT: {{wm_tile\.[a-z_]+ %|= wm_tile\.}}
 // GPU: gpu.return

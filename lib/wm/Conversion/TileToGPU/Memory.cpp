@@ -429,8 +429,12 @@ Value flagPointer(Emitter &e, Value flags, MemRefType type, ValueRange at) {
                           linearOffset(e, type, at));
 }
 
-/// Barrier; then thread 0: membar.gl, so that the CTA's writes the barrier
-/// ordered are performed GPU-wide, and a volatile store of the count.
+/// GPU-scope atomics, as "device" is the GPU in LLVM's NVPTX syncscopes.
+constexpr StringLiteral kGpuScope = "device";
+
+/// Barrier; then thread 0 stores the count with release at GPU scope
+/// (st.release.gpu), which covers the CTA's writes the barrier ordered
+/// before it.
 struct SignalToGPU : TilePattern<SignalOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -439,21 +443,24 @@ struct SignalToGPU : TilePattern<SignalOp> {
     Emitter e(rewriter, op.getLoc());
     e.barrier();
     e.ifThen(e.cmpi(CmpIPredicate::eq, kernel.tid, e.index(0)), [&] {
-      NVVM::MembarOp::create(rewriter, op.getLoc(), NVVM::MemScopeKind::GPU);
       Value ptr = flagPointer(e, adaptor.getFlags().front(),
                               op.getFlags().getType(),
                               singles(adaptor.getIndices()));
       LLVM::StoreOp::create(rewriter, op.getLoc(),
                             e.toI32(adaptor.getValue().front()), ptr,
-                            /*alignment=*/4, /*isVolatile=*/true);
+                            /*alignment=*/4, /*isVolatile=*/false,
+                            /*isNonTemporal=*/false,
+                            /*isInvariantGroup=*/false,
+                            LLVM::AtomicOrdering::release, kGpuScope);
     });
     rewriter.eraseOp(op);
     return success();
   }
 };
 
-/// Thread 0 polls the flag with volatile loads (L2, not its L1) until it
-/// reaches the count, then membar.gl; the barrier releases the CTA.
+/// Thread 0 polls the flag with acquire loads at GPU scope (ld.acquire.gpu)
+/// until it reaches the count; the barrier then orders the CTA's reads
+/// after the acquire.
 struct WaitSignalToGPU : TilePattern<WaitSignalOp> {
   using TilePattern::TilePattern;
   LogicalResult
@@ -470,8 +477,11 @@ struct WaitSignalToGPU : TilePattern<WaitSignalOp> {
       scf::WhileOp::create(
           rewriter, loc, TypeRange{}, ValueRange{},
           [&](OpBuilder &b, Location l, ValueRange) {
-            Value seen = LLVM::LoadOp::create(b, l, i32, ptr, /*alignment=*/4,
-                                              /*isVolatile=*/true);
+            Value seen = LLVM::LoadOp::create(
+                b, l, i32, ptr, /*alignment=*/4, /*isVolatile=*/false,
+                /*isNonTemporal=*/false, /*isInvariant=*/false,
+                /*isInvariantGroup=*/false, LLVM::AtomicOrdering::acquire,
+                kGpuScope);
             Value behind = arith::CmpIOp::create(b, l, CmpIPredicate::slt,
                                                  seen, target);
             scf::ConditionOp::create(b, l, behind, ValueRange{});
@@ -481,7 +491,6 @@ struct WaitSignalToGPU : TilePattern<WaitSignalOp> {
             NVVM::NanosleepOp::create(b, l, sleep);
             scf::YieldOp::create(b, l);
           });
-      NVVM::MembarOp::create(rewriter, loc, NVVM::MemScopeKind::GPU);
     });
     e.barrier();
     rewriter.eraseOp(op);

@@ -80,8 +80,9 @@ constexpr int64_t kSharedHeadsMinState = 64;
 /// four copy stages gained nothing over kStateStages.
 constexpr int64_t kChainMinHeads = 128;
 constexpr int64_t kChainRows = 64;
-/// With the state chain, chunks of at most kChainMaxChunk steps unless
-/// `ssd-chunk` says: the chunk scan's work within a chunk (each 64-row
+/// With the state chain (and no overlapping scan, see below), chunks of at
+/// most kChainMaxChunk steps unless `ssd-chunk` says: the chunk scan's work
+/// within a chunk (each 64-row
 /// block multiplies the tiles before it) shrinks more than the chain's per
 /// chunk work grows (H200, v66: 0.307 against 0.331 ms at (2, 4096, 80, 64,
 /// 128, 1) with chunk_size 256, and 0.318 with 256 steps in two pieces;
@@ -89,6 +90,15 @@ constexpr int64_t kChainRows = 64;
 /// 0.432). Without the chain 128 steps gained 1% at (1, 16384, 32, 64, 64)
 /// and lost 10% on the TransXSSM layer.
 constexpr int64_t kChainMaxChunk = 128;
+/// The chunk scan overlaps the state chain (in one piece, `ssd-overlap`)
+/// where the chain has at most kOverlapMaxChainCtas CTAs: then they all run
+/// at once and leave the scan room on every SM, and chunks keep the op's
+/// chunk_size (H200, v67: 0.279 against 0.295 ms at (2, 4096, 80, 64, 128,
+/// 1), 160 chain CTAs, with 256-step chunks; 0.284 with 128 steps in
+/// 128-row blocks, 0.310 in 64-row blocks of two heads. At (8, 2048, 64, 64,
+/// 128, 8) the chain's 512 CTAs exceed one wave, the scan starts only with
+/// the last, and it took 0.423 against 0.413 ms).
+constexpr int64_t kOverlapMaxChainCtas = 264;
 /// Chunks of a piece each ssd_state_fix instance fixes, one after the
 /// other (H200, v65: 0.029 ms at (2, 4096, 80, 64, 128) with the piece's 8
 /// chunks per instance, 0.034 with one per instance, each reloading E_q).
@@ -358,21 +368,24 @@ public:
   /// `whileCopying()`, if given, runs while the copies issued before and
   /// those of the first tiles are in flight; `init()` gives the first accs
   /// once the former have landed. `prepare(k, accs)`, if given, runs in
-  /// iteration k while its tile's copies may still be in flight.
+  /// iteration k while its tile's copies may still be in flight. With
+  /// `firstIssued` the caller issued tile 0 into stage 0 already.
   SmallVector<Value>
   pipelined(Value count, function_ref<SmallVector<Value>()> init,
             function_ref<void(Value, Value)> issue,
             function_ref<SmallVector<Value>(Value, Value, ValueRange)> body,
             function_ref<void()> whileCopying = nullptr,
-            function_ref<void(Value, ValueRange)> prepare = nullptr) {
+            function_ref<void(Value, ValueRange)> prepare = nullptr,
+            bool firstIssued = false) {
     Value zero = lb.index(0);
     int64_t ahead = std::max<int64_t>(stages - 1, 1);
     CommitOp::create(b, loc);
     for (int64_t i = 0; i < ahead; ++i) {
       Value k = lb.index(i);
-      if (i == 0)
-        issue(zero, zero);
-      else
+      if (i == 0) {
+        if (!firstIssued)
+          issue(zero, zero);
+      } else
         lb.ifThen(lb.cmpi(arith::CmpIPredicate::slt, k, count),
                   [&] { issue(k, k); });
       CommitOp::create(b, loc);
@@ -751,13 +764,22 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
   lb.ifThen(lb.cmpi(arith::CmpIPredicate::ult, rowT, lb.index(s.steps)), [&] {
     CopyAsyncOp::create(b, loc, arg(Cm), ValueRange{batch, rowT, group, zero},
                         cTile, /*row_dim=*/1);
-    // Every chain CTA of the heads has stored chunk c's entering state.
+    auto stepOf = [&](Value j) {
+      return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
+    };
+    auto issueTile = [&](Value j, Value stage) {
+      p.copyTiles(arg(X), arg(Bm), each(&Head::xTiles), bTiles, stage, batch,
+                  stepOf(j), each(&Head::index), group);
+    };
+    // Every chain CTA of the heads has stored chunk c's entering state: the
+    // copies that need no wait fly meanwhile.
     if (s.overlap)
-      for (const Head &h : heads)
-        for (int64_t pb = 0; pb < s.channels / s.chainRows; ++pb)
-          WaitSignalOp::create(b, loc, arg(Progress),
-                               ValueRange{batch, h.index, lb.index(pb)},
-                               lb.addi(c, lb.index(1)));
+      issueTile(zero, zero);
+    for (const Head &h : heads)
+      for (int64_t pb = 0; s.overlap && pb < s.channels / s.chainRows; ++pb)
+        WaitSignalOp::create(b, loc, arg(Progress),
+                             ValueRange{batch, h.index, lb.index(pb)},
+                             lb.addi(c, lb.index(1)));
     // dt' and ld as the chunk-state program saved them.
     for (const Head &h : heads)
       for (auto [slot, vector] :
@@ -790,9 +812,6 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     };
     if (!s.stateLast())
       loadStates();
-    auto stepOf = [&](Value j) {
-      return lb.addi(t0, lb.muli(j, lb.index(kTileSteps)));
-    };
     // The tiles of steps up to the block's last row: the diagonal ones are
     // masked by decay_mask.
     Value tiles = lb.mini(
@@ -807,10 +826,7 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
             return addStates({});
           return SmallVector<Value>(heads.size(), p.zeros(accType));
         },
-        [&](Value j, Value stage) {
-          p.copyTiles(arg(X), arg(Bm), each(&Head::xTiles), bTiles, stage,
-                      batch, stepOf(j), each(&Head::index), group);
-        },
+        issueTile,
         [&](Value j, Value stage, ValueRange accs) {
           Value bTile = p.stageOf(bTiles, stage);
           p.rotate(bTile, arg(Cos), arg(Sin), batch, stepOf(j));
@@ -839,7 +855,9 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
             next.push_back(sum);
           }
           return next;
-        });
+        },
+        /*whileCopying=*/nullptr, /*prepare=*/nullptr,
+        /*firstIssued=*/s.overlap);
     if (s.stateLast()) {
       BarrierOp::create(b, loc);
       loadStates();
@@ -875,16 +893,32 @@ bool chainOn(int64_t instances, const SsdKernelOptions &options) {
          (options.chainRows == 0 && instances >= kChainMinHeads);
 }
 
+/// Whether the chunk scan overlaps the state chain: allowed (the default),
+/// the chain in one piece, and its CTAs (b, h, P block) at most
+/// kOverlapMaxChainCtas.
+bool overlapOn(SsdOp op, const SsdKernelOptions &options) {
+  auto x = op.getX().getType();
+  int64_t instances = x.getDimSize(0) * x.getDimSize(2);
+  int64_t channels = x.getDimSize(3);
+  if (!options.overlap || !chainOn(instances, options) ||
+      options.chainPieces > 1)
+    return false;
+  int64_t rows =
+      std::gcd(options.chainRows > 0 ? options.chainRows : kChainRows, channels);
+  return instances * (channels / rows) <= kOverlapMaxChainCtas;
+}
+
 /// The programs' steps per chunk: those asked for, else the op's chunk_size
 /// brought into [kMinChunk, kMaxChunk], at most kChainMaxChunk with the
-/// state chain.
+/// state chain unless the scan overlaps it.
 int64_t gpuChunk(SsdOp op, const SsdKernelOptions &options) {
   if (options.chunk)
     return options.chunk;
   int64_t chunk = std::clamp<int64_t>(static_cast<int64_t>(op.getChunkSize()),
                                       kMinChunk, kMaxChunk);
   auto x = op.getX().getType();
-  return chainOn(x.getDimSize(0) * x.getDimSize(2), options)
+  return chainOn(x.getDimSize(0) * x.getDimSize(2), options) &&
+                 !overlapOn(op, options)
              ? std::min(chunk, kChainMaxChunk)
              : chunk;
 }
@@ -989,7 +1023,7 @@ void mlir::wm::buildSsdPrograms(OpBuilder &host, SsdOp op,
   s.chainRows = chainRows(s, options);
   s.chainPieces = chainPieces(s, options);
   s.scanCtas = scanCtas(s, options);
-  s.overlap = options.overlap && s.chainRows && s.chainPieces == 1;
+  s.overlap = overlapOn(op, options);
   int64_t warpRows = options.warpRows;
   Type f32 = host.getF32Type();
   SmallVector<int64_t> stateShape = {s.batch, s.chunks, s.heads, s.channels,
