@@ -228,8 +228,8 @@ def WMTile_SignalOp : WMTile_Op<"signal"> {
   let summary = "publishes a progress count to later programs";
   let description = [{
     Collective: after a CTA barrier (so that every thread's global writes
-    before it are covered), one thread writes `value` to the i32 element
-    `flags[indices]` behind a GPU-scope fence. A program launched with
+    before it are covered), one thread stores `value` to the i32 element
+    `flags[indices]` with release semantics at GPU scope. A program launched with
     `overlap_previous` reads it with `wait_signal`. On the CPU, where the
     programs run one after another, a plain store.
   }];
@@ -244,10 +244,10 @@ def WMTile_SignalOp : WMTile_Op<"signal"> {
 def WMTile_WaitSignalOp : WMTile_Op<"wait_signal"> {
   let summary = "waits until an earlier program's progress count is reached";
   let description = [{
-    Collective: one thread polls the i32 element `flags[indices]` until it
-    is at least `value`, then a GPU-scope fence and a CTA barrier, so that
-    what the signalling CTA wrote before its `signal` is visible to every
-    thread. The signalling program must be resident before this one
+    Collective: one thread polls the i32 element `flags[indices]` with
+    acquire loads at GPU scope until it is at least `value`, then a CTA
+    barrier, so that what the signalling CTA wrote before its `signal` is
+    visible to every thread. The signalling program must be resident before this one
     starts: it runs `launch_dependents` first, and this program has
     `overlap_previous`. On the CPU, where the signal came first, nothing.
   }];
