@@ -82,9 +82,8 @@ constexpr int64_t kChainMinHeads = 128;
 constexpr int64_t kChainRows = 64;
 /// With the state chain (and no overlapping scan, see below), chunks of at
 /// most kChainMaxChunk steps unless `ssd-chunk` says: the chunk scan's work
-/// within a chunk (each 64-row
-/// block multiplies the tiles before it) shrinks more than the chain's per
-/// chunk work grows (H200, v66: 0.307 against 0.331 ms at (2, 4096, 80, 64,
+/// within a chunk (each 64-row block multiplies the tiles before it) shrinks
+/// more than the chain's per chunk work grows (H200, v66: 0.307 against 0.331 ms at (2, 4096, 80, 64,
 /// 128, 1) with chunk_size 256, and 0.318 with 256 steps in two pieces;
 /// 0.436 against 0.450 at (8, 2048, 64, 64, 128, 8); 64 steps 0.327 and
 /// 0.432). Without the chain 128 steps gained 1% at (1, 16384, 32, 64, 64)
@@ -773,13 +772,14 @@ void buildChunkScan(OpBuilder &b, Location loc, const SsdShape &s,
     };
     // Every chain CTA of the heads has stored chunk c's entering state: the
     // copies that need no wait fly meanwhile.
-    if (s.overlap)
+    if (s.overlap) {
       issueTile(zero, zero);
-    for (const Head &h : heads)
-      for (int64_t pb = 0; s.overlap && pb < s.channels / s.chainRows; ++pb)
-        WaitSignalOp::create(b, loc, arg(Progress),
-                             ValueRange{batch, h.index, lb.index(pb)},
-                             lb.addi(c, lb.index(1)));
+      for (const Head &h : heads)
+        for (int64_t pb = 0; pb < s.channels / s.chainRows; ++pb)
+          WaitSignalOp::create(b, loc, arg(Progress),
+                               ValueRange{batch, h.index, lb.index(pb)},
+                               lb.addi(c, lb.index(1)));
+    }
     // dt' and ld as the chunk-state program saved them.
     for (const Head &h : heads)
       for (auto [slot, vector] :
@@ -893,6 +893,13 @@ bool chainOn(int64_t instances, const SsdKernelOptions &options) {
          (options.chainRows == 0 && instances >= kChainMinHeads);
 }
 
+/// The state chain's rows of P per CTA, where it runs: those asked for (a
+/// divisor of P taken), else kChainRows.
+int64_t chainRowsOf(int64_t channels, const SsdKernelOptions &options) {
+  return std::gcd(options.chainRows ? options.chainRows : kChainRows,
+                  channels);
+}
+
 /// Whether the chunk scan overlaps the state chain: allowed (the default),
 /// the chain in one piece, and its CTAs (b, h, P block) at most
 /// kOverlapMaxChainCtas.
@@ -903,9 +910,8 @@ bool overlapOn(SsdOp op, const SsdKernelOptions &options) {
   if (!options.overlap || !chainOn(instances, options) ||
       options.chainPieces > 1)
     return false;
-  int64_t rows =
-      std::gcd(options.chainRows > 0 ? options.chainRows : kChainRows, channels);
-  return instances * (channels / rows) <= kOverlapMaxChainCtas;
+  return instances * (channels / chainRowsOf(channels, options)) <=
+         kOverlapMaxChainCtas;
 }
 
 /// The programs' steps per chunk: those asked for, else the op's chunk_size
@@ -952,13 +958,12 @@ SsdShape scanShape(SsdOp op, const SsdKernelOptions &options) {
   return SsdShape(op, rows, 1, chunk);
 }
 
-/// The state chain's rows of P per CTA where it runs: those asked for (a
-/// divisor of P taken), else kChainRows.
+/// The state chain's rows of P per CTA (chainRowsOf), 0 where it does not
+/// run.
 int64_t chainRows(const SsdShape &s, const SsdKernelOptions &options) {
-  if (!chainOn(s.batch * s.heads, options))
-    return 0;
-  return std::gcd(options.chainRows ? options.chainRows : kChainRows,
-                  s.channels);
+  return chainOn(s.batch * s.heads, options)
+             ? chainRowsOf(s.channels, options)
+             : 0;
 }
 
 /// The pieces of each head's chunks the state chain walks in parallel:
